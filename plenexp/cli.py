@@ -1,0 +1,116 @@
+"""Command-line conventions shared by every script.
+
+Bad input is reported as one line on standard error with exit status 2, and no
+output directory is left behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from collections.abc import Callable
+from typing import NoReturn
+
+from . import paths
+
+
+class UsageError(Exception):
+    """Bad input from the user: reported as one line, exit status 2."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """``argparse.ArgumentParser`` whose errors fit on one line."""
+
+    def error(self, message: str) -> NoReturn:  # numpydoc ignore=GL08
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _raise_on_sigterm(signum: int, frame: object) -> None:
+    # SIGTERM (SLURM time limits, scancel) unwinds like Ctrl-C, so partial run
+    # directories are removed by the context managers that made them.
+    raise SystemExit(128 + signum)
+
+
+def run(main: Callable[[], object]) -> None:
+    """Run a script's ``main`` with the shared error handling.
+
+    Parameters
+    ----------
+    main
+        The script body. A :class:`UsageError` it raises becomes one line on
+        standard error and exit status 2.
+    """
+    signal.signal(signal.SIGTERM, _raise_on_sigterm)
+    prog = sys.argv[0].rsplit("/", 1)[-1]
+    try:
+        main()
+    except UsageError as err:
+        print(f"{prog}: error: {err}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+def optional_int(text: str) -> int | None:
+    """Parse an integer or the word ``None``."""
+    if text.lower() == "none":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an integer or None, got {text!r}"
+        ) from None
+
+
+def optional_float(text: str) -> float | None:
+    """Parse a number or the word ``None``."""
+    if text.lower() == "none":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a number or None, got {text!r}"
+        ) from None
+
+
+def optional_str(text: str) -> str | None:
+    """Parse a string, where the word ``None`` means no value."""
+    return None if text.lower() == "none" else text
+
+
+def positive_int(text: str) -> int:
+    """Parse a strictly positive integer."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def add_device_argument(parser: argparse.ArgumentParser) -> None:
+    """Add ``--device/-d``: ``cpu``, ``cuda``, ``cuda:N`` or a GPU index."""
+    parser.add_argument(
+        "--device",
+        "-d",
+        default="cpu",
+        help="cpu, cuda, cuda:N or a bare GPU index N (default: cpu)",
+    )
+
+
+def add_output_root_argument(parser: argparse.ArgumentParser) -> None:
+    """Add ``--output-root``, defaulting to the environment, then ``./outputs``."""
+    parser.add_argument(
+        "--output-root",
+        "--output_root",
+        dest="output_root",
+        default=None,
+        help=(
+            f"root of all outputs (default: ${paths.OUTPUT_ROOT_ENV} if set, "
+            f"else {paths.DEFAULT_OUTPUT_ROOT})"
+        ),
+    )

@@ -1,0 +1,1 @@
+"""Per-experiment definitions: grids, run names, tables and summary figures."""

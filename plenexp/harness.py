@@ -1,0 +1,101 @@
+"""One run of any experiment: threads, device, provenance, timing, atomic output."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from . import devices, paths, provenance, rundir
+
+
+@dataclass
+class RunContext:
+    """What a script writes into while its run is in progress.
+
+    Attributes
+    ----------
+    dir
+        Temporary run directory; it becomes ``final_dir`` on success.
+    final_dir
+        Where the run appears once complete.
+    device
+        The torch device of the run.
+    record
+        Fields (timings, counts) added to ``provenance.json`` at the end.
+    """
+
+    dir: Path
+    final_dir: Path
+    device: torch.device
+    record: dict = field(default_factory=dict)
+    provenance: dict = field(default_factory=dict)
+
+    def measure_memory(self) -> dict:
+        """Record the peak memory so far and return it."""
+        memory = devices.peak_memory(self.device)
+        self.record.update(memory)
+        return memory
+
+    def flat_record(self) -> dict:
+        """Provenance and recorded fields as one flat row (no argument lists)."""
+        row = {k: v for k, v in self.provenance.items() if k not in ("args", "argv")}
+        row.update(self.record)
+        return row
+
+
+def run_dir_for(
+    output_dir: str | os.PathLike | None,
+    output_root: str | os.PathLike | None,
+    experiment: str,
+    run_name: str,
+) -> Path:
+    """The run directory: ``output_dir`` if given, else under the output root.
+
+    Runs started by hand without ``--output_dir`` land in
+    ``<root>/<experiment>/adhoc/<run_name>``.
+    """
+    if output_dir:
+        return Path(output_dir)
+    return paths.grid_dir(paths.output_root(output_root), experiment, "adhoc") / run_name
+
+
+@contextmanager
+def started_run(
+    final_dir: str | os.PathLike, args: dict, device: torch.device
+) -> Iterator[RunContext]:
+    """Start a run: thread settings, provenance, a temporary directory.
+
+    On success, the peak memory and ``ctx.record`` join the provenance in
+    ``provenance.json`` and the directory is published atomically; on any
+    error (SIGTERM included) nothing is left behind.
+
+    Parameters
+    ----------
+    final_dir
+        The run directory.
+    args
+        The run's full arguments, recorded verbatim.
+    device
+        The torch device.
+
+    Yields
+    ------
+    ctx
+        The run in progress.
+    """
+    provenance.apply_thread_settings()
+    devices.reset_peak_memory(device)
+    record = provenance.collect(args, device, devices.device_name(device))
+    with rundir.atomic_run_dir(final_dir) as tmp:
+        ctx = RunContext(dir=tmp, final_dir=Path(final_dir), device=device,
+                         provenance=record)
+        yield ctx
+        record.update(ctx.record)
+        record.update(devices.peak_memory(device))
+        rundir.write_json(tmp / "provenance.json", record)
+    print(f"results: {final_dir}", flush=True)

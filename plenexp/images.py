@@ -1,0 +1,170 @@
+"""Target images by name: plenoptic's built-ins, the PS paper figures, or a file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .cli import UsageError
+
+#: plenoptic's built-in images, loaded as grayscale and usable offline.
+BUILTIN_IMAGES = ("einstein", "curie", "reptile_skin", "parrot")
+
+#: The figures of Portilla & Simoncelli (2000), from plenoptic's ``fetch_data``.
+PAPER_IMAGES = (
+    "fig3a fig3b fig4a fig4b fig5a fig5b fig6a fig6b fig8a fig8b "
+    "fig12a fig12b fig12c fig12d fig12e fig12f fig13a fig13b fig13c fig13d "
+    "fig14a fig14b fig14c fig14d fig14e fig15a fig15b fig15c fig15d fig15e fig15f "
+    "fig16a fig16b fig16c fig16d fig16e fig16f fig18a"
+).split()
+PAPER_ARCHIVE = "portilla_simoncelli_images.tar.gz"
+
+#: Paper figures whose model needs fewer scales than the default 4.
+N_SCALES = {"fig12b": 3}
+DEFAULT_N_SCALES = 4
+
+ACCEPTED = (
+    f"a built-in image ({', '.join(BUILTIN_IMAGES)}), a PS paper figure "
+    f"({PAPER_IMAGES[0]} ... {PAPER_IMAGES[-1]}), or a path to a grayscale image file"
+)
+
+
+def n_scales_for(spec: str) -> int:
+    """Number of PS scales used for the image named ``spec``."""
+    return N_SCALES.get(image_label(spec), DEFAULT_N_SCALES)
+
+
+def image_label(spec: str) -> str:
+    """Short name of an image spec: the name itself, or a file's stem."""
+    if spec in BUILTIN_IMAGES or spec in PAPER_IMAGES:
+        return spec
+    return Path(spec).stem
+
+
+def _paper_image_path(name: str) -> Path:
+    import plenoptic as po
+
+    try:
+        directory = po.data.fetch_data(PAPER_ARCHIVE)
+    except Exception as err:  # pooch raises many network error types
+        raise UsageError(
+            f"could not fetch PS paper figure {name!r} ({type(err).__name__}); "
+            "it needs network access once, to download plenoptic's "
+            f"{PAPER_ARCHIVE}; offline, use {', '.join(BUILTIN_IMAGES)} or an "
+            "image file"
+        ) from None
+    matches = sorted(Path(directory).glob(f"{name}.*"))
+    if not matches:
+        raise UsageError(f"paper figure {name!r} not found in {directory}")
+    return matches[0]
+
+
+def _read_file(path: Path):
+    import imageio.v3 as iio
+    import numpy as np
+    import torch
+
+    if not path.is_file():
+        raise UsageError(f"unknown image {str(path)!r}: expected {ACCEPTED}")
+    try:
+        array = np.asarray(iio.imread(path))
+    except Exception as err:
+        raise UsageError(f"cannot read image file {str(path)!r}: {err}") from None
+    if array.ndim == 3 and array.shape[-1] in (3, 4):
+        if array.shape[-1] == 4:
+            array = array[..., :3]
+        if not (np.ptp(array.astype(float), axis=-1) == 0).all():
+            raise UsageError(
+                f"image {str(path)!r} is in colour; the PS experiments take "
+                "grayscale images only (convert it first)"
+            )
+        array = array[..., 0]
+    if array.ndim != 2:
+        raise UsageError(
+            f"image {str(path)!r} has shape {array.shape}; expected a 2D "
+            "grayscale image"
+        )
+    if np.issubdtype(array.dtype, np.integer):
+        array = array / np.iinfo(array.dtype).max
+    return torch.as_tensor(np.asarray(array, dtype=np.float64))[None, None]
+
+
+def check_size(image, label: str, n_scales: int) -> None:
+    """Raise :class:`UsageError` unless the PS model can take ``image``."""
+    height, width = image.shape[-2:]
+    step = 2**n_scales
+    if height % step or width % step or min(height, width) < 2 * step:
+        raise UsageError(
+            f"image {label!r} is {height}x{width}; the PS model with "
+            f"{n_scales} scales needs height and width divisible by {step} "
+            f"and at least {2 * step}"
+        )
+
+
+def center_crop(image, height: int, width: int | None = None):
+    """Crop the centre ``height`` x ``width`` pixels of a 4d image tensor."""
+    width = height if width is None else width
+    full_h, full_w = image.shape[-2:]
+    if height > full_h or width > full_w:
+        raise UsageError(
+            f"cannot crop {height}x{width} from an image of {full_h}x{full_w}"
+        )
+    top, left = (full_h - height) // 2, (full_w - width) // 2
+    return image[..., top : top + height, left : left + width]
+
+
+def load_image(spec: str | os.PathLike, crop: int | None = None, dtype=None):
+    """Load a target image by name or path.
+
+    Parameters
+    ----------
+    spec
+        A built-in name (offline), a PS paper figure name (downloaded once by
+        plenoptic), or a path to a grayscale image file.
+    crop
+        If given, keep only the central ``crop`` x ``crop`` pixels.
+    dtype
+        Torch dtype of the result (default ``torch.float64``).
+
+    Returns
+    -------
+    image
+        Tensor of shape ``(1, 1, H, W)`` with values in [0, 1].
+
+    Raises
+    ------
+    UsageError
+        For an unknown name, an unreadable or colour file, a paper figure that
+        cannot be fetched, or a size the PS model cannot take.
+    """
+    import torch
+
+    spec = str(spec)
+    if spec in BUILTIN_IMAGES:
+        import plenoptic as po
+
+        image = getattr(po.data, spec)(as_gray=True).to(torch.float64)
+        if crop is None:
+            # Built-ins of odd sizes (parrot) are cropped to the nearest size the
+            # model takes rather than refused.
+            step = 2 ** n_scales_for(spec)
+            h, w = image.shape[-2:]
+            image = center_crop(image, h - h % step, w - w % step)
+    elif spec in PAPER_IMAGES:
+        image = _read_file(_paper_image_path(spec))
+    else:
+        image = _read_file(Path(spec))
+    if crop is not None:
+        image = center_crop(image, crop)
+    check_size(image, image_label(spec), n_scales_for(spec))
+    return image.to(dtype or torch.float64).contiguous()
+
+
+def save_grayscale_png(image, path: str | os.PathLike) -> None:
+    """Write a ``(1, 1, H, W)`` tensor in [0, 1] as an 8-bit grayscale PNG."""
+    import imageio.v3 as iio
+    import numpy as np
+
+    array = image.detach().cpu().double().numpy()[0, 0]
+    array = np.clip(np.round(array * 255), 0, 255).astype(np.uint8)
+    iio.imwrite(path, array)

@@ -1,0 +1,45 @@
+"""Where outputs go: one root, then ``<experiment>/<grid>/<run-name>/``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+OUTPUT_ROOT_ENV = "PLENEXP_OUTPUT_ROOT"
+DEFAULT_OUTPUT_ROOT = "./outputs"
+
+#: The repository checkout this package lives in (used for script paths).
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def output_root(cli_value: str | os.PathLike | None = None) -> Path:
+    """Resolve the output root.
+
+    Parameters
+    ----------
+    cli_value
+        The ``--output-root`` argument, if given.
+
+    Returns
+    -------
+    root
+        ``cli_value``, else ``$PLENEXP_OUTPUT_ROOT``, else ``./outputs``.
+    """
+    value = cli_value or os.environ.get(OUTPUT_ROOT_ENV) or DEFAULT_OUTPUT_ROOT
+    return Path(value)
+
+
+def grid_dir(root: Path, experiment: str, grid: str) -> Path:
+    """Directory holding every run of one grid of one experiment."""
+    return Path(root) / experiment / grid
+
+
+def run_log(run_dir: Path) -> Path:
+    """The log file kept beside (not inside) a run directory."""
+    run_dir = Path(run_dir)
+    return run_dir.with_name(run_dir.name + ".log")
+
+
+def script(experiment: str, name: str) -> Path:
+    """Absolute path of an experiment's script in this checkout."""
+    return REPO_ROOT / experiment / name

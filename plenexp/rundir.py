@@ -1,0 +1,144 @@
+"""Atomic run directories.
+
+A run is written under a hidden temporary name and renamed into place only
+after its completion marker is written, so a killed run never looks finished
+and a rerun replaces the earlier result in one step.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+#: Written last into a run directory; its presence means the run is complete.
+DONE_MARKER = "done.json"
+#: Written by ``time_process.sh`` after the process exits: whole-process seconds.
+PROCESS_TIME = "process_time.json"
+#: ``time_process.sh`` sets this to a file where the finished run's path goes.
+RUN_DIR_RECORD_ENV = "PLENEXP_RUN_DIR_RECORD"
+
+
+def is_done(run_dir: str | os.PathLike) -> bool:
+    """Whether ``run_dir`` holds a complete run."""
+    return (Path(run_dir) / DONE_MARKER).is_file()
+
+
+def write_json(path: str | os.PathLike, obj: object) -> None:
+    """Write JSON to ``path`` through a temporary file and a rename."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(obj, indent=2, default=str) + "\n")
+    os.replace(tmp, path)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_stale_partials(final: Path) -> None:
+    # Leftovers of killed attempts at the same run; a live attempt is left alone.
+    for partial in final.parent.glob(f".{final.name}.partial-*"):
+        try:
+            pid = int(partial.name.rsplit("-", 1)[-1])
+        except ValueError:
+            continue
+        if not _pid_alive(pid):
+            shutil.rmtree(partial, ignore_errors=True)
+
+
+def publish(tmp: Path, final: Path, marker: dict | None = None) -> None:
+    """Write the completion marker into ``tmp`` and move it to ``final``.
+
+    Parameters
+    ----------
+    tmp
+        The finished temporary run directory.
+    final
+        Where the run should appear. An earlier run there is replaced.
+    marker
+        Extra content for the completion marker.
+    """
+    write_json(tmp / DONE_MARKER, {"finished": time.time(), **(marker or {})})
+    old = None
+    if final.exists():
+        old = final.with_name(f".{final.name}.old-{os.getpid()}")
+        os.replace(final, old)
+    os.replace(tmp, final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    record = os.environ.get(RUN_DIR_RECORD_ENV)
+    if record:
+        Path(record).write_text(str(final.resolve()) + "\n")
+
+
+@contextmanager
+def atomic_run_dir(final: str | os.PathLike) -> Iterator[Path]:
+    """Give a temporary directory that becomes ``final`` on success.
+
+    Parameters
+    ----------
+    final
+        The run directory to create (or replace).
+
+    Yields
+    ------
+    tmp
+        The directory to write the run's files into. If the block raises (or
+        the process is terminated), it is removed and ``final`` is untouched.
+    """
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_partials(final)
+    tmp = final.with_name(f".{final.name}.partial-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    publish(tmp, final)
+
+
+def done_runs(root: str | os.PathLike) -> Iterator[Path]:
+    """Every complete run directory below ``root``, hidden ones skipped.
+
+    Uses ``os.scandir`` rather than globbing: summaries walk tens of thousands
+    of run directories.
+    """
+    stack = [Path(root)]
+    while stack:
+        current = stack.pop()
+        try:
+            entries = list(os.scandir(current))
+        except (FileNotFoundError, NotADirectoryError, PermissionError):
+            continue
+        names = {e.name for e in entries}
+        if DONE_MARKER in names:
+            yield current
+            continue
+        stack.extend(
+            Path(e.path)
+            for e in sorted(entries, key=lambda e: e.name, reverse=True)
+            if e.is_dir() and not e.name.startswith(".")
+        )
+
+
+def read_process_time(run_dir: str | os.PathLike) -> float | None:
+    """Whole-process seconds recorded by ``time_process.sh``, if any."""
+    try:
+        data = json.loads((Path(run_dir) / PROCESS_TIME).read_text())
+        return float(data["elapsed_s"])
+    except (FileNotFoundError, KeyError, ValueError, TypeError):
+        return None

@@ -1,0 +1,251 @@
+"""Building and running plenoptic PS metamer synthesis the same way everywhere."""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from collections.abc import Callable
+
+import plenoptic as po
+import torch
+
+from .cli import UsageError
+from .constants import LOSSES
+
+set_seed = po.set_seed
+
+
+def make_model(image: torch.Tensor, n_scales: int = 4) -> torch.nn.Module:
+    """PS model for ``image``'s shape, on its device, with gradients off."""
+    model = po.models.PortillaSimoncelli(image.shape[-2:], n_scales=n_scales)
+    model = model.to(image.device).eval()
+    po.remove_grad(model)
+    return model
+
+
+def make_loss(
+    name: str,
+    model: torch.nn.Module,
+    image: torch.Tensor,
+    reweighting: dict[str, torch.Tensor | float] | None = None,
+) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """Loss function by name, optionally reweighting PS statistic groups.
+
+    Parameters
+    ----------
+    name
+        One of :data:`LOSSES`.
+    model
+        The PS model.
+    image
+        The target image.
+    reweighting
+        Weights by statistic group (keys of ``model.convert_to_dict``). With
+        ``l2_norm`` or ``mse`` the groups not named keep weight 1; with
+        ``portilla_simoncelli_loss_factory`` they keep that factory's defaults.
+    """
+    if name not in LOSSES:
+        raise UsageError(f"unknown loss {name!r}: expected one of {', '.join(LOSSES)}")
+    if name == "portilla_simoncelli_loss_factory":
+        return po.loss.portilla_simoncelli_loss_factory(model, image, reweighting)
+    base = getattr(po.loss, name)
+    if not reweighting:
+        return base
+    rep = model.convert_to_dict(torch.ones_like(model(image)))
+    if unknown := set(reweighting) - set(rep):
+        raise UsageError(f"unknown PS statistic group(s): {', '.join(sorted(unknown))}")
+    for key, value in reweighting.items():
+        rep[key] = rep[key] * torch.as_tensor(value, dtype=image.dtype,
+                                              device=image.device)
+    weights = model.convert_to_tensor(rep)
+
+    def weighted_loss(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return base(weights * x, weights * y)
+
+    weighted_loss.__name__ = f"weighted_{name}"
+    return weighted_loss
+
+
+def make_metamer(
+    image: torch.Tensor,
+    model: torch.nn.Module,
+    loss: Callable,
+    coarse_to_fine: bool = False,
+    penalty_lambda: float | None = None,
+    allowed_range: tuple[float, float] | None = None,
+) -> po.Metamer:
+    """``Metamer`` (or ``MetamerCTF`` with ``coarse_to_fine="together"``).
+
+    Parameters
+    ----------
+    penalty_lambda
+        Weight of the range penalty; ``None`` keeps plenoptic's default and 0
+        turns the penalty off.
+    allowed_range
+        Pixel range the penalty allows, if not plenoptic's (0, 1).
+    """
+    kwargs: dict = {"loss_function": loss}
+    if penalty_lambda is not None:
+        kwargs["penalty_lambda"] = penalty_lambda
+    if allowed_range is not None:
+        low, high = allowed_range
+
+        def penalize_range(img: torch.Tensor) -> torch.Tensor:
+            return po.regularize.penalize_range(img, allowed_range=(low, high))
+
+        kwargs["penalty_function"] = penalize_range
+    if coarse_to_fine:
+        return po.MetamerCTF(image, model, coarse_to_fine="together", **kwargs)
+    return po.Metamer(image, model, **kwargs)
+
+
+def lbfgs_kwargs(
+    max_iter: int = 10,
+    max_eval: int | None = 10,
+    history_size: int = 100,
+    line_search_fn: str | None = "strong_wolfe",
+    lr: float = 1.0,
+) -> dict:
+    """Keyword arguments for ``torch.optim.LBFGS``."""
+    if line_search_fn not in (None, "strong_wolfe"):
+        raise UsageError(
+            f"unknown line search {line_search_fn!r}: expected None or strong_wolfe"
+        )
+    return {
+        "max_iter": max_iter,
+        "max_eval": max_eval,
+        "history_size": history_size,
+        "line_search_fn": line_search_fn,
+        "lr": lr,
+    }
+
+
+#: What ``coarse_to_fine`` runs always use (``MetamerCTF.synthesize`` kwargs).
+CTF_SYNTH_KWARGS = {"change_scale_criterion": None, "ctf_iters_to_check": 7}
+
+
+def synthesize(
+    met: po.Metamer,
+    n_iter: int,
+    store_progress: int | bool = False,
+    stop_criterion: float | None = None,
+    stop_iters_to_check: int = 50,
+    progress_chunks: int = 10,
+    label: str = "",
+) -> None:
+    """Run ``n_iter`` synthesis iterations, printing a progress line now and then.
+
+    plenoptic's own tqdm bar is usually disabled in batch logs, so the
+    iterations run in up to ``progress_chunks`` calls of ``met.synthesize`` with
+    one short line after each. Each call ends with one extra forward pass
+    (plenoptic's final loss), under 1% of a run's passes.
+
+    Parameters
+    ----------
+    stop_criterion
+        Stop when the loss changes less than this over ``stop_iters_to_check``
+        iterations; ``None`` turns the stopping criterion off, so exactly
+        ``n_iter`` iterations run.
+    progress_chunks
+        How many progress lines at most; 0 runs in one call, silently.
+    """
+    kwargs: dict = {"store_progress": store_progress}
+    if stop_criterion is None:
+        # A window longer than the run can never be checked: no early stop.
+        kwargs.update(stop_criterion=0.0, stop_iters_to_check=n_iter + 1)
+    else:
+        kwargs.update(stop_criterion=stop_criterion,
+                      stop_iters_to_check=stop_iters_to_check)
+    if isinstance(met, po.MetamerCTF):
+        kwargs.update(CTF_SYNTH_KWARGS)
+    chunk = n_iter if progress_chunks <= 0 else math.ceil(n_iter / progress_chunks)
+    done = 0
+    while done < n_iter:
+        step = min(chunk, n_iter - done)
+        before = len(met.losses)
+        met.synthesize(max_iter=step, **kwargs)
+        ran = len(met.losses) - before
+        done += step
+        if progress_chunks > 0:
+            print(f"{label}iteration {done}/{n_iter}: loss {met.losses[-1]:.4g}",
+                  flush=True)
+        if ran < step:
+            print(f"{label}loss converged after {len(met.losses) - 1} iterations",
+                  flush=True)
+            break
+
+
+def save_metamer(met: po.Metamer, path: str | os.PathLike) -> None:
+    """Save with plenoptic's ``save``, leaving out the optimizer's state.
+
+    LBFGS keeps ``2 * history_size`` image-sized tensors (about 100 MB at
+    256x256, history 100); a result never needs them. The file loads with
+    ``torch.load(..., weights_only=True)``.
+    """
+    optimizer = met._optimizer
+    met._optimizer = None
+    try:
+        met.save(str(path))
+    finally:
+        met._optimizer = optimizer
+
+
+def load_metamer(
+    path: str | os.PathLike,
+    image: torch.Tensor,
+    model: torch.nn.Module,
+    loss: Callable,
+    coarse_to_fine: bool = False,
+    **metamer_kwargs,
+) -> po.Metamer:
+    """Rebuild a metamer saved by :func:`save_metamer` (for figures and analysis)."""
+    met = make_metamer(image, model, loss, coarse_to_fine, **metamer_kwargs)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        met.load(str(path), map_location=image.device)
+    return met
+
+
+def group_losses(
+    model: torch.nn.Module, target: torch.Tensor, metamer: torch.Tensor
+) -> dict[str, dict[str, float]]:
+    """Loss between two images' PS statistics, overall and by statistic group.
+
+    Parameters
+    ----------
+    model
+        The PS model.
+    target, metamer
+        Images of the same shape.
+
+    Returns
+    -------
+    losses
+        ``{loss_func: {"overall": value, group: value, ...}}`` for ``mse``,
+        ``sse`` and ``l2_norm``; NaN entries (redundant statistics) are ignored.
+    """
+    with torch.no_grad():
+        diff = model(target) - model(metamer)
+        groups = {"overall": diff, **model.convert_to_dict(diff)}
+    out: dict[str, dict[str, float]] = {"mse": {}, "sse": {}, "l2_norm": {}}
+    for key, values in groups.items():
+        values = values[~torch.isnan(values)].double()
+        sse = float((values**2).sum())
+        out["sse"][key] = sse
+        out["l2_norm"][key] = math.sqrt(sse)
+        out["mse"][key] = sse / values.numel() if values.numel() else float("nan")
+    return out
+
+
+def tensor_to_uint8(image: torch.Tensor):
+    """A ``(1, 1, H, W)`` image in [0, 1] as an 8-bit numpy array (clipped)."""
+    array = image.detach().clip(0, 1).cpu().double().numpy()[0, 0]
+    return (array * 255).round().astype("uint8")
+
+
+def log(message: str) -> None:
+    """Print a progress line immediately (batch logs are block-buffered)."""
+    print(message, file=sys.stdout, flush=True)

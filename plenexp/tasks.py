@@ -1,0 +1,152 @@
+"""disBatch task files: one shell line per run, every argument quoted."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shlex
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import cli, paths, rundir
+from .devices_spec import normalize_device
+
+
+@dataclass(frozen=True)
+class Task:
+    """One run of a grid.
+
+    Attributes
+    ----------
+    name
+        Run name, unique within the grid; becomes the run directory's name.
+    argv
+        Arguments for the experiment's script, except device and output.
+    """
+
+    name: str
+    argv: tuple[str, ...]
+
+
+def safe_name(text: str) -> str:
+    """``text`` made safe as one path component."""
+    return re.sub(r"[^A-Za-z0-9_.=+-]", "-", str(text))
+
+
+def task_env(output_root: Path, threads: int = 1) -> dict[str, str]:
+    """Environment of every task line.
+
+    No tqdm bars (they flood batch logs), ``threads`` threads per run, the
+    interpreter that wrote the file, and a matplotlib cache inside the output
+    root (home directories on clusters are often slow or read-only).
+    """
+    return {
+        "TQDM_DISABLE": "1",
+        "OMP_NUM_THREADS": str(threads),
+        "MKL_NUM_THREADS": str(threads),
+        "OPENBLAS_NUM_THREADS": str(threads),
+        "MPLCONFIGDIR": str(output_root / ".cache" / "matplotlib"),
+        "PYTHONUNBUFFERED": "1",
+        "PYTHON": sys.executable,
+        paths.OUTPUT_ROOT_ENV: str(output_root),
+    }
+
+
+def shell_line(
+    command: Sequence[str | os.PathLike], env: dict[str, str], log: Path,
+    cwd: Path = paths.REPO_ROOT,
+) -> str:
+    """One shell line: ``cd``, environment, the command, output to ``log``."""
+    assignments = " ".join(f"{k}={shlex.quote(str(v))}" for k, v in env.items())
+    return (
+        f"cd {shlex.quote(str(cwd))} && {assignments} "
+        f"{shlex.join(str(c) for c in command)} > {shlex.quote(str(log))} 2>&1"
+    )
+
+
+def write_taskfile(lines: Iterable[str], path: Path) -> int:
+    """Write task lines to ``path`` (atomically) and return how many."""
+    lines = list(lines)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text("".join(line + "\n" for line in lines))
+    os.replace(tmp, path)
+    return len(lines)
+
+
+def add_writer_arguments(parser: argparse.ArgumentParser, grids: Sequence[str],
+                         default_grid: str = "quick") -> None:
+    """Arguments every task writer takes."""
+    parser.add_argument("taskfile", nargs="?", default=None,
+                        help="task file to write (default: "
+                        "<output-root>/<experiment>/<grid>/disbatch-<device>.txt)")
+    parser.add_argument("--grid", choices=list(grids), default=default_grid,
+                        help=f"which set of runs (default: {default_grid})")
+    cli.add_device_argument(parser)
+    cli.add_output_root_argument(parser)
+    parser.add_argument("--skip-done", "--skip_done", dest="skip_done",
+                        action="store_true",
+                        help="leave out runs whose results are already complete")
+    parser.add_argument("--threads", type=cli.positive_int, default=1,
+                        help="threads per run (default: 1, best when runs share "
+                        "a node)")
+
+
+def write_disbatch(
+    experiment: str,
+    grids: dict[str, Callable[[], list[Task]]],
+    output_flag: str,
+    timing_script: str = "time_synthesize.sh",
+    description: str | None = None,
+    argv: Sequence[str] | None = None,
+) -> Path:
+    """The whole ``write_disbatch.py`` of a synthesis experiment.
+
+    Parameters
+    ----------
+    experiment
+        The experiment's directory name.
+    grids
+        Grid name to a function giving its tasks.
+    output_flag
+        The script's option naming the run directory.
+    timing_script
+        Script in the experiment directory that times one run.
+    description
+        Help text.
+    argv
+        Command-line arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    taskfile
+        The task file written.
+    """
+    parser = cli.ArgumentParser(description=description)
+    add_writer_arguments(parser, list(grids))
+    args = parser.parse_args(argv)
+    device = normalize_device(args.device)
+    root = paths.output_root(args.output_root).resolve()
+    grid_dir = paths.grid_dir(root, experiment, args.grid)
+    taskfile = Path(args.taskfile) if args.taskfile else (
+        grid_dir / f"disbatch-{safe_name(device)}.txt")
+    env = task_env(root, args.threads)
+    script = paths.script(experiment, timing_script)
+    lines, skipped = [], 0
+    for task in grids[args.grid]():
+        run_dir = grid_dir / f"{task.name}_device-{safe_name(device)}"
+        if args.skip_done and rundir.is_done(run_dir):
+            skipped += 1
+            continue
+        command = ["bash", script, *task.argv, "--device", device,
+                   output_flag, run_dir]
+        lines.append(shell_line(command, env, paths.run_log(run_dir)))
+    grid_dir.mkdir(parents=True, exist_ok=True)
+    n = write_taskfile(lines, taskfile)
+    extra = f" ({skipped} already done, left out)" if skipped else ""
+    print(f"wrote {n} task(s) to {taskfile}{extra}")
+    print(f"run them with: disbatch -s localhost:{os.cpu_count()} {taskfile}")
+    return taskfile
