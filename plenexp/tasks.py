@@ -102,6 +102,8 @@ def write_disbatch(
     timing_script: str = "time_synthesize.sh",
     description: str | None = None,
     argv: Sequence[str] | None = None,
+    grid_context: bool = False,
+    taskfile_prefix: str = "disbatch",
 ) -> Path:
     """The whole ``write_disbatch.py`` of a synthesis experiment.
 
@@ -119,6 +121,13 @@ def write_disbatch(
         Help text.
     argv
         Command-line arguments (default: ``sys.argv[1:]``).
+    grid_context
+        Call the grid functions as ``grid(root=..., device=...)`` (the resolved
+        output root and device), for grids whose arguments name files under the
+        output root or that only run on some devices.
+    taskfile_prefix
+        Default task file name is ``<prefix>-<device>.txt``; experiments with
+        several writers give each its own.
 
     Returns
     -------
@@ -132,11 +141,12 @@ def write_disbatch(
     root = paths.output_root(args.output_root).resolve()
     grid_dir = paths.grid_dir(root, experiment, args.grid)
     taskfile = Path(args.taskfile) if args.taskfile else (
-        grid_dir / f"disbatch-{safe_name(device)}.txt")
+        grid_dir / f"{taskfile_prefix}-{safe_name(device)}.txt")
     env = task_env(root, args.threads)
     script = paths.script(experiment, timing_script)
     lines, skipped = [], 0
-    for task in grids[args.grid]():
+    grid = grids[args.grid]
+    for task in (grid(root=root, device=device) if grid_context else grid()):
         run_dir = grid_dir / f"{task.name}_device-{safe_name(device)}"
         if args.skip_done and rundir.is_done(run_dir):
             skipped += 1
