@@ -644,7 +644,7 @@ def _loss_plot(data, x: str, y_label: str, colours: dict, order: list[str]):
                marker=so.Nominal(order=markers),
                linestyle=so.Nominal(order=devices))
         .label(x=f"mean {TIMES[x]}", y=y_label, color="method", marker="image",
-               linestyle="device", title=lambda t: t.replace("_", " "))
+               linestyle="device")
     )
 
 
@@ -678,7 +678,7 @@ def summary_figures(frame, output_dir: Path,
             plot = _loss_plot(data, x, f"PS loss ({names[func]}, overall)",
                               colours, order)
             if n_panels > 1:
-                plot = plot.facet(col="panel")
+                plot = plot.facet(col="panel").label(title=str)
             fig = _layout(plot, 5.5 * n_panels + 2, 4.5).plot()._figure
             fig.suptitle(f"{EXPERIMENT}: median over initial images, "
                          "95% interval band", y=1.02, fontsize=10)
@@ -691,6 +691,7 @@ def summary_figures(frame, output_dir: Path,
             plot = (_loss_plot(data, "synth_only_time",
                                f"PS loss ({names[func]})", colours, order)
                     .facet(col="loss_type", wrap=wrap)
+                    .label(title=lambda t: t.replace("_", " "))
                     .share(x=True, y=False))
             fig = _layout(plot, 3.2 * wrap + 2, 2.8 * rows).plot()._figure
             fig.suptitle(f"{EXPERIMENT}: loss by PS statistic group ({panel})",
@@ -857,8 +858,9 @@ def metamer_figures(results_: list[Result], output_dir: Path,
         panels.append(target)
         titles.append(f"target\n{img}")
         label = method_label(optimizer, weight)
-        fig = plots.images_row(panels, titles, f"{label}, {img}, {init_label}, "
-                               f"{device}")
+        fig = plots.images_row(panels, titles)
+        fig.suptitle(f"{label}, {img}, {init_label}, {device}", y=1.06,
+                     fontsize=10)
         from ..tasks import safe_name
 
         stem = safe_name(f"{optimizer}_wt-{weight:g}_{img}_{init_label}_{device}")
@@ -911,3 +913,19 @@ def analyze(found: list[Path], force: bool = False, csv_dir: Path | None = None,
         print(f"{table}: l2_norm {overall:.4g} ({result.meta['optimizer']}, "
               f"{result.meta['synth_iters']} iterations)", flush=True)
     return n_written
+
+
+def overall_losses(found: Iterable[Path], loss_func: str = "l2_norm") -> dict:
+    """Read the overall loss of each analysed result (by path) from its table."""
+    from .. import results
+
+    losses = {}
+    for path in found:
+        try:
+            rows = results.read_rows(table_path(path))
+        except (FileNotFoundError, ValueError):
+            continue
+        for row in rows:
+            if row["loss_func"] == loss_func and row["loss_type"] == "overall":
+                losses[str(path)] = float(row["loss"])
+    return losses
