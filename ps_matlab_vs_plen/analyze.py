@@ -27,6 +27,9 @@ def parse_args():
                         "files")
     parser.add_argument("--force", action="store_true",
                         help="recompute tables that exist")
+    parser.add_argument("--threads", type=cli.positive_int, default=1,
+                        help="torch threads (default: 1, fastest for these small "
+                        "computations, above all on a busy machine)")
     parser.add_argument("--csv_dir", type=Path, default=None,
                         help="where tables of bare MAT files go (default: beside "
                         "each file)")
@@ -53,11 +56,9 @@ def main() -> None:
     if not found:
         raise cli.UsageError("no finished results under "
                              + ", ".join(map(str, args.results)))
-    if args.csv_dir is not None:
-        args.csv_dir.mkdir(parents=True, exist_ok=True)
     n_written = vs.analyze(found, force=args.force, csv_dir=args.csv_dir,
-                           img=args.img, crop=args.crop, init_img=args.init_img,
-                           synth_iters=args.synth_iters)
+                           threads=args.threads, img=args.img, crop=args.crop,
+                           init_img=args.init_img, synth_iters=args.synth_iters)
     print(f"{n_written} of {len(found)} result(s) analysed "
           f"({len(found) - n_written} already had their table)")
 

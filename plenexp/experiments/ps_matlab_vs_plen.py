@@ -869,7 +869,7 @@ def metamer_figures(results_: list[Result], output_dir: Path,
 
 
 def analyze(found: list[Path], force: bool = False, csv_dir: Path | None = None,
-            **bare_kwargs) -> int:
+            threads: int | None = 1, **bare_kwargs) -> int:
     """Write the loss table of each result; reuse models and targets per image.
 
     Parameters
@@ -880,6 +880,10 @@ def analyze(found: list[Path], force: bool = False, csv_dir: Path | None = None,
         Recompute tables that exist.
     csv_dir
         Where tables of bare files go (default: beside each file).
+    threads
+        Torch threads while analysing (``None``: leave as is). One is best:
+        each result is a few small forward passes, and several threads on
+        a busy machine are many times slower.
     **bare_kwargs
         ``img``, ``crop``, ``init_img``, ``synth_iters`` for bare MAT files.
 
@@ -888,10 +892,25 @@ def analyze(found: list[Path], force: bool = False, csv_dir: Path | None = None,
     n_written
         How many tables were written.
     """
+    import torch
+
+    previous = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        return _analyze(found, force, csv_dir, bare_kwargs)
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _analyze(found: list[Path], force: bool, csv_dir: Path | None,
+             bare_kwargs: dict) -> int:
     from .. import images, synthesis
 
     cache: dict[tuple, tuple] = {}
     n_written = 0
+    if csv_dir is not None:
+        Path(csv_dir).mkdir(parents=True, exist_ok=True)
     for path in found:
         table = table_path(path)
         if path.is_file() and csv_dir is not None:

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The quick grid end to end: initial images, plenoptic runs (always) and MATLAB
+# runs (when Octave or MATLAB and the textureSynth code are available), each
+# through disBatch on this machine, then analysis, summary and metamer figures.
+# Honours PLENEXP_OUTPUT_ROOT (default ./outputs) and PYTHON.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/.." && pwd)
+if [ -z "${PYTHON:-}" ]; then
+    PYTHON=python3
+    [ -x "$repo/.venv/bin/python" ] && PYTHON="$repo/.venv/bin/python"
+fi
+export PYTHON
+root=${PLENEXP_OUTPUT_ROOT:-./outputs}
+grid="$root/ps_matlab_vs_plen/quick"
+
+"$PYTHON" "$here/generate_init_imgs.py" --size 128 --seeds 0 1 --output-root "$root"
+
+"$PYTHON" "$here/plenoptic_write_disbatch.py" "$grid/plenoptic-cpu.txt" --grid quick \
+    --output-root "$root" --skip-done
+"$PYTHON" -m plenexp.disbatch_local "$grid/plenoptic-cpu.txt"
+
+if { command -v octave >/dev/null || command -v matlab >/dev/null; } \
+        && [ -n "${TEXTURESYNTH_DIR:-}" ] && [ -n "${MATLABPYRTOOLS_DIR:-}" ]; then
+    "$PYTHON" "$here/matlab_write_disbatch.py" "$grid/matlab-cpu.txt" --grid quick \
+        --output-root "$root" --skip-done
+    "$PYTHON" -m plenexp.disbatch_local "$grid/matlab-cpu.txt"
+else
+    echo "MATLAB side skipped: it needs octave (or matlab) on PATH and" \
+        "TEXTURESYNTH_DIR and MATLABPYRTOOLS_DIR set to local copies of" \
+        "textureSynth and matlabPyrTools"
+fi
+
+"$PYTHON" "$here/analyze.py" "$grid"
+"$PYTHON" "$here/summarize.py" --grid quick --output-root "$root"
+"$PYTHON" "$here/plot.py" --grid quick --output-root "$root"
+echo "figures: $grid/summary/ (metamers in $grid/summary/metamers/)"
