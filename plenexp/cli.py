@@ -22,7 +22,8 @@ class UsageError(Exception):
 class ArgumentParser(argparse.ArgumentParser):
     """``argparse.ArgumentParser`` whose errors fit on one line."""
 
-    def error(self, message: str) -> NoReturn:  # numpydoc ignore=GL08
+    def error(self, message: str) -> NoReturn:
+        """Exit with status 2 and one line naming the problem."""
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 

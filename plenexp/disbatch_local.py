@@ -12,10 +12,12 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 from . import cli
+from .tasks import safe_name
 
 
 def failed_tasks(status_file: Path) -> list[str]:
@@ -44,14 +46,23 @@ def run(taskfile: Path, cores: int) -> int:
     disbatch = shutil.which("disbatch") or str(Path(sys.executable).parent / "disbatch")
     log_dir = taskfile.parent / "disbatch_logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    prefix = log_dir / f"{taskfile.stem}_{time.strftime('%Y%m%d-%H%M%S')}"
+    prefix_name = f"{safe_name(taskfile.stem)}_{time.strftime('%Y%m%d-%H%M%S')}"
+    # disBatch breaks on a log path with spaces (its helper script is called
+    # unquoted): it logs into a plain temporary directory, moved here after.
+    scratch = Path(tempfile.mkdtemp(prefix="plenexp-disbatch-"))
     print(f"running {n_tasks} task(s) from {taskfile} on {cores} core(s)...",
           flush=True)
     start = time.perf_counter()
-    proc = subprocess.run([disbatch, "-s", f"localhost:{cores}", "-p", str(prefix),
-                           str(taskfile)])
+    try:
+        proc = subprocess.run([disbatch, "-s", f"localhost:{cores}", "-p",
+                               str(scratch / prefix_name), str(taskfile.resolve())],
+                              cwd=scratch)
+    finally:
+        for path in scratch.iterdir():
+            shutil.move(path, log_dir / path.name)
+        scratch.rmdir()
     elapsed = time.perf_counter() - start
-    status = Path(f"{prefix}_status.txt")
+    status = log_dir / f"{prefix_name}_status.txt"
     failed = failed_tasks(status) if status.exists() else []
     print(f"{n_tasks - len(failed)}/{n_tasks} task(s) succeeded in {elapsed:.1f} s "
           f"(status: {status})")

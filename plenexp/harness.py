@@ -61,7 +61,8 @@ def run_dir_for(
     """
     if output_dir:
         return Path(output_dir)
-    return paths.grid_dir(paths.output_root(output_root), experiment, "adhoc") / run_name
+    root = paths.output_root(output_root)
+    return paths.grid_dir(root, experiment, "adhoc") / run_name
 
 
 @contextmanager

@@ -93,11 +93,14 @@ def check_size(image, label: str, n_scales: int) -> None:
     """Raise :class:`UsageError` unless the PS model can take ``image``."""
     height, width = image.shape[-2:]
     step = 2**n_scales
-    if height % step or width % step or min(height, width) < 2 * step:
+    # the coarsest band must hold the autocorrelation window (found by trying
+    # plenoptic 2.1: 128 is the smallest side that works with 4 scales)
+    smallest = 8 * step
+    if height % step or width % step or min(height, width) < smallest:
         raise UsageError(
             f"image {label!r} is {height}x{width}; the PS model with "
             f"{n_scales} scales needs height and width divisible by {step} "
-            f"and at least {2 * step}"
+            f"and at least {smallest}"
         )
 
 

@@ -26,7 +26,7 @@ def images_row(images: list[torch.Tensor], titles: list[str], suptitle: str = ""
 
 
 def synthesis_status(met: po.Metamer):
-    """plenoptic's synthesis-status figure (metamer, loss, representation error)."""
+    """Plenoptic's synthesis-status figure (metamer, loss, representation error)."""
     return po.plot.synthesis_status(
         met, metamer_representation_error_kwargs={"ylim": False}
     )

@@ -52,7 +52,9 @@ def gather(
     Returns
     -------
     rows
-        Every good row, with ``run_dir`` added.
+        Every good row, with ``run_dir`` added, and ``process_duration`` (the
+        whole-process seconds from ``process_time.json``) where the table
+        lacks it.
     problems
         One line per file or row left out, naming its path and why.
     """
@@ -81,6 +83,10 @@ def gather(
                     )
                     continue
             row["run_dir"] = str(run_dir)
+            if not row.get("process_duration"):
+                # time_process.sh writes this after the run is published
+                elapsed = rundir.read_process_time(run_dir)
+                row["process_duration"] = "" if elapsed is None else str(elapsed)
             rows.append(row)
     return rows, problems
 

@@ -104,6 +104,8 @@ def write_disbatch(
     argv: Sequence[str] | None = None,
     grid_context: bool = False,
     taskfile_prefix: str = "disbatch",
+    extra_arguments: Callable[[argparse.ArgumentParser], None] | None = None,
+    extra_task_args: Callable[[argparse.Namespace], Sequence[str]] | None = None,
 ) -> Path:
     """The whole ``write_disbatch.py`` of a synthesis experiment.
 
@@ -128,6 +130,11 @@ def write_disbatch(
     taskfile_prefix
         Default task file name is ``<prefix>-<device>.txt``; experiments with
         several writers give each its own.
+    extra_arguments
+        Adds the writer's own options to the parser.
+    extra_task_args
+        Arguments appended to every task, from the parsed options (checked
+        there, before any file is written).
 
     Returns
     -------
@@ -136,8 +143,11 @@ def write_disbatch(
     """
     parser = cli.ArgumentParser(description=description)
     add_writer_arguments(parser, list(grids))
+    if extra_arguments is not None:
+        extra_arguments(parser)
     args = parser.parse_args(argv)
     device = normalize_device(args.device)
+    extra = tuple(extra_task_args(args)) if extra_task_args is not None else ()
     root = paths.output_root(args.output_root).resolve()
     grid_dir = paths.grid_dir(root, experiment, args.grid)
     taskfile = Path(args.taskfile) if args.taskfile else (
@@ -151,7 +161,7 @@ def write_disbatch(
         if args.skip_done and rundir.is_done(run_dir):
             skipped += 1
             continue
-        command = ["bash", script, *task.argv, "--device", device,
+        command = ["bash", script, *task.argv, *extra, "--device", device,
                    output_flag, run_dir]
         lines.append(shell_line(command, env, paths.run_log(run_dir)))
     grid_dir.mkdir(parents=True, exist_ok=True)

@@ -78,8 +78,15 @@ def quick_grid() -> list[Task]:
                   8, extra=("--crop", str(QUICK_CROP)), stop=False)
 
 
+def smoke_grid() -> list[Task]:
+    """Two tiny runs (128x128, 3 iterations): checks an installation in seconds."""
+    return _sweep([QUICK_IMAGE], [0], [5], [1, None], [10], [1.0], 3,
+                  extra=("--crop", "128"), stop=False)
+
+
 GRIDS = {
     "quick": quick_grid,
+    "smoke": smoke_grid,
     "full": full_grid,
     "mse": mse_grid,
     "small_lr": small_lr_grid,
@@ -123,10 +130,27 @@ def normalize_table(frame):
                    "loss", "synth_iter", "seed"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce")
     max_eval = pd.to_numeric(frame["LBFGS_max_eval"], errors="coerce")
-    frame["LBFGS_max_eval_frac"] = (max_eval / frame["LBFGS_max_iter"]).fillna(1.25)
+    frame["LBFGS_max_eval_frac"] = [
+        nominal_fraction(e, i) for e, i in zip(max_eval, frame["LBFGS_max_iter"],
+                                               strict=True)]
     frame["LBFGS_max_eval"] = max_eval.map(
         lambda v: "None" if pd.isna(v) else str(int(v)))
     return frame
+
+
+def nominal_fraction(max_eval: float, max_iter: float) -> float:
+    """``max_eval / max_iter`` as the grid meant it.
+
+    Grids write ``int(fraction * max_iter)``, so 0.5 x 5 is stored as 2; that
+    is recovered as 0.5, not 0.4. A missing ``max_eval`` is LBFGS's default,
+    1.25 x ``max_iter``.
+    """
+    if math.isnan(max_eval):
+        return 1.25
+    for fraction in (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0):
+        if max(1, int(max_iter * fraction)) == max_eval:
+            return fraction
+    return max_eval / max_iter
 
 
 def _eval_label(fraction: float) -> str:
@@ -264,3 +288,61 @@ def load_run(run_dir, device=None):
     met = synthesis.load_metamer(run_dir / "metamer.pt", image, model, loss,
                                  args["coarse_to_fine"])
     return met, args, record
+
+
+def analyze_run(run_dir, figures: bool = True, force: bool = False) -> bool:
+    """Rebuild a finished run's ``loss.csv`` (and figures) from its saved files.
+
+    Returns
+    -------
+    changed
+        Whether anything was written.
+    """
+    import os
+
+    from .. import results, rundir
+
+    table = run_dir / "loss.csv"
+    process = rundir.read_process_time(run_dir)
+    has_table = table.exists()
+    if has_table and not force and not figures:
+        row = results.read_rows(table)[0]
+        if row.get("process_duration") or process is None:
+            return False
+        row["process_duration"] = process
+    else:
+        met, args, record = load_run(run_dir)
+        fields = {k: v for k, v in record.items() if k not in ("args", "argv")}
+        synth_duration = record.get("synth_duration", process)
+        row = loss_row(args, len(met.losses) - 1, float(met.losses[-1]),
+                       synth_duration, fields)
+        row["process_duration"] = process
+        if figures:
+            write_figures(met, run_dir, args, synth_duration or 0.0)
+    tmp = run_dir / f".loss.csv.tmp-{os.getpid()}"
+    results.write_row(row, tmp)
+    os.replace(tmp, table)
+    return True
+
+
+def summarize(input_dir, from_csv, output_dir):
+    """Gather (or read) the table, write ``all_loss.csv`` and the figures."""
+    import pandas as pd
+
+    from .. import results
+
+    output_dir.mkdir(parents=True, exist_ok=True)
+    if from_csv is not None:
+        frame = pd.read_csv(from_csv, dtype=str, keep_default_na=False)
+    else:
+        rows, problems = results.gather(input_dir, "loss.csv")
+        results.report(problems)
+        if not rows:
+            from ..cli import UsageError
+
+            raise UsageError(f"no finished runs with a loss under {input_dir}")
+        frame = pd.DataFrame.from_records(rows)
+    frame = normalize_table(frame)
+    results.write_csv_atomic(frame, output_dir / "all_loss.csv")
+    summary_figures(frame, output_dir)
+    return frame

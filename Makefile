@@ -1,0 +1,42 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# A pinned torch keeps results comparable; `make TORCH=torch` takes the newest.
+TORCH ?= torch==2.13.0
+EXPERIMENTS := ps_lbfgs ps_noise ps_matlab_vs_plen ps_matlab
+export PLENEXP_OUTPUT_ROOT ?= ./outputs
+
+.PHONY: venv demo test lint report clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet "$(TORCH)"
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $@
+
+venv: $(VENV)/.installed
+
+demo: $(VENV)/.installed
+	@set -e; for experiment in $(EXPERIMENTS); do \
+		echo "=== $$experiment: quick grid"; \
+		PYTHON=$(PY) bash $$experiment/demo.sh; \
+	done
+	@$(MAKE) --no-print-directory report
+	@echo "Summary figures: $(PLENEXP_OUTPUT_ROOT)/<experiment>/quick/summary/"
+
+report: $(VENV)/.installed
+	@if [ -f plenexp/report.py ]; then $(PY) -m plenexp.report; fi
+
+test: $(VENV)/.installed-test
+	$(PY) -m pytest
+
+lint: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
