@@ -1,5 +1,6 @@
-"""Draw one run's figures: target beside metamer, synthesis status, and
-the representation error; written into the run directory (or --output_dir).
+"""Draw one run's figures into its directory (or --output_dir).
+
+Target beside metamer, synthesis status, and the representation error.
 """
 
 from pathlib import Path
