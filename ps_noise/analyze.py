@@ -1,0 +1,51 @@
+"""Rebuild ``loss.csv`` of finished ps_noise runs from what they saved.
+
+``synthesize.py`` writes the table itself; this is for runs whose table is
+missing or made by an older version of the code (``--force``). It also adds
+the whole-process seconds recorded by ``time_synthesize.sh`` as
+``process_duration``, and with ``--plots`` redraws the figures (as
+``plot.py``). Give run directories or directories holding runs.
+"""
+
+from pathlib import Path
+
+from plenexp import cli, rundir
+
+
+def parse_args():
+    """Parse the command line (no heavy imports yet)."""
+    parser = cli.ArgumentParser(description=__doc__)
+    parser.add_argument("dirs", nargs="+", type=Path,
+                        help="run directories, or directories holding runs")
+    parser.add_argument("--force", action="store_true",
+                        help="rebuild tables that exist too")
+    parser.add_argument("--plots", action="store_true",
+                        help="redraw each run's figure as well")
+    return parser.parse_args()
+
+
+def main():
+    """Rebuild the tables (and figures) that need it."""
+    args = parse_args()
+    for path in args.dirs:
+        if not path.is_dir():
+            raise cli.UsageError(f"no such directory: {path}")
+    runs = [run for path in args.dirs for run in rundir.done_runs(path)]
+    if not runs:
+        raise cli.UsageError("no finished runs (with done.json) under "
+                             + ", ".join(map(str, args.dirs)))
+    from plenexp.experiments import ps_noise
+
+    n_done = 0
+    for run in runs:
+        if args.force or not (run / ps_noise.TABLE).exists():
+            ps_noise.analyze_run(run)
+            n_done += 1
+            print(f"analyzed {run}", flush=True)
+        if args.plots:
+            ps_noise.plot_run(run)
+    print(f"{n_done} of {len(runs)} run table(s) rebuilt")
+
+
+if __name__ == "__main__":
+    cli.run(main)

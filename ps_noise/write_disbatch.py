@@ -1,0 +1,15 @@
+"""Write the disBatch task file of one ps_noise grid (one shell line per run).
+
+Grids: quick (offline, 128x128 crops, a few minutes on a laptop), smoke (two
+3-iteration runs), full (the published sweep: curie and einstein, seeds 0 and
+1, normal noise of amplitude 1 and 2, three weight sets, 200 iterations; 24
+runs).
+"""
+
+from plenexp import cli, tasks
+from plenexp.experiments import ps_noise
+
+if __name__ == "__main__":
+    cli.run(lambda: tasks.write_disbatch(ps_noise.EXPERIMENT, ps_noise.GRIDS,
+                                         output_flag="--output_path",
+                                         description=__doc__))

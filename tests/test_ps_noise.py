@@ -1,0 +1,242 @@
+"""ps_noise: weight parsing, initial images, grids, one run end to end."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+import torch
+
+from plenexp import rundir
+from plenexp.cli import UsageError
+from plenexp.experiments import ps_noise
+
+from .conftest import REPO
+
+
+def test_parse_weights_reads_seven_numbers():
+    assert ps_noise.parse_weights("1,1,1,1,0,0,100") == (1, 1, 1, 1, 0, 0, 100)
+    assert ps_noise.parse_weights(" 10, 10,10,1, 0,0 ,1e2") == (
+        10, 10, 10, 1, 0, 0, 100)
+    assert ps_noise.parse_weights("0.5,1,1,1,1,1,10")[0] == 0.5
+    assert ps_noise.format_weights(ps_noise.parse_weights("10,10,10,1,0,0,100")) \
+        == "10,10,10,1,0,0,100"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("1,1,1,1,0,0", "expected 7 comma-separated weights"),
+    ("1,1,1,1,0,0,100,3", "got 8"),
+    ("", "got 1"),
+    ("1,1,one,1,0,0,100", "weight of skew is not a number: 'one'"),
+    ("1,1,1,1,0,0,", "weight of var_highpass_residual is not a number"),
+    ("1,1,1,-1,0,0,100", "weight of kurtosis must be a finite number >= 0"),
+    ("1,1,1,1,nan,0,100", "weight of min must be a finite number"),
+    ("0,0,0,0,0,0,0", "all seven weights are 0"),
+])
+def test_parse_weights_errors(text, message):
+    with pytest.raises(argparse.ArgumentTypeError, match=message):
+        ps_noise.parse_weights(text)
+
+
+@pytest.mark.parametrize("weights, message", [
+    ("1,2,3", "expected 7 comma-separated weights"),
+    ("1,1,1,1,0,0,x", "weight of var_highpass_residual is not a number: 'x'"),
+])
+def test_bad_weights_exit_2_with_one_line(run_script, tmp_path, weights, message):
+    out = tmp_path / "run"
+    proc = run_script("ps_noise/synthesize.py", "--weighted", weights, "-f", out,
+                      check=False)
+    assert proc.returncode == 2
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert "argument --weighted" in proc.stderr and message in proc.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bad_noise_and_image_exit_2(run_script, tmp_path):
+    proc = run_script("ps_noise/synthesize.py", "-t", "poisson", check=False)
+    assert proc.returncode == 2 and "invalid choice: 'poisson'" in proc.stderr
+    proc = run_script("ps_noise/synthesize.py", "-n", "-1", check=False)
+    assert proc.returncode == 2 and "noise amplitude > 0" in proc.stderr
+    proc = run_script("ps_noise/synthesize.py", "--img", "no_such_image", "-f",
+                      tmp_path / "run", check=False)
+    assert proc.returncode == 2
+    assert "unknown image 'no_such_image'" in proc.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_reweighting_weights_the_right_statistics():
+    image = torch.rand(1, 1, 128, 128, dtype=torch.float64)
+    weights = (1, 2, 3, 4, 0, 0, 100)
+    args = {"img": "einstein", "weighted": weights}
+    init = torch.zeros_like(image)
+    model, loss, _ = ps_noise.build(args, image, init)
+    rep = model.convert_to_dict(torch.zeros_like(model(image)))
+    # one unit of error in each pixel statistic, then in the highpass variance
+    for i, weight in enumerate(weights[:6]):
+        error = {k: v.clone() for k, v in rep.items()}
+        error["pixel_statistics"][..., i] = 1
+        value = loss(model.convert_to_tensor(error), model.convert_to_tensor(rep))
+        assert float(value) == pytest.approx(weight)
+    error = {k: v.clone() for k, v in rep.items()}
+    error["var_highpass_residual"][...] = 1
+    value = loss(model.convert_to_tensor(error), model.convert_to_tensor(rep))
+    assert float(value) == pytest.approx(100)
+    # other groups keep weight 1
+    error = {k: v.clone() for k, v in rep.items()}
+    error["magnitude_std"].view(-1)[0] = 1
+    value = loss(model.convert_to_tensor(error), model.convert_to_tensor(rep))
+    assert float(value) == pytest.approx(1)
+
+
+def test_initial_images():
+    image = torch.full((1, 1, 64, 64), 0.5, dtype=torch.float64)
+    normal = ps_noise.make_initial_image(image, "normal", 2.0, 3)
+    assert torch.equal(normal, ps_noise.make_initial_image(image, "normal", 2.0, 3))
+    assert not torch.equal(normal, ps_noise.make_initial_image(image, "normal",
+                                                               2.0, 4))
+    assert (normal - 0.5).std().item() == pytest.approx(2.0, rel=0.05)
+    assert (normal - 0.5).mean().item() == pytest.approx(0.0, abs=0.1)
+    uniform = ps_noise.make_initial_image(image, "uniform", 3.0, 0)
+    assert 0 <= uniform.min() and uniform.max() <= 3 and uniform.max() > 2.9
+    assert uniform.mean().item() == pytest.approx(1.5, abs=0.05)
+    # the allowed range covers the initial image and [0, 1]
+    low, high = ps_noise.allowed_range(normal)
+    assert low == normal.min().item() < 0 and high == normal.max().item() > 1
+    assert ps_noise.allowed_range(uniform * 0.1) == (0.0, 1.0)
+
+
+def test_full_grid_is_the_published_sweep():
+    tasks = ps_noise.full_grid()
+    assert len(tasks) == 24
+    assert len({t.name for t in tasks}) == 24
+    args = [dict(zip(t.argv[::2], t.argv[1::2], strict=True)) for t in tasks]
+    assert {a["--img"] for a in args} == {"curie", "einstein"}
+    assert {a["--init_seed"] for a in args} == {"0", "1"}
+    assert {a["--init_noise_type"] for a in args} == {"normal"}
+    assert {a["--init_noise"] for a in args} == {"1", "2"}
+    assert {a["--weighted"] for a in args} == {
+        "1,1,1,1,0,0,100", "10,10,10,1,0,0,100", "10,10,10,10,0,0,100"}
+    assert {a["--history_size"] for a in args} == {"100"}
+    assert {a["--synth_max_iter"] for a in args} == {"200"}
+    assert all("--crop" not in a for a in args)
+
+
+def test_quick_grid_asks_the_same_questions_small():
+    tasks = ps_noise.quick_grid()
+    args = [dict(zip(t.argv[::2], t.argv[1::2], strict=True)) for t in tasks]
+    assert 6 <= len(tasks) <= 12 and len({t.name for t in tasks}) == len(tasks)
+    normal = [a for a in args if a["--init_noise_type"] == "normal"]
+    assert {a["--init_noise"] for a in normal} == {"1", "2"}
+    assert len({a["--weighted"] for a in normal}) >= 2
+    assert all(a["--crop"] == "128" and int(a["--synth_max_iter"]) <= 50
+               for a in args)
+
+
+def test_write_disbatch_full(run_script, tmp_path):
+    proc = run_script("ps_noise/write_disbatch.py", "--grid", "full",
+                      "--output-root", tmp_path, "--device", "1")
+    assert "wrote 24 task(s)" in proc.stdout
+    lines = (tmp_path / "ps_noise/full/disbatch-cuda-1.txt").read_text().splitlines()
+    assert len(lines) == 24
+    assert all("--device cuda:1 --output_path" in line for line in lines)
+    assert all("ps_noise/time_synthesize.sh" in line for line in lines)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """One 3-iteration run from strong normal noise, through time_synthesize.sh."""
+    import os
+
+    out = tmp_path_factory.mktemp("ps_noise") / "run.pt"
+    env = dict(os.environ, TQDM_DISABLE="1", OMP_NUM_THREADS="1",
+               PYTHON=sys.executable,
+               MPLCONFIGDIR=str(tmp_path_factory.mktemp("mpl")))
+    proc = subprocess.run(
+        ["bash", str(REPO / "ps_noise/time_synthesize.sh"), "--img", "einstein",
+         "--crop", "128", "-n", "2", "-t", "normal", "-s", "3", "--weighted",
+         "10,10,10,1,0,0,100", "--history_size", "10", "--synth_max_iter", "3",
+         "-f", str(out)], capture_output=True, text=True, env=env, cwd=REPO,
+        timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return out.with_suffix("")
+
+
+def test_tiny_run_saves_what_it_should(tiny_run):
+    assert rundir.is_done(tiny_run)
+    saved = torch.load(tiny_run / "metamer.pt", weights_only=True)
+    losses = [float(v) for v in saved["_losses"]] + [saved["_current_loss"]]
+    assert len(losses) == 4 and losses[-1] < 0.5 * losses[0]
+    assert ps_noise.load_run(tiny_run)["losses"] == losses
+    init = torch.load(tiny_run / "init.pt", weights_only=True)
+    assert init.shape == (1, 1, 128, 128) and init.min() < -4 and init.max() > 5
+    row = pd.read_csv(tiny_run / "loss.csv").iloc[0]
+    assert row["loss"] == pytest.approx(losses[-1]) and row["synth_iter"] == 3
+    assert (row["noise_type"], row["noise_amplitude"], row["seed"]) == (
+        "normal", 2.0, 3)
+    assert row["weights"] == "10,10,10,1,0,0,100"
+    assert row["init_min"] == pytest.approx(float(init.min()))
+    assert 0 < row["l2_no_minmax"] <= row["l2_norm"]
+    assert row["synth_duration"] > 0 and row["init_duration"] > 0
+    assert rundir.read_process_time(tiny_run) > row["synth_duration"]
+    assert (tiny_run / "ps_noise.png").stat().st_size > 20_000
+
+
+def test_plot_regenerates_the_initial_image(tiny_run, run_script, tmp_path):
+    run = ps_noise.load_run(tiny_run)
+    assert torch.equal(ps_noise.regenerate_init(run), run["init"])
+    out = tmp_path / "fig"
+    proc = run_script("ps_noise/plot.py", tiny_run, "-o", out)
+    assert (out / "ps_noise.png").stat().st_size > 20_000
+    assert "figure of run" in proc.stdout
+    # a tampered init.pt is caught, not silently redrawn
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_run, copy)
+    torch.save(run["init"] + 1e-9, copy / "init.pt")
+    with pytest.raises(UsageError, match="differs from the saved init.pt"):
+        ps_noise.plot_run(copy, tmp_path / "x")
+    assert not (tmp_path / "x").exists()
+    ps_noise.plot_run(copy, tmp_path / "y", check_init=False)
+    assert (tmp_path / "y" / "ps_noise.png").exists()
+
+
+def test_analyze_rebuilds_the_table(tiny_run, run_script, tmp_path):
+    copy = tmp_path / "grid" / "run"
+    shutil.copytree(tiny_run, copy)
+    first = pd.read_csv(copy / "loss.csv").iloc[0]
+    (copy / "loss.csv").unlink()
+    run_script("ps_noise/analyze.py", tmp_path / "grid")
+    again = pd.read_csv(copy / "loss.csv").iloc[0]
+    for column in ("loss", "synth_iter", "l2_norm", "l2_no_minmax",
+                   "synth_duration", "pixel_max_error"):
+        assert again[column] == pytest.approx(first[column]), column
+    assert again["process_duration"] > 0
+
+
+@pytest.mark.slow
+def test_smoke_grid_end_to_end(tmp_path, run_script, script_env):
+    # (no space in this path: disBatch 3 cannot run task files under one)
+    root = tmp_path / "out_root"
+    run_script("ps_noise/write_disbatch.py", "--grid", "smoke", "--output-root",
+               root)
+    taskfile = root / "ps_noise" / "smoke" / "disbatch-cpu.txt"
+    proc = subprocess.run([sys.executable, "-m", "plenexp.disbatch_local",
+                           str(taskfile)], capture_output=True, text=True,
+                          env=script_env, cwd=REPO, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert len(list(rundir.done_runs(root))) == 2
+    proc = run_script("ps_noise/summarize.py", "--grid", "smoke", "--output-root",
+                      root)
+    summary = root / "ps_noise" / "smoke" / "summary"
+    table = pd.read_csv(summary / "all_loss.csv")
+    assert len(table) == 2
+    assert set(table["noise_type"]) == {"normal", "uniform"}
+    assert table["process_duration"].gt(table["synth_duration"]).all()
+    assert table["l2_no_minmax"].gt(0).all()
+    for stem in ("loss_by_noise_and_weights", "contact_sheet_einstein"):
+        assert (summary / f"{stem}.png").stat().st_size > 10_000
+        assert (summary / f"{stem}.svg").exists()
+    assert "2 run(s) summarized" in proc.stdout
