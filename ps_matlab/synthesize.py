@@ -1,0 +1,113 @@
+"""Synthesize one PS metamer with the original MATLAB textureSynth code.
+
+Runs ps_matlab/synthesize.m under MATLAB (-batch) or GNU Octave: analysis with
+Nsc=4, Nor=4, Na=9 on the target, then --n_iter iterations of
+textureSynthesis from --init_img or from textureSynth's own noise of --size.
+Writes into the run directory: metamer.mat (res on a 0-255 scale, initToc,
+synthToc), metamer.png, target.png (the 8-bit target MATLAB read), init.png
+(with --init_img) and provenance.json (engine and version, code commits,
+init_duration and synth_duration from the MAT file).
+"""
+
+import sys
+
+from plenexp import cli, matlab
+
+EXPERIMENT = "ps_matlab"
+
+
+def parse_args():
+    parser = cli.ArgumentParser(description=__doc__)
+    parser.add_argument("--img", "-i", default="fig4a",
+                        help="target image: built-in name, PS paper figure or file")
+    parser.add_argument("--crop", type=cli.positive_int, default=None,
+                        help="keep only the central CROP x CROP pixels")
+    init = parser.add_mutually_exclusive_group()
+    init.add_argument("--init_img", default=None,
+                      help="initial image file (grayscale, the target's size)")
+    init.add_argument("--size", type=cli.positive_int, default=None,
+                      help="start from textureSynth's Gaussian noise of SIZE x SIZE "
+                      "(default: the target's size)")
+    parser.add_argument("--n_iter", type=cli.positive_int, default=100,
+                        help="textureSynthesis iterations (default: 100)")
+    parser.add_argument("--seed", "-s", type=cli.optional_int, default=0,
+                        help="seed of MATLAB's rand and randn (textureAnalysis adds "
+                        "noise to the target; None: the engine's own start) "
+                        "(default: 0)")
+    matlab.add_matlab_arguments(parser)
+    cli.add_device_argument(parser)
+    parser.add_argument("--output_dir", "-o", default=None,
+                        help="run directory (default: <output-root>/ps_matlab/"
+                        "adhoc/<run-name>)")
+    cli.add_output_root_argument(parser)
+    return vars(parser.parse_args())
+
+
+def main():
+    args = parse_args()
+    from plenexp.devices_spec import normalize_device
+
+    if normalize_device(args["device"]) != "cpu":
+        raise cli.UsageError(f"textureSynth runs on the CPU only, not --device "
+                             f"{args['device']}")
+    engine, dirs = matlab.check_setup(args["engine"], args["texturesynth_dir"],
+                                      args["pyrtools_dir"])
+    import torch
+
+    from plenexp import harness, images
+    from plenexp.experiments import ps_matlab
+
+    target = images.load_image(args["img"], crop=args["crop"])
+    matlab.check_size(*target.shape[-2:], what=f"image {args['img']!r}")
+    if args["init_img"]:
+        init_image = images.load_image(args["init_img"])
+        if init_image.shape != target.shape:
+            raise cli.UsageError(
+                f"initial image {args['init_img']!r} is "
+                f"{tuple(init_image.shape[-2:])}, the target "
+                f"{tuple(target.shape[-2:])}: they must be the same size")
+        init_label = f"init-{images.image_label(args['init_img'])}"
+    else:
+        init_image = None
+        size = args["size"]
+        shape = (size, size) if size else tuple(target.shape[-2:])
+        matlab.check_size(*shape, what="--size")
+        init_label = "size-target" if not size else f"size-{size}x{size}"
+    run_dir = harness.run_dir_for(
+        args["output_dir"], args["output_root"], EXPERIMENT,
+        ps_matlab.run_name(args["img"], args["crop"], init_label, args["seed"],
+                           args["n_iter"]))
+
+    with harness.started_run(run_dir, args, torch.device("cpu")) as run:
+        run.record.update(engine=engine.name, engine_executable=engine.executable,
+                          init=init_label, texturesynth_dir=str(dirs.texturesynth),
+                          pyrtools_dir=str(dirs.pyrtools), **dirs.commits())
+        images.save_grayscale_png(target, run.dir / "target.png")
+        init = shape
+        if init_image is not None:
+            init = run.dir / "init.png"
+            images.save_grayscale_png(init_image, init)
+        print(f"{engine.name}: textureSynth on {args['img']} "
+              f"{target.shape[-2]}x{target.shape[-1]}, {init_label}, "
+              f"{args['n_iter']} iterations", flush=True)
+        try:
+            engine_run = matlab.run_synthesize(
+                engine, dirs, run.dir / "target.png", init, args["n_iter"],
+                run.dir / "metamer.mat", run.dir / "metamer.png", args["seed"])
+        except matlab.EngineError as err:
+            sys.exit(f"{sys.argv[0].rsplit('/', 1)[-1]}: error: {err}")
+        result = matlab.read_result(run.dir / "metamer.mat")
+        run.record.update(
+            engine_version=engine_run.version,
+            engine_wall_duration=engine_run.wall_seconds,
+            init_duration=result["initToc"],
+            synth_duration=result["synthToc"] - result["initToc"],
+            seconds_per_iteration=(result["synthToc"] - result["initToc"])
+            / args["n_iter"])
+        print(f"analysis {result['initToc']:.2f} s, synthesis "
+              f"{result['synthToc'] - result['initToc']:.2f} s, engine wall "
+              f"{engine_run.wall_seconds:.2f} s", flush=True)
+
+
+if __name__ == "__main__":
+    cli.run(main)

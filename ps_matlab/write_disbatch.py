@@ -1,0 +1,18 @@
+"""Write the disBatch task file of one ps_matlab grid (one shell line per run).
+
+Grids: quick (offline: reptile_skin cropped to 128x128, seeds 0 and 1, 20
+iterations), smoke (one run of 2 iterations) and full (the original study: the
+38 PS paper figures, 100 iterations, 256x256). CPU only. The textureSynth and
+matlabPyrTools directories are checked here and written into every task, with
+the engine.
+"""
+
+from plenexp import cli, matlab, tasks
+from plenexp.experiments import ps_matlab
+
+if __name__ == "__main__":
+    cli.run(lambda: tasks.write_disbatch(
+        ps_matlab.EXPERIMENT, ps_matlab.GRIDS, output_flag="--output_dir",
+        description=__doc__, grid_context=True,
+        extra_arguments=matlab.add_matlab_arguments,
+        extra_task_args=ps_matlab.code_arguments))
