@@ -218,8 +218,7 @@ def test_analyze_rebuilds_the_table(tiny_run, run_script, tmp_path):
 
 @pytest.mark.slow
 def test_smoke_grid_end_to_end(tmp_path, run_script, script_env):
-    # (no space in this path: disBatch 3 cannot run task files under one)
-    root = tmp_path / "out_root"
+    root = tmp_path / "out root"
     run_script("ps_noise/write_disbatch.py", "--grid", "smoke", "--output-root",
                root)
     taskfile = root / "ps_noise" / "smoke" / "disbatch-cpu.txt"
