@@ -27,8 +27,9 @@ def images_row(images: list[torch.Tensor], titles: list[str], suptitle: str = ""
 
 def synthesis_status(met: po.Metamer):
     """Plenoptic's synthesis-status figure (metamer, loss, representation error)."""
+    # wider than plenoptic's default, so the statistic-group titles don't collide
     return po.plot.synthesis_status(
-        met, metamer_representation_error_kwargs={"ylim": False}
+        met, metamer_representation_error_kwargs={"ylim": False}, figsize=(24, 7)
     )
 
 

@@ -131,6 +131,9 @@ def test_smoke_grid_through_disbatch(tmp_path, run_script, script_env):
     assert "2/2 task(s) succeeded" in proc.stdout
     runs = sorted(rundir.done_runs(root))
     assert len(runs) == 2
+    # task lines skip the figures (clean process times); analyze draws them
+    assert not (runs[0] / "synthesis_status.png").exists()
+    run_script("ps_lbfgs/analyze.py", root / "ps_lbfgs" / "smoke")
     for run in runs:
         saved = torch.load(run / "metamer.pt", weights_only=True)
         # plenoptic keeps the loss before each step, and the final one apart
@@ -140,6 +143,7 @@ def test_smoke_grid_through_disbatch(tmp_path, run_script, script_env):
         assert (run / "synthesis_status.png").exists()
         row = pd.read_csv(run / "loss.csv").iloc[0]
         assert row["loss"] == pytest.approx(float(losses[-1]))
+        assert row["process_duration"] == rundir.read_process_time(run)
         assert row["torch_num_threads"] == 1
     # --skip-done now leaves nothing to run
     proc = run_script("ps_lbfgs/write_disbatch.py", "--grid", "smoke",

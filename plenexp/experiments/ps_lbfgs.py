@@ -34,7 +34,9 @@ def _task(img: str, seed: int, max_iter: int, eval_fraction: float | None,
     argv = ("--img", img, "--seed", str(seed), "--max_iter", str(max_iter),
             "--max_eval", max_eval, "--history_size", str(history_size),
             "--line_search_fn", str(line_search), "--lr", f"{lr:g}",
-            "--synth_max_iter", str(synth_max_iter), "--loss", loss, *extra)
+            "--synth_max_iter", str(synth_max_iter), "--loss", loss,
+            # figures come from analyze.py afterwards, so process times stay clean
+            "--no_plots", *extra)
     if not stop:
         argv += ("--stop_criterion", "None")
     return Task(name, argv)
@@ -264,7 +266,7 @@ def write_figures(met, run_dir, args: dict, synth_duration: float) -> None:
     figures.save(plots.images_row([met.image, met.metamer], ["target", "metamer"],
                                   title), run_dir / "target_vs_metamer")
     fig = plots.synthesis_status(met)
-    fig.suptitle(title, fontsize=9, y=1.02)
+    fig.suptitle(title, fontsize=11, y=1.05)
     figures.save(fig, run_dir / "synthesis_status")
     figures.save(plots.representation_error(met.model, met.image, met.metamer),
                  run_dir / "representation_error")
