@@ -394,7 +394,8 @@ def read_result(mat_path: str | os.PathLike) -> dict:
 
     try:
         raw = scipy.io.loadmat(mat_path)
-    except (OSError, ValueError, NotImplementedError, TypeError) as err:
+    except (OSError, ValueError, NotImplementedError, TypeError,
+            scipy.io.matlab.MatReadError) as err:
         # NotImplementedError: MAT v7.3 (HDF5) files
         raise ValueError(f"{mat_path}: not a readable MAT file ({err})") from None
     missing = [k for k in ("res", "initToc", "synthToc") if k not in raw]

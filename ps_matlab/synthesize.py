@@ -83,10 +83,11 @@ def main():
                           init=init_label, texturesynth_dir=str(dirs.texturesynth),
                           pyrtools_dir=str(dirs.pyrtools), **dirs.commits())
         images.save_grayscale_png(target, run.dir / "target.png")
-        init = shape
         if init_image is not None:
             init = run.dir / "init.png"
             images.save_grayscale_png(init_image, init)
+        else:
+            init = shape
         print(f"{engine.name}: textureSynth on {args['img']} "
               f"{target.shape[-2]}x{target.shape[-1]}, {init_label}, "
               f"{args['n_iter']} iterations", flush=True)

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The quick grid end to end: task file, disBatch on this machine, one figure
+# per MATLAB metamer, summary. Needs MATLAB or GNU Octave and local copies of
+# textureSynth and matlabPyrTools; without them it prints one line and exits 0.
+# Honours PLENEXP_OUTPUT_ROOT (default ./outputs) and PYTHON.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/.." && pwd)
+if [ -z "${PYTHON:-}" ]; then
+    PYTHON=python3
+    [ -x "$repo/.venv/bin/python" ] && PYTHON="$repo/.venv/bin/python"
+fi
+export PYTHON
+root=${PLENEXP_OUTPUT_ROOT:-./outputs}
+grid="$root/ps_matlab/quick"
+
+if ! setup=$(cd "$repo" && "$PYTHON" -m plenexp.matlab 2>&1); then
+    reason=${setup#*error: }
+    echo "ps_matlab skipped (${reason%%: *}): to enable it, install GNU Octave" \
+        "(apt-get install octave) or MATLAB and set TEXTURESYNTH_DIR and" \
+        "MATLABPYRTOOLS_DIR to clones of" \
+        "github.com/LabForComputationalVision/{textureSynth,matlabPyrTools}"
+    exit 0
+fi
+echo "ps_matlab: $setup"
+
+"$PYTHON" "$here/write_disbatch.py" "$grid/disbatch-cpu.txt" --grid quick \
+    --output-root "$root" --skip-done
+"$PYTHON" -m plenexp.disbatch_local "$grid/disbatch-cpu.txt"
+"$PYTHON" "$here/plot.py" "$grid"
+"$PYTHON" "$here/summarize.py" --grid quick --output-root "$root"
+echo "figures: $grid/figures/ (one per metamer) and $grid/summary/"
