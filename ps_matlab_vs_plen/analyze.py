@@ -14,6 +14,7 @@ provenance. The table goes to ``loss.csv`` in a run directory, or to
 their table are left alone unless --force.
 """
 
+import sys
 from pathlib import Path
 
 from plenexp import cli
@@ -56,11 +57,16 @@ def main() -> None:
     if not found:
         raise cli.UsageError("no finished results under "
                              + ", ".join(map(str, args.results)))
+    failed: list = []
     n_written = vs.analyze(found, force=args.force, csv_dir=args.csv_dir,
                            threads=args.threads, img=args.img, crop=args.crop,
-                           init_img=args.init_img, synth_iters=args.synth_iters)
+                           init_img=args.init_img, synth_iters=args.synth_iters,
+                           failed=failed)
     print(f"{n_written} of {len(found)} result(s) analysed "
-          f"({len(found) - n_written} already had their table)")
+          f"({len(found) - n_written - len(failed)} already had their table, "
+          f"{len(failed)} unreadable)")
+    if failed:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -20,15 +20,13 @@ grid="$root/ps_matlab_vs_plen/quick"
     --output-root "$root" --skip-done
 "$PYTHON" -m plenexp.disbatch_local "$grid/plenoptic-cpu.txt"
 
-if { command -v octave >/dev/null || command -v matlab >/dev/null; } \
-        && [ -n "${TEXTURESYNTH_DIR:-}" ] && [ -n "${MATLABPYRTOOLS_DIR:-}" ]; then
+if setup=$(cd "$repo" && "$PYTHON" -m plenexp.matlab 2>&1); then
+    echo "MATLAB side: $setup"
     "$PYTHON" "$here/matlab_write_disbatch.py" "$grid/matlab-cpu.txt" --grid quick \
         --output-root "$root" --skip-done
     "$PYTHON" -m plenexp.disbatch_local "$grid/matlab-cpu.txt"
 else
-    echo "MATLAB side skipped: it needs octave (or matlab) on PATH and" \
-        "TEXTURESYNTH_DIR and MATLABPYRTOOLS_DIR set to local copies of" \
-        "textureSynth and matlabPyrTools"
+    echo "MATLAB side skipped: ${setup##*error: }"
 fi
 
 "$PYTHON" "$here/analyze.py" "$grid"

@@ -315,3 +315,117 @@ def test_quick_pipeline_on_tiny_runs(run_script, tmp_path):
                       root)
     assert len(list((grid / "summary" / "metamers").glob("*.png"))) == 2
     shutil.rmtree(root)
+
+
+# ---------------------------------------------------------------- MATLAB side
+
+
+def _matlab_run(run: Path, mat: Path, init: Path, n_iter: int,
+                process_s: float | None = 30.0) -> None:
+    """A finished ps_matlab/synthesize.py run directory, as that runner leaves it."""
+    run.mkdir(parents=True)
+    shutil.copy(mat, run / "metamer.mat")
+    rundir.write_json(run / "provenance.json", {
+        "args": {"img": str(mat.parents[2] / "textures" / "metal.pgm"), "crop": None,
+                 "init_img": str(init), "n_iter": n_iter, "device": "cpu"},
+        "device": "cpu", "device_name": "test CPU", "engine": "octave"})
+    if process_s is not None:
+        rundir.write_json(run / "process_time.json", {"elapsed_s": process_s})
+    rundir.write_json(run / "done.json", {})
+
+
+def test_analyze_matlab_run_directories(shared_dir, tmp_path):
+    ref = shared_dir / "reference" / "matlab"
+    init = ref / "init_images" / "seed-1.png"
+    good = tmp_path / "grid" / "matlab_metal_seed-1_iter-25_device-cpu"
+    _matlab_run(good, ref / "metal_seed-1_iter-25.mat", init, 25)
+    broken = tmp_path / "grid" / "matlab_metal_seed-1_iter-10_device-cpu"
+    _matlab_run(broken, ref / "metal_seed-1_iter-10.mat", init, 10)
+    data = (broken / "metamer.mat").read_bytes()
+    (broken / "metamer.mat").write_bytes(data[: len(data) // 3])  # truncated
+
+    failed: list = []
+    found = vs.results_below([tmp_path / "grid"])
+    assert vs.analyze(found, failed=failed) == 1
+    assert failed == [broken] and not (broken / "loss.csv").exists()
+    table = pd.read_csv(good / "loss.csv")
+    assert len(table) == 3 * len(GROUPS)
+    first = table.iloc[0]
+    assert (first.img, first.init_img, first.optimizer) == ("metal", "seed-1", "matlab")
+    assert first.synth_iters == 25 and first.total_time == 30.0
+    assert first.res_highpass_weight == 1 and first.device_name == "test CPU"
+    # the same numbers as the bare MAT file gives
+    vs.analyze([ref / "metal_seed-1_iter-25.mat"], csv_dir=tmp_path / "bare",
+               img=str(shared_dir / "textures" / "metal.pgm"))
+    bare = pd.read_csv(tmp_path / "bare" / "metal_seed-1_iter-25.csv")
+    assert list(bare.loss) == pytest.approx(list(table.loss), rel=1e-12)
+
+
+def test_matlab_writer_records_code_and_seeds(run_script, script_env, tmp_path):
+    from plenexp import matlab
+
+    code = {}
+    for name, env in (("textureSynth", matlab.TEXTURESYNTH_ENV),
+                      ("matlabPyrTools", matlab.PYRTOOLS_ENV)):
+        code[env] = tmp_path / name
+        code[env].mkdir()
+        for marker in matlab._MARKERS[name]:
+            (code[env] / marker).write_text("")
+    env = {k: v for k, v in script_env.items()
+           if k not in (matlab.TEXTURESYNTH_ENV, matlab.PYRTOOLS_ENV)}
+    root = tmp_path / "root"
+    vs.write_init_images(vs.init_image_dir(root, (128, 128)), [0, 1], (128, 128))
+    taskfile = tmp_path / "matlab.txt"
+    proc = run_script(f"{EXPERIMENT_DIR}/matlab_write_disbatch.py", taskfile,
+                      "--grid", "quick", "--output-root", root, check=False, env=env)
+    assert proc.returncode == 2 and "textureSynth code not found" in proc.stderr
+    assert not taskfile.exists()
+    env.update({k: str(v) for k, v in code.items()})
+    run_script(f"{EXPERIMENT_DIR}/matlab_write_disbatch.py", taskfile, "--grid",
+               "quick", "--output-root", root, env=env)
+    lines = taskfile.read_text().splitlines()
+    assert len(lines) == len(vs.matlab_quick(root=root))
+    for line in lines:
+        assert "time_matlab_synthesize.sh" in line
+        assert f"--texturesynth-dir {code[matlab.TEXTURESYNTH_ENV]}" in line
+        seed = line.split("--seed ")[1].split()[0]
+        assert f"init_images/128x128/seed-{seed}.png" in line
+
+
+@pytest.mark.slow
+@pytest.mark.octave
+def test_matlab_run_through_octave_and_analyze(run_script, script_env, tmp_path):
+    """Two real textureSynth iterations from the shared noise, timed, then scored."""
+    import os
+
+    from plenexp import matlab
+
+    if shutil.which("octave") is None:
+        pytest.skip("GNU Octave is not on PATH")
+    if not (os.environ.get(matlab.TEXTURESYNTH_ENV)
+            and os.environ.get(matlab.PYRTOOLS_ENV)):
+        pytest.skip(f"set {matlab.TEXTURESYNTH_ENV} and {matlab.PYRTOOLS_ENV} to "
+                    "local copies of textureSynth and matlabPyrTools")
+    env = dict(script_env)
+    env.update({k: os.environ[k] for k in (matlab.TEXTURESYNTH_ENV,
+                                           matlab.PYRTOOLS_ENV)})
+    root = tmp_path / "root"
+    init = vs.write_init_images(vs.init_image_dir(root, (128, 128)), [0],
+                                (128, 128))[0]
+    run = root / "ps_matlab_vs_plen" / "tiny" / "matlab"
+    proc = run_script(f"{EXPERIMENT_DIR}/time_matlab_synthesize.sh", "--img",
+                      "reptile_skin", "--crop", "128", "--init_img", init, "--seed",
+                      "0", "--n_iter", "2", "--output_dir", run, env=env)
+    assert "whole process:" in proc.stdout and rundir.is_done(run)
+    run_script(f"{EXPERIMENT_DIR}/analyze.py", run, env=env)
+    table = pd.read_csv(run / "loss.csv")
+    row = table.query("loss_func == 'l2_norm' and loss_type == 'overall'").iloc[0]
+    assert row.optimizer == "matlab" and row.init_img == "seed-0"
+    assert row.synth_iters == 2
+    assert 0 < row.synth_only_time < row.total_time
+    from plenexp import images, synthesis
+
+    target = images.load_image("reptile_skin", crop=128)
+    start = synthesis.group_losses(synthesis.make_model(target), target,
+                                   images.load_image(init))["l2_norm"]["overall"]
+    assert row.loss < 0.5 * start

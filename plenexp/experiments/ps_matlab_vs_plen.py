@@ -11,6 +11,7 @@ import itertools
 import math
 import os
 import re
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -235,13 +236,17 @@ def plenoptic_tasks(root, images, seeds, shape, crop, adam_iters, lbfgs_iters,
 
 
 def matlab_tasks(root, images, seeds, shape, crop, iters) -> list[Task]:
-    """MATLAB textureSynth runs (through ``ps_matlab/synthesize.py``)."""
+    """MATLAB textureSynth runs (through ``ps_matlab/synthesize.py``).
+
+    The initial image's seed also seeds MATLAB's own ``rand``/``randn``
+    (textureAnalysis adds noise to the target).
+    """
     tasks = []
     for img, seed, n in itertools.product(images, seeds, iters):
         init = str(init_image_path(root, seed, shape))
         tasks.append(Task(matlab_run_name(img, f"seed-{seed}", n),
                           ("--img", img, *_crop_args(crop), "--init_img", init,
-                           "--n_iter", str(n))))
+                           "--seed", str(seed), "--n_iter", str(n))))
     return tasks
 
 
@@ -362,22 +367,13 @@ def _device_type(device: str | None) -> str:
 
 
 def _matlab_metamer(mat_path: Path):
-    import numpy as np
     import torch
 
-    try:
-        from .. import matlab
+    from .. import matlab
 
-        data = matlab.read_result(mat_path)
-    except ImportError:  # before plenexp.matlab existed
-        import scipy.io
-
-        raw = scipy.io.loadmat(mat_path)
-        data = {key: raw[key] for key in ("res", "initToc", "synthToc")}
-    res = np.asarray(data["res"], dtype=np.float64)
-    init_toc = float(np.asarray(data["initToc"]).squeeze())
-    synth_toc = float(np.asarray(data["synthToc"]).squeeze())
-    return torch.from_numpy(res / 255)[None, None], init_toc, synth_toc
+    data = matlab.read_result(mat_path)  # ValueError if unreadable
+    return (torch.from_numpy(data["res"] / 255)[None, None], data["initToc"],
+            data["synthToc"])
 
 
 FILE_NAME = re.compile(r"^(?P<img>.+)_(?P<init>seed-\d+)_iter-(?P<iter>\d+)$")
@@ -633,13 +629,17 @@ def _loss_plot(data, x: str, y_label: str, colours: dict, order: list[str]):
 
     devices = sorted(data["device"].unique())
     markers = sorted(data["img"].unique())
+    low, high = data[f"{x}_mean"].min(), data[f"{x}_mean"].max()
+    # 1-2-5 ticks: a log axis spanning less than a decade otherwise shows one
+    ticks = [v for v in _ladder(low / 10, high * 10) if low / 1.5 <= v <= high * 1.5]
     return (
         so.Plot(data, x=f"{x}_mean", y="loss", color="method", marker="img",
                 linestyle="device")
         .add(so.Band(alpha=0.15), so.Est("median", errorbar=("pi", 95)),
              group="img")
         .add(so.Line(linewidth=1.5, pointsize=6), so.Agg("median"))
-        .scale(x="log", y="log",
+        .scale(x=so.Continuous(trans="log").tick(at=ticks).label(like="{x:g}"),
+               y="log",
                color=so.Nominal({m: colours[m] for m in order}, order=order),
                marker=so.Nominal(order=markers),
                linestyle=so.Nominal(order=devices))
@@ -885,7 +885,9 @@ def analyze(found: list[Path], force: bool = False, csv_dir: Path | None = None,
         each result is a few small forward passes, and several threads on
         a busy machine are many times slower.
     **bare_kwargs
-        ``img``, ``crop``, ``init_img``, ``synth_iters`` for bare MAT files.
+        ``img``, ``crop``, ``init_img``, ``synth_iters`` for bare MAT files,
+        and ``failed``: a list that receives the results that could not be
+        read (each reported on standard error and skipped).
 
     Returns
     -------
@@ -909,6 +911,7 @@ def _analyze(found: list[Path], force: bool, csv_dir: Path | None,
 
     cache: dict[tuple, tuple] = {}
     n_written = 0
+    failed = bare_kwargs.pop("failed", [])
     if csv_dir is not None:
         Path(csv_dir).mkdir(parents=True, exist_ok=True)
     for path in found:
@@ -917,7 +920,14 @@ def _analyze(found: list[Path], force: bool, csv_dir: Path | None,
             table = csv_dir / table.name
         if table.exists() and not force:
             continue
-        result = load_result(path, **bare_kwargs)
+        try:
+            result = load_result(path, **bare_kwargs)
+        except (ValueError, KeyError, TypeError, OSError, RuntimeError) as err:
+            # one broken result must not stop the analysis of hundreds
+            print(f"skipped {path}: {type(err).__name__}: {err}", file=sys.stderr,
+                  flush=True)
+            failed.append(path)
+            continue
         key = (result.img_spec, result.crop)
         if key not in cache:
             target = load_target(result)
