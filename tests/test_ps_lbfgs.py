@@ -80,25 +80,26 @@ def test_bad_image_exits_2_and_writes_nothing(run_script, tmp_path):
     assert not out.exists() and list(tmp_path.iterdir()) == []
 
 
-def _start_long_run(out, script_env):
+def _start_long_run(out, script_env, log):
     command = [sys.executable, str(REPO / "ps_lbfgs/synthesize.py"), "--img",
                "reptile_skin", "--crop", "128", "--synth_max_iter", "100000",
                "--stop_criterion", "None", "--no_plots", "-o", str(out)]
-    return subprocess.Popen(command, env=script_env, cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
+    # output to a file: a pipe nobody reads could fill and block the child
+    return subprocess.Popen(command, env=script_env, cwd=REPO, stdout=log,
+                            stderr=subprocess.STDOUT)
 
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
 def test_killed_run_never_looks_done(tmp_path, script_env, run_script, sig):
     out = tmp_path / "grid" / "run"
-    proc = _start_long_run(out, script_env)
+    log = open(tmp_path / "run.log", "w")
+    proc = _start_long_run(out, script_env, log)
     try:
         # wait until the run is under way: its partial directory exists
         deadline = time.monotonic() + 120
         while not list((tmp_path / "grid").glob(".run.partial-*")):
-            assert proc.poll() is None, proc.stdout.read()
+            assert proc.poll() is None, (tmp_path / "run.log").read_text()
             assert time.monotonic() < deadline
             time.sleep(0.2)
         time.sleep(2)  # into model building or synthesis
@@ -106,6 +107,7 @@ def test_killed_run_never_looks_done(tmp_path, script_env, run_script, sig):
         proc.wait(timeout=60)
     finally:
         proc.kill()
+        log.close()
     assert proc.returncode != 0
     assert not rundir.is_done(out) and not out.exists()
     assert list(rundir.done_runs(tmp_path)) == []
