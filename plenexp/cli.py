@@ -115,3 +115,79 @@ def add_output_root_argument(parser: argparse.ArgumentParser) -> None:
             f"else {paths.DEFAULT_OUTPUT_ROOT})"
         ),
     )
+
+
+def add_summary_arguments(parser: argparse.ArgumentParser, experiment: str,
+                          from_csv: bool = False) -> None:
+    """Arguments of every ``summarize.py``: which runs, where the summary goes.
+
+    Parameters
+    ----------
+    parser
+        The script's parser.
+    experiment
+        The experiment's directory name (for the help text).
+    from_csv
+        Also offer ``--from-csv`` (re-plot an existing ``all_loss.csv``).
+    """
+    from pathlib import Path
+
+    parser.add_argument("--grid", default="quick",
+                        help="grid whose runs to gather (default: quick)")
+    parser.add_argument("--input_dir", "--input-dir", dest="input_dir", type=Path,
+                        default=None, help="gather runs below this directory "
+                        f"instead (default: <output-root>/{experiment}/<grid>)")
+    if from_csv:
+        parser.add_argument("--from-csv", "--from_csv", dest="from_csv", type=Path,
+                            default=None, help="re-plot this all_loss.csv "
+                            "(needs --output-dir)")
+    parser.add_argument("--output-dir", "--output_dir", dest="output_dir",
+                        type=Path, default=None,
+                        help="where to write (default: <input>/summary)")
+    add_output_root_argument(parser)
+
+
+def summary_dirs(args: argparse.Namespace, experiment: str):
+    """Check ``add_summary_arguments``' values; give (input dir, output dir).
+
+    The input directory is ``None`` when re-plotting ``--from-csv``.
+
+    Raises
+    ------
+    UsageError
+        For a missing table or runs directory, or ``--from-csv`` without
+        ``--output-dir``.
+    """
+    table = getattr(args, "from_csv", None)
+    if table is not None:
+        if not table.is_file():
+            raise UsageError(f"no such table: {table}")
+        if args.output_dir is None:
+            raise UsageError("--from-csv needs --output-dir")
+        return None, args.output_dir
+    input_dir = args.input_dir or paths.grid_dir(
+        paths.output_root(args.output_root), experiment, args.grid)
+    if not input_dir.is_dir():
+        raise UsageError(f"no runs to summarize: {input_dir} does not exist "
+                         "(write the task file and run it with disBatch first)")
+    return input_dir, args.output_dir or input_dir / "summary"
+
+
+def finished_runs(dirs) -> list:
+    """Every finished run in or below ``dirs`` (run directories or parents).
+
+    Raises
+    ------
+    UsageError
+        If a directory does not exist or none holds a finished run.
+    """
+    from . import rundir
+
+    for path in dirs:
+        if not path.is_dir():
+            raise UsageError(f"no such directory: {path}")
+    runs = [run for path in dirs for run in rundir.done_runs(path)]
+    if not runs:
+        raise UsageError("no finished runs (with done.json) under "
+                         + ", ".join(map(str, dirs)))
+    return runs

@@ -7,7 +7,7 @@ missing. The whole-process time recorded by ``time_synthesize.sh`` is added as
 
 from pathlib import Path
 
-from plenexp import cli, rundir
+from plenexp import cli
 
 FIGURES = ("target_vs_metamer.png", "synthesis_status.png",
            "representation_error.png")
@@ -24,13 +24,7 @@ def parse_args():
 
 def main():
     args = parse_args()
-    for path in args.dirs:
-        if not path.is_dir():
-            raise cli.UsageError(f"no such directory: {path}")
-    runs = [run for path in args.dirs for run in rundir.done_runs(path)]
-    if not runs:
-        raise cli.UsageError("no finished runs (with done.json) under "
-                             + ", ".join(map(str, args.dirs)))
+    runs = cli.finished_runs(args.dirs)
     from plenexp.experiments import ps_lbfgs
 
     n_done = 0

@@ -3,15 +3,7 @@
 # per MATLAB metamer, summary. Needs MATLAB or GNU Octave and local copies of
 # textureSynth and matlabPyrTools; without them it prints one line and exits 0.
 # Honours PLENEXP_OUTPUT_ROOT (default ./outputs) and PYTHON.
-set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/.." && pwd)
-if [ -z "${PYTHON:-}" ]; then
-    PYTHON=python3
-    [ -x "$repo/.venv/bin/python" ] && PYTHON="$repo/.venv/bin/python"
-fi
-export PYTHON
-root=${PLENEXP_OUTPUT_ROOT:-./outputs}
+source "$(dirname "$0")/../plenexp/demo_env.sh"
 grid="$root/ps_matlab/quick"
 
 if ! setup=$(cd "$repo" && "$PYTHON" -m plenexp.matlab 2>&1); then

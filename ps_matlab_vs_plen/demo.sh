@@ -3,15 +3,7 @@
 # runs (when Octave or MATLAB and the textureSynth code are available), each
 # through disBatch on this machine, then analysis, summary and metamer figures.
 # Honours PLENEXP_OUTPUT_ROOT (default ./outputs) and PYTHON.
-set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/.." && pwd)
-if [ -z "${PYTHON:-}" ]; then
-    PYTHON=python3
-    [ -x "$repo/.venv/bin/python" ] && PYTHON="$repo/.venv/bin/python"
-fi
-export PYTHON
-root=${PLENEXP_OUTPUT_ROOT:-./outputs}
+source "$(dirname "$0")/../plenexp/demo_env.sh"
 grid="$root/ps_matlab_vs_plen/quick"
 
 "$PYTHON" "$here/generate_init_imgs.py" --size 128 --seeds 0 1 --output-root "$root"

@@ -9,7 +9,7 @@ the whole-process seconds recorded by ``time_synthesize.sh`` as
 
 from pathlib import Path
 
-from plenexp import cli, rundir
+from plenexp import cli
 
 
 def parse_args():
@@ -27,13 +27,7 @@ def parse_args():
 def main():
     """Rebuild the tables (and figures) that need it."""
     args = parse_args()
-    for path in args.dirs:
-        if not path.is_dir():
-            raise cli.UsageError(f"no such directory: {path}")
-    runs = [run for path in args.dirs for run in rundir.done_runs(path)]
-    if not runs:
-        raise cli.UsageError("no finished runs (with done.json) under "
-                             + ", ".join(map(str, args.dirs)))
+    runs = cli.finished_runs(args.dirs)
     from plenexp.experiments import ps_noise
 
     n_done = 0

@@ -1,15 +1,7 @@
 #!/usr/bin/env bash
 # The quick grid end to end: task file, disBatch on this machine, summary.
 # Honours PLENEXP_OUTPUT_ROOT (default ./outputs) and PYTHON.
-set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/.." && pwd)
-if [ -z "${PYTHON:-}" ]; then
-    PYTHON=python3
-    [ -x "$repo/.venv/bin/python" ] && PYTHON="$repo/.venv/bin/python"
-fi
-export PYTHON
-root=${PLENEXP_OUTPUT_ROOT:-./outputs}
+source "$(dirname "$0")/../plenexp/demo_env.sh"
 grid="$root/ps_noise/quick"
 
 "$PYTHON" "$here/write_disbatch.py" "$grid/disbatch-cpu.txt" --grid quick \

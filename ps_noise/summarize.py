@@ -9,9 +9,7 @@ weights) and ``contact_sheet_<image>.{svg,png}`` (initial images and
 metamers). Prints the mean loss by image, initial noise and weights.
 """
 
-from pathlib import Path
-
-from plenexp import cli, paths
+from plenexp import cli
 
 EXPERIMENT = "ps_noise"
 
@@ -19,29 +17,16 @@ EXPERIMENT = "ps_noise"
 def parse_args():
     """Parse the command line (no heavy imports yet)."""
     parser = cli.ArgumentParser(description=__doc__)
-    parser.add_argument("--grid", default="quick",
-                        help="grid whose runs to gather (default: quick)")
-    parser.add_argument("--input_dir", type=Path, default=None,
-                        help="gather runs below this directory instead "
-                        "(default: <output-root>/ps_noise/<grid>)")
-    parser.add_argument("--output-dir", "--output_dir", dest="output_dir",
-                        type=Path, default=None,
-                        help="where to write (default: <input>/summary)")
-    cli.add_output_root_argument(parser)
+    cli.add_summary_arguments(parser, EXPERIMENT)
     return parser.parse_args()
 
 
 def main():
     """Write the table and figures and print the recovery table."""
     args = parse_args()
-    input_dir = args.input_dir or paths.grid_dir(
-        paths.output_root(args.output_root), EXPERIMENT, args.grid)
-    if not input_dir.is_dir():
-        raise cli.UsageError(f"no runs to summarize: {input_dir} does not exist "
-                             "(run write_disbatch.py and disBatch first)")
+    input_dir, output_dir = cli.summary_dirs(args, EXPERIMENT)
     from plenexp.experiments import ps_noise
 
-    output_dir = args.output_dir or input_dir / "summary"
     frame = ps_noise.summarize(input_dir, output_dir)
     print(ps_noise.recovery_table(frame).to_string(index=False,
                                                    float_format="{:.4g}".format))

@@ -256,7 +256,7 @@ def test_bad_inputs_exit_2_and_write_nothing(run_script, tmp_path):
     assert not root.exists()
     proc = run_script(f"{EXPERIMENT_DIR}/summarize.py", "--output-root", root,
                       check=False)
-    assert proc.returncode == 2 and "no results to summarize" in proc.stderr
+    assert proc.returncode == 2 and "no runs to summarize" in proc.stderr
 
 
 @pytest.mark.slow
