@@ -42,8 +42,15 @@ def image_label(spec: str) -> str:
 
 
 def _paper_image_path(name: str) -> Path:
-    import plenoptic as po
+    import logging
 
+    import plenoptic as po
+    import pooch
+
+    # pooch logs each retry; the error below says all that matters in one line
+    pooch_log = pooch.get_logger()
+    level = pooch_log.level
+    pooch_log.setLevel(logging.ERROR)
     try:
         directory = po.data.fetch_data(PAPER_ARCHIVE)
     except Exception as err:  # pooch raises many network error types
@@ -53,6 +60,8 @@ def _paper_image_path(name: str) -> Path:
             f"{PAPER_ARCHIVE}; offline, use {', '.join(BUILTIN_IMAGES)} or an "
             "image file"
         ) from None
+    finally:
+        pooch_log.setLevel(level)
     matches = sorted(Path(directory).glob(f"{name}.*"))
     if not matches:
         raise UsageError(f"paper figure {name!r} not found in {directory}")
