@@ -14,6 +14,9 @@ from pathlib import Path
 from . import cli, paths, rundir
 from .devices_spec import normalize_device
 
+#: Wraps a task's command in ``py-spy record`` (``--profile``).
+PROFILE_SCRIPT = paths.REPO_ROOT / "plenexp" / "profile_process.sh"
+
 
 @dataclass(frozen=True)
 class Task:
@@ -93,6 +96,10 @@ def add_writer_arguments(parser: argparse.ArgumentParser, grids: Sequence[str],
     parser.add_argument("--threads", type=cli.positive_int, default=1,
                         help="threads per run (default: 1, best when runs share "
                         "a node)")
+    parser.add_argument("--profile", action="store_true",
+                        help="record each run with py-spy: a flame graph "
+                        "(<run>.profile.svg) and a speedscope file "
+                        "(<run>.profile.speedscope.json) beside the run")
 
 
 def write_disbatch(
@@ -163,6 +170,8 @@ def write_disbatch(
             continue
         command = ["bash", script, *task.argv, *extra, "--device", device,
                    output_flag, run_dir]
+        if args.profile:
+            command = ["bash", PROFILE_SCRIPT, run_dir, *command]
         lines.append(shell_line(command, env, paths.run_log(run_dir)))
     grid_dir.mkdir(parents=True, exist_ok=True)
     n = write_taskfile(lines, taskfile)
