@@ -83,7 +83,7 @@ def _colour(name: str) -> str:
 
 
 def flame_svg(root: Node, title: str) -> str:
-    """The tree drawn as a flame graph (callers below callees)."""
+    """The tree drawn as a flame graph, root on top (callers above callees)."""
     if root.total <= 0:
         raise ValueError("the profile holds no samples")
     scale = WIDTH / root.total
@@ -113,7 +113,7 @@ def flame_svg(root: Node, title: str) -> str:
         "speedscope.app to explore</text>",
     ]
     for x, depth, width, node in boxes:
-        y = height - 10 - (depth + 1) * ROW
+        y = top + depth * ROW
         share = 100 * node.total / root.total
         tip = f"{node.name}: {node.total:.2f} s ({share:.1f}%)"
         text = ""
