@@ -27,10 +27,11 @@ demo: $(VENV)/.installed
 		PYTHON=$(PY) bash $$experiment/demo.sh; \
 	done
 	@$(MAKE) --no-print-directory report
-	@echo "Summary figures: $(PLENEXP_OUTPUT_ROOT)/<experiment>/quick/summary/"
+	@echo "Summary figures: $(PLENEXP_OUTPUT_ROOT)/<experiment>/quick/summary/;" \
+		"all of it on one page: $(PLENEXP_OUTPUT_ROOT)/index.html"
 
 report: $(VENV)/.installed
-	@if [ -f plenexp/report.py ]; then $(PY) -m plenexp.report; fi
+	$(PY) -m plenexp.report
 
 test: $(VENV)/.installed-test
 	$(PY) -m pytest
