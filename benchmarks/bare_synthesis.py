@@ -10,7 +10,15 @@ strong Wolfe line search, lr 1, L2 loss, seed 0) on the centre of the built-in
 import argparse
 import time
 
-parser = argparse.ArgumentParser(description=__doc__)
+class Parser(argparse.ArgumentParser):
+    """Errors on one line."""
+
+    def error(self, message):
+        """Exit with status 2 and one line."""
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+parser = Parser(description=__doc__)
 parser.add_argument("--crop", type=int, default=128)
 parser.add_argument("--n_iter", type=int, default=20)
 parser.add_argument("--history_size", type=int, default=100)

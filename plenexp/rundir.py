@@ -7,6 +7,7 @@ and a rerun replaces the earlier result in one step.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -21,6 +22,7 @@ DONE_MARKER = "done.json"
 PROCESS_TIME = "process_time.json"
 #: ``time_process.sh`` sets this to a file where the finished run's path goes.
 RUN_DIR_RECORD_ENV = "PLENEXP_RUN_DIR_RECORD"
+_PUBLISH_ATTEMPTS = 100
 
 
 def is_done(run_dir: str | os.PathLike) -> bool:
@@ -70,13 +72,25 @@ def publish(tmp: Path, final: Path, marker: dict | None = None) -> None:
         Extra content for the completion marker.
     """
     write_json(tmp / DONE_MARKER, {"finished": time.time(), **(marker or {})})
-    old = None
-    if final.exists():
-        old = final.with_name(f".{final.name}.old-{os.getpid()}")
-        os.replace(final, old)
-    os.replace(tmp, final)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    old = final.with_name(f".{final.name}.old-{os.getpid()}")
+    # Two attempts at the same run finishing at once (a resubmitted task)
+    # race between the two renames; the loser retries, the last one wins.
+    for _ in range(_PUBLISH_ATTEMPTS):
+        try:
+            if final.exists():
+                os.replace(final, old)
+            os.replace(tmp, final)
+            break
+        except FileNotFoundError:
+            continue  # the other writer moved ``final`` away first
+        except OSError as err:
+            if err.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
+            continue  # the other writer published between our renames
+        finally:
+            shutil.rmtree(old, ignore_errors=True)
+    else:
+        raise OSError(f"could not publish {final}: other writers kept replacing it")
     record = os.environ.get(RUN_DIR_RECORD_ENV)
     if record:
         Path(record).write_text(str(final.resolve()) + "\n")
