@@ -10,6 +10,7 @@ strong Wolfe line search, lr 1, L2 loss, seed 0) on the centre of the built-in
 import argparse
 import time
 
+
 class Parser(argparse.ArgumentParser):
     """Errors on one line."""
 

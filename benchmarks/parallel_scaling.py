@@ -5,7 +5,9 @@ task, as every task line sets), N runs that differ only in their seed
 (128x128 ``reptile_skin``, ``--iters`` LBFGS steps, early stop off, so every
 task does the same work). They run with ``disbatch -s localhost:1`` and then
 ``localhost:2`` into two fresh output roots; the printed ratio is throughput
-on 2 slots over throughput on 1 (target >= 1.8 on 2 cores).
+on 2 slots over throughput on 1 (target >= 1.8 on 2 cores). The CPU seconds
+the tasks used over the wall time show how many cores they really got: on a
+machine shared with other work, fewer than the slots.
 """
 
 import shutil
@@ -70,8 +72,9 @@ def main():
                                    f"on {slots} slot(s); logs in {root}")
             throughput[slots] = args.tasks / measured.wall_s * 60
             print(f"  localhost:{slots}: {measured.wall_s:6.1f} s for "
-                  f"{args.tasks} tasks = {throughput[slots]:.2f} tasks/min",
-                  flush=True)
+                  f"{args.tasks} tasks = {throughput[slots]:.2f} tasks/min; "
+                  f"{measured.cpu_s / measured.wall_s:.2f} cores busy on average "
+                  f"(load now {bench.load_average()})", flush=True)
         few, many = args.slots
         ratio = throughput[many] / throughput[few]
         print(f"throughput ratio {many} vs {few} slots: {ratio:.2f}x "
