@@ -249,6 +249,34 @@ def test_summarize_reports_each_bad_file_by_path_and_goes_on(tmp_path, run_scrip
     assert (grid / "summary" / "loss_vs_duration_strong_wolfe.png").exists()
 
 
+class _Evil:
+    """Pickles into a call that leaves a file behind when unpickled."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __reduce__(self):
+        return (Path.write_text, (self.path, "pickled code ran"))
+
+
+def test_reading_a_result_runs_no_pickled_code(tmp_path):
+    """A ``metamer.pt`` someone sent, with code in it, is refused unread."""
+    import torch
+
+    from plenexp import images, synthesis
+
+    ran = tmp_path / "ran.txt"
+    evil = tmp_path / "metamer.pt"
+    torch.save({"_metamer": torch.zeros(1, 1, 128, 128), "save_metadata": {},
+                "payload": _Evil(ran)}, evil)
+    image = images.load_image("reptile_skin", crop=128)
+    model = synthesis.make_model(image)
+    loss = synthesis.make_loss("l2_norm", model, image)
+    with pytest.raises(Exception, match="[Ww]eights only load failed"):
+        synthesis.load_metamer(evil, image, model, loss)
+    assert not ran.exists()
+
+
 # --------------------------------------------------------------------------
 # Profiling
 # --------------------------------------------------------------------------
