@@ -78,18 +78,6 @@ def one_thread_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def cpu_model() -> str:
-    """The CPU's model name (``platform.processor()`` is often empty on Linux)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def load_average() -> str:
     """The 1-minute load average, or ``?``."""
     try:
@@ -100,7 +88,7 @@ def load_average() -> str:
 
 def machine_line() -> str:
     """One line naming the machine and the versions a benchmark ran with."""
-    return (f"machine: {cpu_model()}, {os.cpu_count()} cores, "
+    return (f"machine: {provenance.cpu_name()}, {os.cpu_count()} cores, "
             f"load {load_average()} at start; {platform.platform()}; "
             f"python {platform.python_version()}, "
             f"torch {provenance.package_version('torch')}, "

@@ -10,6 +10,7 @@ import torch
 
 from .cli import UsageError
 from .devices_spec import normalize_device
+from .provenance import cpu_name
 
 
 def resolve_device(spec: str | int) -> torch.device:
@@ -39,28 +40,6 @@ def device_name(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     return cpu_name()
-
-
-def cpu_name() -> str:
-    """CPU model name (``/proc/cpuinfo`` on Linux, ``sysctl`` on macOS)."""
-    import platform
-    import subprocess
-
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    if sys.platform == "darwin":
-        try:
-            return subprocess.run(["sysctl", "-n", "machdep.cpu.brand_string"],
-                                  capture_output=True, text=True,
-                                  timeout=5).stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            pass
-    return platform.processor() or platform.machine()
 
 
 def synchronize(device: torch.device) -> None:

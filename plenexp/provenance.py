@@ -18,6 +18,25 @@ from .paths import REPO_ROOT
 THREAD_ENV_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
+def cpu_name() -> str:
+    """CPU model name (``/proc/cpuinfo`` on Linux, ``sysctl`` on macOS)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    if sys.platform == "darwin":
+        try:
+            return subprocess.run(["sysctl", "-n", "machdep.cpu.brand_string"],
+                                  capture_output=True, text=True,
+                                  timeout=5).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            pass
+    return platform.processor() or platform.machine()
+
+
 def git_commit(directory: str | os.PathLike) -> str | None:
     """Commit checked out in ``directory``, with ``-dirty`` if it has changes."""
     try:
