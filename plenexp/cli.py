@@ -191,3 +191,26 @@ def finished_runs(dirs) -> list:
         raise UsageError("no finished runs (with done.json) under "
                          + ", ".join(map(str, dirs)))
     return runs
+
+
+def plot_destinations(run_dirs, output_dir=None) -> list:
+    """Pair each finished run with where its figures go.
+
+    Figures go into the run itself, or into ``output_dir``; with several runs,
+    one subdirectory per run there, so no run's figures overwrite another's.
+
+    Raises
+    ------
+    UsageError
+        If a directory is not a finished run.
+    """
+    from . import rundir
+
+    for run in run_dirs:
+        if not rundir.is_done(run):
+            raise UsageError(f"{run} is not a finished run (no done.json)")
+    if output_dir is None:
+        return [(run, run) for run in run_dirs]
+    if len(run_dirs) == 1:
+        return [(run_dirs[0], output_dir)]
+    return [(run, output_dir / run.name) for run in run_dirs]

@@ -11,7 +11,7 @@ which draws the saved one. Written into each run's directory, or --output_dir.
 
 from pathlib import Path
 
-from plenexp import cli, rundir
+from plenexp import cli
 
 
 def parse_args():
@@ -31,16 +31,10 @@ def parse_args():
 def main():
     """Draw each run's figure."""
     args = parse_args()
-    for run in args.run_dirs:
-        if not rundir.is_done(run):
-            raise cli.UsageError(f"{run} is not a finished run (no done.json)")
+    destinations = cli.plot_destinations(args.run_dirs, args.output_dir)
     from plenexp.experiments import ps_noise
 
-    for run in args.run_dirs:
-        out = run
-        if args.output_dir is not None:
-            out = args.output_dir / run.name if len(args.run_dirs) > 1 \
-                else args.output_dir
+    for run, out in destinations:
         written = ps_noise.plot_run(run, out, check_init=args.check)
         print(f"figure of {run.name}: {written[-1]}")
 
