@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from .cli import UsageError
+
 #: Written last into a run directory; its presence means the run is complete.
 DONE_MARKER = "done.json"
 #: Written by ``time_process.sh`` after the process exits: whole-process seconds.
@@ -28,6 +30,33 @@ _PUBLISH_ATTEMPTS = 100
 def is_done(run_dir: str | os.PathLike) -> bool:
     """Whether ``run_dir`` holds a complete run."""
     return (Path(run_dir) / DONE_MARKER).is_file()
+
+
+def check_replaceable(final: str | os.PathLike) -> None:
+    """Refuse to put a run where something other than a finished run stands.
+
+    Only a finished run of this project (its ``done.json``) or an empty
+    directory may be replaced: a run pointed at a folder of the user's own files
+    must never delete them.
+
+    Raises
+    ------
+    UsageError
+        If ``final`` is a file, or a directory that is not empty and holds no
+        finished run.
+    """
+    final = Path(final)
+    if not os.path.lexists(final):
+        return
+    if final.is_symlink() or not final.is_dir():
+        raise UsageError(f"{final} exists and is not a run directory: "
+                         "give a new or finished run's directory")
+    if is_done(final):
+        return
+    if any(os.scandir(final)):
+        raise UsageError(f"{final} is a directory that holds no finished run "
+                         "(no done.json): refusing to replace it; give a new "
+                         "directory")
 
 
 def write_json(path: str | os.PathLike, obj: object) -> None:
@@ -67,10 +96,17 @@ def publish(tmp: Path, final: Path, marker: dict | None = None) -> None:
     tmp
         The finished temporary run directory.
     final
-        Where the run should appear. An earlier run there is replaced.
+        Where the run should appear. An earlier finished run there is replaced;
+        anything else there is refused (:func:`check_replaceable`).
     marker
         Extra content for the completion marker.
+
+    Raises
+    ------
+    UsageError
+        If ``final`` is neither absent, empty, nor a finished run.
     """
+    check_replaceable(final)
     write_json(tmp / DONE_MARKER, {"finished": time.time(), **(marker or {})})
     old = final.with_name(f".{final.name}.old-{os.getpid()}")
     # Two attempts at the same run finishing at once (a resubmitted task)
@@ -78,6 +114,7 @@ def publish(tmp: Path, final: Path, marker: dict | None = None) -> None:
     for _ in range(_PUBLISH_ATTEMPTS):
         try:
             if final.exists():
+                check_replaceable(final)
                 os.replace(final, old)
             os.replace(tmp, final)
             break
@@ -103,7 +140,8 @@ def atomic_run_dir(final: str | os.PathLike) -> Iterator[Path]:
     Parameters
     ----------
     final
-        The run directory to create (or replace).
+        The run directory to create, or a finished run to replace. Anything
+        else there is refused before any work starts.
 
     Yields
     ------
@@ -112,6 +150,7 @@ def atomic_run_dir(final: str | os.PathLike) -> Iterator[Path]:
         the process is terminated), it is removed and ``final`` is untouched.
     """
     final = Path(final)
+    check_replaceable(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_partials(final)
     tmp = final.with_name(f".{final.name}.partial-{os.getpid()}")
@@ -119,10 +158,10 @@ def atomic_run_dir(final: str | os.PathLike) -> Iterator[Path]:
     tmp.mkdir()
     try:
         yield tmp
+        publish(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    publish(tmp, final)
 
 
 def done_runs(root: str | os.PathLike) -> Iterator[Path]:
