@@ -7,12 +7,16 @@ output directory is left behind.
 from __future__ import annotations
 
 import argparse
+import re
 import signal
 import sys
 from collections.abc import Callable
 from typing import NoReturn
 
 from . import paths
+
+#: Loss names accepted by ``--loss``.
+LOSSES = ("l2_norm", "mse", "portilla_simoncelli_loss_factory")
 
 
 class UsageError(Exception):
@@ -91,6 +95,21 @@ def positive_int(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
     return value
+
+
+def normalize_device(spec: str | int) -> str:
+    """Check a ``--device`` value and give its canonical form.
+
+    ``cpu``, ``cuda`` and ``cuda:N`` are kept; a bare index ``N`` becomes
+    ``cuda:N``. Availability is checked where the run happens, so task writers
+    need not import torch.
+    """
+    text = str(spec).strip().lower()
+    if text.isdigit():
+        return f"cuda:{text}"
+    if text in ("cpu", "cuda") or re.fullmatch(r"cuda:\d+", text):
+        return text
+    raise UsageError(f"unknown device {spec!r}: expected cpu, cuda, cuda:N or N")
 
 
 def add_device_argument(parser: argparse.ArgumentParser) -> None:

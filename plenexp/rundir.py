@@ -59,12 +59,27 @@ def check_replaceable(final: str | os.PathLike) -> None:
                          "directory")
 
 
-def write_json(path: str | os.PathLike, obj: object) -> None:
-    """Write JSON to ``path`` through a temporary file and a rename."""
+@contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Give a hidden temporary path that replaces ``path`` when the block ends.
+
+    Readers never see a half-written file: the temporary file sits beside
+    ``path`` (same file system, so the rename is atomic) and is removed if the
+    block raises.
+    """
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(obj, indent=2, default=str) + "\n")
-    os.replace(tmp, path)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_json(path: str | os.PathLike, obj: object) -> None:
+    """Write JSON to ``path`` atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2, default=str) + "\n")
 
 
 def _pid_alive(pid: int) -> bool:

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import cli, paths, rundir
-from .devices_spec import normalize_device
 
 #: Wraps a task's command in ``py-spy record`` (``--profile``).
 PROFILE_SCRIPT = paths.REPO_ROOT / "plenexp" / "profile_process.sh"
@@ -153,7 +152,7 @@ def write_disbatch(
     if extra_arguments is not None:
         extra_arguments(parser)
     args = parser.parse_args(argv)
-    device = normalize_device(args.device)
+    device = cli.normalize_device(args.device)
     extra = tuple(extra_task_args(args)) if extra_task_args is not None else ()
     root = paths.output_root(args.output_root).resolve()
     grid_dir = paths.grid_dir(root, experiment, args.grid)

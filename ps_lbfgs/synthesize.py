@@ -5,7 +5,7 @@ Writes into the run directory: ``metamer.pt`` (plenoptic save, loads with
 ``provenance.json`` and, unless ``--no_plots``, the run's figures.
 """
 
-from plenexp import cli, constants
+from plenexp import cli
 
 EXPERIMENT = "ps_lbfgs"
 
@@ -36,7 +36,7 @@ def parse_args():
     parser.add_argument("--store_progress", type=cli.optional_int, default=None,
                         help="keep the metamer every N iterations")
     parser.add_argument("--lr", type=float, default=1.0)
-    parser.add_argument("--loss", default="l2_norm", choices=constants.LOSSES)
+    parser.add_argument("--loss", default="l2_norm", choices=cli.LOSSES)
     parser.add_argument("--stop_criterion", type=cli.optional_float,
                         default=1e-4, help="stop when the loss changes less than "
                         "this over --stop_iters_to_check iterations; None: never")

@@ -45,7 +45,7 @@ def parse_args():
 
 def main():
     args = parse_args()
-    from plenexp.devices_spec import normalize_device
+    from plenexp.cli import normalize_device
 
     if normalize_device(args["device"]) != "cpu":
         raise cli.UsageError(f"textureSynth runs on the CPU only, not --device "

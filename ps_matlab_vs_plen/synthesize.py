@@ -12,7 +12,7 @@ iterations alone), in seconds. ``analyze.py`` turns the run into its loss table.
 
 import argparse
 
-from plenexp import cli, constants
+from plenexp import cli
 
 EXPERIMENT = "ps_matlab_vs_plen"
 
@@ -54,7 +54,7 @@ def parse_args() -> dict:
     parser.add_argument("--weighted", type=non_negative, default=0.0,
                         help="multiply the var_highpass_residual statistic by W in "
                         "the loss; 0: the plain loss (default: 0)")
-    parser.add_argument("--loss", default="l2_norm", choices=constants.LOSSES,
+    parser.add_argument("--loss", default="l2_norm", choices=cli.LOSSES,
                         help="loss function (default: l2_norm)")
     parser.add_argument("--max_iter", type=cli.positive_int, default=10,
                         help="LBFGS iterations (= max_eval) per step (default: 10)")

@@ -167,7 +167,7 @@ def summary_figures(frame, output_dir) -> list:
     """
     import seaborn.objects as so
 
-    from .. import figures
+    from .. import figure_files
 
     frame = normalize_table(frame)
     frame["max_eval / max_iter"] = frame["LBFGS_max_eval_frac"].map(_eval_label)
@@ -197,7 +197,7 @@ def summary_figures(frame, output_dir) -> list:
         )
         fig = plot.plot()._figure
         fig.suptitle(f"LBFGS, line search: {search}", y=1.02)
-        written += figures.save(fig, output_dir / f"loss_vs_duration_{search}")
+        written += figure_files.save(fig, output_dir / f"loss_vs_duration_{search}")
     return written
 
 
@@ -255,7 +255,7 @@ def build(args: dict, image):
 
 def write_figures(met, run_dir, args: dict, synth_duration: float) -> None:
     """Target beside metamer, synthesis status, representation error."""
-    from .. import figures, images, plots
+    from .. import draw, figure_files, images
 
     label = images.image_label(args["img"])
     title = (f"{label}, LBFGS max_iter={args['max_iter']} "
@@ -263,12 +263,12 @@ def write_figures(met, run_dir, args: dict, synth_duration: float) -> None:
              f"lr={args['lr']:g}, {args['line_search_fn']}; "
              f"loss {met.losses[-1]:.3g} after {len(met.losses) - 1} iterations, "
              f"{synth_duration:.1f} s")
-    figures.save(plots.images_row([met.image, met.metamer], ["target", "metamer"],
+    figure_files.save(draw.images_row([met.image, met.metamer], ["target", "metamer"],
                                   title), run_dir / "target_vs_metamer")
-    fig = plots.synthesis_status(met)
+    fig = draw.synthesis_status(met)
     fig.suptitle(title, fontsize=11, y=1.05)
-    figures.save(fig, run_dir / "synthesis_status")
-    figures.save(plots.representation_error(met.model, met.image, met.metamer),
+    figure_files.save(fig, run_dir / "synthesis_status")
+    figure_files.save(draw.representation_error(met.model, met.image, met.metamer),
                  run_dir / "representation_error")
 
 

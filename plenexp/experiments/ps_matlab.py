@@ -315,7 +315,7 @@ def metamer_figure(metamer: MatlabMetamer, models: _Models | None = None):
     """
     import matplotlib.pyplot as plt
 
-    from .. import plots, synthesis
+    from .. import draw, synthesis
 
     target, res, result = load_pair(metamer)
     model = (models or _Models()).get(target, images.n_scales_for(metamer.label))
@@ -336,7 +336,7 @@ def metamer_figure(metamer: MatlabMetamer, models: _Models | None = None):
         ax.set_title(title, fontsize=12)
         ax.set_axis_off()
     rep_ax = fig.add_subplot(grid[2])
-    plots.representation_error(model, target, res, ax=rep_ax)
+    draw.representation_error(model, target, res, ax=rep_ax)
     box = grid[2].get_position(fig)
     fig.text((box.x0 + box.x1) / 2, box.y1 + 0.06,
              "plenoptic: PS(target) - PS(MATLAB metamer)", ha="center",
@@ -355,7 +355,7 @@ def plot_metamers(metamers: list[MatlabMetamer], output_dir: Path) -> list[Path]
     """
     import sys
 
-    from .. import figures
+    from .. import figure_files
 
     models, written = _Models(), []
     for metamer in metamers:
@@ -364,7 +364,7 @@ def plot_metamers(metamers: list[MatlabMetamer], output_dir: Path) -> list[Path]
         except ValueError as err:
             print(f"skipped {metamer.mat_path}: {err}", file=sys.stderr)
             continue
-        paths = figures.save(fig, output_dir / metamer.name)
+        paths = figure_files.save(fig, output_dir / metamer.name)
         written.append(paths[-1])
         print(f"{metamer.name}: PS loss {loss:.4g} -> {paths[-1]}", flush=True)
     return written
@@ -382,7 +382,7 @@ def summary_figures(frame, output_dir: Path) -> list[Path]:
     import numpy as np
     import seaborn as sns
 
-    from .. import figures
+    from .. import figure_files
 
     written = []
     frame = frame.sort_values(["image", "name"])
@@ -397,7 +397,7 @@ def summary_figures(frame, output_dir: Path) -> list[Path]:
     ax.set_title("MATLAB textureSynth metamers: plenoptic's PS loss")
     ax.tick_params(axis="x", rotation=90 if n_images > 8 else 0)
     sns.move_legend(ax, "upper left", bbox_to_anchor=(1.01, 1))
-    written += figures.save(fig, output_dir / "loss_overall")
+    written += figure_files.save(fig, output_dir / "loss_overall")
 
     groups = group_columns(frame)
     heat = frame.set_index("name")[["loss", *groups]].astype(float)
@@ -410,7 +410,7 @@ def summary_figures(frame, output_dir: Path) -> list[Path]:
     ax.set_xlabel("statistic group")
     ax.set_ylabel("")
     ax.set_title("MATLAB metamers: plenoptic's PS loss by statistic group")
-    written += figures.save(fig, output_dir / "loss_by_group")
+    written += figure_files.save(fig, output_dir / "loss_by_group")
     return written
 
 

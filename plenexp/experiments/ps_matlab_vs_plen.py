@@ -660,7 +660,7 @@ def summary_figures(frame, output_dir: Path,
     ``overall_<func>_vs_total_time`` (when whole-process times exist) and
     ``groups_<func>_vs_synth_only_time`` (one facet per statistic group).
     """
-    from .. import figures
+    from .. import figure_files
 
     written = []
     colours = palette(frame["method"])
@@ -682,7 +682,7 @@ def summary_figures(frame, output_dir: Path,
             fig = _layout(plot, 5.5 * n_panels + 2, 4.5).plot()._figure
             fig.suptitle(f"{EXPERIMENT}: median over initial images, "
                          "95% interval band", y=1.02, fontsize=10)
-            written += figures.save(fig, output_dir / f"overall_{func}_vs_{x}")
+            written += figure_files.save(fig, output_dir / f"overall_{func}_vs_{x}")
         groups = _weight_panels(sub[sub["loss_type"] != "overall"])
         for panel, data in groups.groupby("panel"):
             n_groups = data["loss_type"].nunique()
@@ -699,7 +699,7 @@ def summary_figures(frame, output_dir: Path,
             stem = f"groups_{func}_vs_synth_only_time"
             if groups["panel"].nunique() > 1:
                 stem += "_" + panel.split()[-1]
-            written += figures.save(fig, output_dir / stem)
+            written += figure_files.save(fig, output_dir / stem)
     return written
 
 
@@ -831,7 +831,7 @@ def metamer_figures(results_: list[Result], output_dir: Path,
     losses
         Overall L2 loss by result path, shown under each metamer if given.
     """
-    from .. import figures, images, plots
+    from .. import draw, figure_files, images
 
     groups: dict[tuple, list[Result]] = {}
     for result in results_:
@@ -858,13 +858,13 @@ def metamer_figures(results_: list[Result], output_dir: Path,
         panels.append(target)
         titles.append(f"target\n{img}")
         label = method_label(optimizer, weight)
-        fig = plots.images_row(panels, titles)
+        fig = draw.images_row(panels, titles)
         fig.suptitle(f"{label}, {img}, {init_label}, {device}", y=1.06,
                      fontsize=10)
         from ..tasks import safe_name
 
         stem = safe_name(f"{optimizer}_wt-{weight:g}_{img}_{init_label}_{device}")
-        written += figures.save(fig, output_dir / stem)
+        written += figure_files.save(fig, output_dir / stem)
     return written
 
 

@@ -350,7 +350,7 @@ def run_figure(model, image, init, metamer, args: dict, loss_value: float,
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .. import plots, synthesis
+    from .. import draw, synthesis
 
     fig, axes = plt.subplots(1, 4, figsize=(22, 6.5),
                              gridspec_kw={"width_ratios": [1, 1, 1, 3.1]})
@@ -364,7 +364,7 @@ def run_figure(model, image, init, metamer, args: dict, loss_value: float,
     _show(axes[2], metamer,
           f"metamer: loss {loss_value:.4g} (unweighted L2 {l2:.4g})\n"
           f"pixels in [{float(metamer.min()):.2f}, {float(metamer.max()):.2f}]")
-    plots.representation_error(model, image, metamer, ax=axes[3])
+    draw.representation_error(model, image, metamer, ax=axes[3])
     axes[3].set_title("PS(target) - PS(metamer)\nweights (mean, var, skew, kurt, "
                       f"min, max, highpass var): {format_weights(args['weighted'])}",
                       fontsize=10, y=1.03)
@@ -378,11 +378,11 @@ def write_run_figure(out_dir: Path, model, image, init, metamer, args: dict,
                      loss_value: float, device: str,
                      synth_duration: float) -> list[Path]:
     """Save :func:`run_figure` as ``ps_noise.svg`` and ``ps_noise.png``."""
-    from .. import figures
+    from .. import figure_files
 
     fig = run_figure(model, image, init, metamer, args, loss_value, device,
                      synth_duration)
-    return figures.save(fig, Path(out_dir) / FIGURE)
+    return figure_files.save(fig, Path(out_dir) / FIGURE)
 
 
 # --------------------------------------------------------------------------
@@ -552,7 +552,7 @@ def loss_figure(frame, output_dir: Path) -> list[Path]:
     import seaborn.objects as so
     from matplotlib import ticker
 
-    from .. import figures
+    from .. import figure_files
 
     data = frame.copy()
     data["start"] = [start_label(t, a) for t, a in
@@ -586,7 +586,7 @@ def loss_figure(frame, output_dir: Path) -> list[Path]:
         ax.yaxis.set_minor_formatter(ticker.NullFormatter())
     iters = ", ".join(f"{int(v)}" for v in sorted(data["synth_iter"].unique()))
     fig.suptitle(f"ps_noise: final loss after {iters} LBFGS iterations", y=1.02)
-    return figures.save(fig, output_dir / "loss_by_noise_and_weights")
+    return figure_files.save(fig, output_dir / "loss_by_noise_and_weights")
 
 
 def _crop_text(value) -> str:
@@ -608,7 +608,7 @@ def contact_sheet(frame, output_dir: Path) -> list[Path]:
     import matplotlib.pyplot as plt
     import torch
 
-    from .. import figures, provenance
+    from .. import figure_files, provenance
 
     written = []
     frame = frame.assign(
@@ -660,7 +660,7 @@ def contact_sheet(frame, output_dir: Path) -> list[Path]:
                      "(titles: unweighted L2 without min/max; metamer pixel "
                      "range)", y=1.0, fontsize=10)
         fig.tight_layout()
-        written += figures.save(fig, output_dir / f"contact_sheet_{name}")
+        written += figure_files.save(fig, output_dir / f"contact_sheet_{name}")
     return written
 
 

@@ -1,4 +1,4 @@
-"""Figures of one metamer, shared by the experiments' plot and analyze scripts."""
+"""Drawing one metamer's figures (shared by plot and analyze scripts)."""
 
 from __future__ import annotations
 
