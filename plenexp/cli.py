@@ -15,6 +15,17 @@ from typing import NoReturn
 
 from . import paths
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter,
+                     argparse.RawDescriptionHelpFormatter):
+    """Defaults shown after every option's help; docstrings keep their lines."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "(default" in text or action.default in (None, False, argparse.SUPPRESS):
+            return text
+        return super()._get_help_string(action)
+
+
 #: Loss names accepted by ``--loss``.
 LOSSES = ("l2_norm", "mse", "portilla_simoncelli_loss_factory")
 
@@ -24,7 +35,15 @@ class UsageError(Exception):
 
 
 class ArgumentParser(argparse.ArgumentParser):
-    """``argparse.ArgumentParser`` whose errors fit on one line."""
+    """``argparse.ArgumentParser`` whose errors fit on one line.
+
+    ``--help`` shows every option's default (write help texts without their
+    own "(default: ...)").
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         """Exit with status 2 and one line naming the problem."""
@@ -120,6 +139,24 @@ def add_device_argument(parser: argparse.ArgumentParser) -> None:
         default="cpu",
         help="cpu, cuda, cuda:N or a bare GPU index N (default: cpu)",
     )
+
+
+def add_run_dir_argument(parser: argparse.ArgumentParser, experiment: str,
+                         short: str | None = "-o") -> None:
+    """Add ``--output_dir`` (the run directory), one spelling in every script.
+
+    ``--output-dir``, ``--output_path`` and ``-f`` are accepted as aliases;
+    ``short`` is ``-o`` unless the experiment's original scripts used ``-o``
+    for something else (ps_matlab_vs_plen: ``--optimizer``).
+    """
+    flags = ["--output_dir", "--output-dir", "--output_path", "-f"]
+    if short:
+        flags.append(short)
+    parser.add_argument(
+        *flags, dest="output_dir", default=None,
+        help="run directory; only a finished run or an empty directory there "
+        f"is replaced (default: <output-root>/{experiment}/adhoc/<run name>_"
+        "<digest of the arguments>)")
 
 
 def add_output_root_argument(parser: argparse.ArgumentParser) -> None:
