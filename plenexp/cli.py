@@ -15,6 +15,7 @@ from typing import NoReturn
 
 from . import paths
 
+
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter,
                      argparse.RawDescriptionHelpFormatter):
     """Defaults shown after every option's help; docstrings keep their lines."""
