@@ -1,6 +1,6 @@
 """Time ps_lbfgs/summarize.py over many finished runs (default 10,000).
 
-Writes realistic stand-in run directories (``plenexp.fake_runs``: the files a
+Writes realistic stand-in run directories (``_support.fake_runs``: the files a
 real task leaves, random numbers) into a temporary directory, then runs
 ``summarize.py`` on them as a user would and prints its wall time and peak
 memory against the targets (under 10 s, under 1 GB). ``--repeat`` runs it
@@ -35,7 +35,9 @@ def main():
     if args.workdir is not None and args.workdir.exists() \
             and any(args.workdir.iterdir()):
         raise cli.UsageError(f"--workdir {args.workdir} is not empty")
-    from plenexp import bench, fake_runs, paths
+    from _support import bench, fake_runs
+
+    from plenexp import paths
 
     print(bench.machine_line())
     work = args.workdir or Path(tempfile.mkdtemp(prefix="plenexp-bench-summary-"))

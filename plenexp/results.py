@@ -124,6 +124,5 @@ def write_csv_atomic(frame, path: str | os.PathLike) -> None:
     """Write a DataFrame to CSV through a temporary file and a rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    frame.to_csv(tmp, index=False)
-    os.replace(tmp, path)
+    with rundir.atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False)

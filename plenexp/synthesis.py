@@ -336,12 +336,6 @@ def group_losses(
     return out
 
 
-def tensor_to_uint8(image: torch.Tensor):
-    """A ``(1, 1, H, W)`` image in [0, 1] as an 8-bit numpy array (clipped)."""
-    array = image.detach().clip(0, 1).cpu().double().numpy()[0, 0]
-    return (array * 255).round().astype("uint8")
-
-
 def log(message: str) -> None:
     """Print a progress line immediately (batch logs are block-buffered)."""
     print(message, file=sys.stdout, flush=True)

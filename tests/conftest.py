@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+# benchmarks/_support (stand-in runs, timed processes) serves the tests too
+sys.path.insert(0, str(REPO / "benchmarks"))
 #: Test data beside the checkout (never needed by the product itself).
 SHARED = REPO.parent / "shared"
 

@@ -19,8 +19,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from _support import fake_runs
 
-from plenexp import fake_runs, rundir
+from plenexp import rundir
 
 from .conftest import REPO
 

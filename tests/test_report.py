@@ -11,8 +11,9 @@ from urllib.parse import unquote, urlparse
 
 import numpy as np
 import pytest
+from _support import fake_runs
 
-from plenexp import fake_runs, report, rundir
+from plenexp import report, rundir
 
 from .conftest import REPO
 
