@@ -230,44 +230,18 @@ def summary_dirs(args: argparse.Namespace, experiment: str):
     return input_dir, args.output_dir or input_dir / "summary"
 
 
+# ``finished_runs`` and ``plot_destinations`` belong with run directories and
+# live in ``plenexp.rundir``; these two names stay only until every script calls
+# ``rundir`` directly (rundir imports this module, hence the late import).
 def finished_runs(dirs) -> list:
-    """Every finished run in or below ``dirs`` (run directories or parents).
-
-    Raises
-    ------
-    UsageError
-        If a directory does not exist or none holds a finished run.
-    """
+    """Same as :func:`plenexp.rundir.finished_runs`."""
     from . import rundir
 
-    for path in dirs:
-        if not path.is_dir():
-            raise UsageError(f"no such directory: {path}")
-    runs = [run for path in dirs for run in rundir.done_runs(path)]
-    if not runs:
-        raise UsageError("no finished runs (with done.json) under "
-                         + ", ".join(map(str, dirs)))
-    return runs
+    return rundir.finished_runs(dirs)
 
 
 def plot_destinations(run_dirs, output_dir=None) -> list:
-    """Pair each finished run with where its figures go.
-
-    Figures go into the run itself, or into ``output_dir``; with several runs,
-    one subdirectory per run there, so no run's figures overwrite another's.
-
-    Raises
-    ------
-    UsageError
-        If a directory is not a finished run.
-    """
+    """Same as :func:`plenexp.rundir.plot_destinations`."""
     from . import rundir
 
-    for run in run_dirs:
-        if not rundir.is_done(run):
-            raise UsageError(f"{run} is not a finished run (no done.json)")
-    if output_dir is None:
-        return [(run, run) for run in run_dirs]
-    if len(run_dirs) == 1:
-        return [(run_dirs[0], output_dir)]
-    return [(run, output_dir / run.name) for run in run_dirs]
+    return rundir.plot_destinations(run_dirs, output_dir)

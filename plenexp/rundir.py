@@ -12,7 +12,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -210,3 +210,43 @@ def read_process_time(run_dir: str | os.PathLike) -> float | None:
         return float(data["elapsed_s"])
     except (FileNotFoundError, KeyError, ValueError, TypeError):
         return None
+
+
+def finished_runs(dirs: Sequence[Path]) -> list[Path]:
+    """Every finished run in or below ``dirs`` (run directories or parents).
+
+    Raises
+    ------
+    UsageError
+        If a directory does not exist or none holds a finished run.
+    """
+    for path in dirs:
+        if not path.is_dir():
+            raise UsageError(f"no such directory: {path}")
+    runs = [run for path in dirs for run in done_runs(path)]
+    if not runs:
+        raise UsageError("no finished runs (with done.json) under "
+                         + ", ".join(map(str, dirs)))
+    return runs
+
+
+def plot_destinations(run_dirs: list[Path], output_dir: Path | None = None
+                      ) -> list[tuple[Path, Path]]:
+    """Pair each finished run with where its figures go.
+
+    Figures go into the run itself, or into ``output_dir``; with several runs,
+    one subdirectory per run there, so no run's figures overwrite another's.
+
+    Raises
+    ------
+    UsageError
+        If a directory is not a finished run.
+    """
+    for run in run_dirs:
+        if not is_done(run):
+            raise UsageError(f"{run} is not a finished run (no done.json)")
+    if output_dir is None:
+        return [(run, run) for run in run_dirs]
+    if len(run_dirs) == 1:
+        return [(run_dirs[0], output_dir)]
+    return [(run, output_dir / run.name) for run in run_dirs]

@@ -27,7 +27,12 @@ An experiment ``NAME`` is two folders:
 ``figures.py``
     Per-run figures and summary figures (matplotlib/seaborn imported here).
 ``summary.py``
-    ``summarize(input_dir, output_dir, from_csv=None) -> pandas.DataFrame``.
+    ``summarize(input_dir, output_dir, from_csv=None) -> pandas.DataFrame``:
+    writes ``output_dir/all_loss.csv`` (the table ``plenexp.load_results``
+    reads), the summary figures, and ``output_dir/conclusion.txt``, the
+    decision in a few plain sentences (best method or Pareto front, ties
+    said as ties), which ``index.html`` shows under the experiment's question
+    (the first paragraph of its README).
 
 Shared conventions (``plenexp.cli``): the run directory is ``--output_dir``
 (``cli.add_run_dir_argument``), the output root ``--output-root``, the device
