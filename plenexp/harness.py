@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 
 from . import devices, paths, provenance, rundir
+from .paths import NOT_RESULT_ARGS
 
 
 @dataclass
@@ -48,9 +49,6 @@ class RunContext:
         return row
 
 
-#: Arguments that say where a run goes or whether figures are drawn, not
-#: what it computes: left out of an ad hoc run's name.
-NOT_RESULT_ARGS = frozenset({"output_dir", "output_root", "no_plots", "force"})
 
 
 def args_digest(args: dict) -> str:
