@@ -374,7 +374,7 @@ def _run_row(run: Run, columns: list[str], loss_column: str | None,
         if profile.exists():
             links.append(_link(profile, root, text))
     links.append(_link(run.dir, root, "files", title=run.dir.name))
-    cells.append(f"<td class='links'>{' '.join(links)}</td>")
+    cells.append(f"<td class='links'>{' &middot; '.join(links)}</td>")
     return "<tr>" + "".join(cells) + "</tr>"
 
 
