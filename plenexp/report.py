@@ -288,7 +288,7 @@ def _experiment_intro(name: str, grids: list[Grid], root: Path) -> str:
             said = f"unreadable ({err})"
         parts.append(
             f"<div class='conclusion'><strong>{escape(grid.name)}</strong> "
-            f"({_link(path, root, path.name)}):<pre>{escape(said)}</pre></div>")
+            f"({_link(path, root, path.name)}):<p>{escape(said)}</p></div>")
     return "".join(parts)
 
 
@@ -430,7 +430,7 @@ h3 { background: #eef; padding: 0.3em; overflow-wrap: anywhere; }
 .question { font-size: 1.05em; max-width: 60em; }
 .conclusion { border-left: 4px solid #6a6; padding: 0.1em 0.6em; margin: 0.6em 0;
               background: #f6fbf6; }
-.conclusion pre { margin: 0.3em 0; }
+.conclusion p { margin: 0.3em 0; white-space: pre-line; }
 figure { display: inline-block; margin: 0.3em; vertical-align: top; }
 figure.fig { display: block; margin: 0.6em 0; }
 figure.fig img { width: 100%; max-width: 1100px; height: auto;
