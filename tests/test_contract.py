@@ -389,6 +389,23 @@ def test_layout_table_lists_each_experiments_files(experiment):
         f"scripts and {sorted(listed)}")
 
 
+@after_merge
+@pytest.mark.parametrize("readme", READMES, ids=lambda p: str(p.relative_to(REPO)))
+def test_readme_commands_name_scripts_from_the_repository_root(readme):
+    """Every documented ``python X.py``, ``python -m M`` and ``bash X.sh`` exists."""
+    import importlib.util
+
+    for words in code_commands(readme):
+        if words[0] not in ("python", "bash") or len(words) < 2:
+            continue
+        if words[1] == "-m":
+            assert importlib.util.find_spec(words[2]), shlex.join(words)
+        elif words[1].endswith((".py", ".sh")):
+            assert (REPO / words[1]).is_file(), (
+                f"{readme.relative_to(REPO)}: {shlex.join(words)} does not run "
+                "from the repository root")
+
+
 def runnable(words: list[str]) -> bool:
     """A quick-grid step (run on the smoke grid) or a ``--help``."""
     return words[0] == "python" and ("--help" in words or any(
