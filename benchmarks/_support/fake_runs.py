@@ -119,6 +119,9 @@ def write_run(run_dir: Path, task: Task, base_record: dict, rng: random.Random,
         "synth_duration": synth,
         "peak_rss_mb": round(rng.uniform(450, 700), 1),
         "gpu_max_allocated_mb": None,
+        "evaluations": n_iter * rng.randint(8, 14),
+        "steps": n_iter,
+        "max_abs_rep_error": rng.lognormvariate(-1.5, 1.0),
     }
     run_dir.mkdir(parents=True, exist_ok=True)
     rundir.write_json(run_dir / "provenance.json", record)
