@@ -100,7 +100,7 @@ def check_one_image_per_panel(fig: Figure) -> None:
 
 
 def check_aspect(fig: Figure, max_ratio: float = 3.0) -> None:
-    """The saved figure (tight bounding box) is at most ``max_ratio`` x wider than high."""
+    """The saved figure (tight box) is at most ``max_ratio`` x wider than high."""
     box = fig.get_tightbbox(_renderer(fig))
     ratio = box.width / box.height
     assert ratio <= max_ratio, f"figure {box.width:.1f} x {box.height:.1f} in " \
