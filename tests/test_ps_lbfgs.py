@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from plenexp import cli, facets, rundir, synthesis
-from plenexp.experiments.ps_lbfgs import figures, grids, summary
+from plenexp.experiments.ps_lbfgs import grids, summary, summary_figures
 
 from . import figure_checks as checks
 from .conftest import REPO
@@ -107,7 +107,7 @@ def test_summarize_from_the_original_tables(shared_dir, run_script, tmp_path,
     normal, _ = summary.normalize_table(raw)
     agg = facets.aggregate(normal, summary._config_columns(normal),
                            ["loss", "synth_duration"])
-    fig = figures.cost_figure(agg, ["synth_duration"], "", table)
+    fig = summary_figures.cost_figure(agg, ["synth_duration"], "", table)
     checks.check_figure(fig, numeric=("lr",), legend_numeric=("max_iter",))
     titles = checks.panel_titles(fig)
     assert len(titles) == 2 * lrs and all(" | lr=" in t for t in titles)

@@ -56,8 +56,9 @@ def setup(met, args: dict, image: torch.Tensor) -> None:
 
 def outcome_fields(met, args: dict, trajectory_rows: list[dict] | None) -> dict:
     """Success fields (:mod:`plenexp.success`) of a finished metamer."""
-    return success.run_fields(trajectory_rows, met.model, met.image, met.metamer,
-                              args["loss"])
+    with torch.no_grad():
+        rep_error = met.model(met.image) - met.model(met.metamer)
+    return success.run_fields(trajectory_rows, rep_error, args["loss"])
 
 
 def loss_row(args: dict, n_iter: int, final_loss: float, synth_duration: float,

@@ -28,9 +28,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from ... import facets, figure_files, results, rundir, success, synthesis
+from ... import facets, figure_files, results, rundir, success
 from ...cli import UsageError
-from . import figures
+from . import summary_figures as figures
 
 #: Fractions of ``max_iter`` the grids use (``grids.max_eval_arg``), in order.
 NOMINAL_FRACTIONS = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
@@ -225,7 +225,7 @@ def trajectory_curves(frame: pd.DataFrame, config: list[str]) -> pd.DataFrame | 
         path = Path(row["run_dir"]) / "trajectory.csv"
         if not path.exists():
             return None
-        curve = pd.DataFrame(synthesis.read_trajectory(path))
+        curve = pd.read_csv(path)
         for column in config:
             curve[column] = row[column]
         curve["run"] = i
