@@ -10,6 +10,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker as mticker  # noqa: E402
 import plenoptic as po  # noqa: E402
 import torch  # noqa: E402
 
@@ -54,6 +55,9 @@ def synthesis_status(met: po.Metamer):
     ax.set_xlabel("iteration", fontsize=9)
     ax.set_ylabel("loss", fontsize=9)
     ax.set_title(f"loss: {losses[-1]:.4g} at the end", fontsize=9)
+    ax.yaxis.set_major_locator(mticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.yaxis.set_minor_formatter(mticker.NullFormatter())
     ax.grid(True, which="major", linewidth=0.4, alpha=0.5)
     representation_error(met.model, met.image, met.metamer,
                          ax=fig.add_subplot(grid[1, :]))

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 import re
+import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -665,9 +666,17 @@ def scatter_grid(agg: pd.DataFrame, x: str | Sequence[str], y: str,
     if handles:
         fig.legend(handles=handles, loc="outside right upper", fontsize=8,
                    frameon=False, handlelength=1.6)
-    fig.suptitle("\n".join(t for t in (title, caption(agg), note) if t),
+    fig.suptitle(wrap_title([title, caption(agg), note], fig.get_figwidth()),
                  fontsize=9.5)
     return fig
+
+
+def wrap_title(lines: Sequence[str], width_in: float,
+               legend_w: float = LEGEND_W, fontsize: float = 9.5) -> str:
+    """Lines of a figure title, wrapped to fit beside the legend."""
+    chars = max(40, int((width_in - legend_w) * 130 / fontsize))
+    return "\n".join(textwrap.fill(line, chars) for text in lines if text
+                     for line in text.splitlines())
 
 
 def caption(agg: pd.DataFrame) -> str:

@@ -148,7 +148,16 @@ def gather(input_dir: Path) -> pd.DataFrame:
 
 
 def _config_columns(frame: pd.DataFrame) -> list[str]:
-    return ["filename", *facets.varying(frame, figures.VARIABLES + ["loss_function"])]
+    """The image and every variable that varies.
+
+    With the max_eval fraction comes the max_eval count, for the text (it
+    splits no configuration further).
+    """
+    config = ["filename", *facets.varying(frame, figures.VARIABLES
+                                          + ["loss_function"])]
+    if "LBFGS_max_eval_frac" in config:
+        config.append("LBFGS_max_eval")
+    return config
 
 
 def _fixed(frame: pd.DataFrame) -> str:
@@ -172,8 +181,13 @@ def pareto_table(agg: pd.DataFrame, config: list[str]) -> pd.DataFrame:
 
 
 def _describe(row: pd.Series, config: list[str]) -> str:
-    return ", ".join(f"{figures.LABELS.get(c, c)}={facets.format_level(row[c])}"
-                     for c in config if c not in ("filename", "loss_function"))
+    """A configuration in words: max_iter and max_eval (a count) first."""
+    shown = [c for c in ("LBFGS_max_iter", "LBFGS_max_eval") if c in config]
+    shown += [c for c in config if c not in (
+        "filename", "loss_function", "LBFGS_max_eval_frac", *shown)]
+    names = {"LBFGS_max_eval": "max_eval"}
+    return ", ".join(f"{names.get(c, figures.LABELS.get(c, c))}="
+                     f"{facets.format_level(row[c])}" for c in shown)
 
 
 def pareto_text(front: pd.DataFrame, config: list[str]) -> list[str]:
@@ -190,9 +204,39 @@ def pareto_text(front: pd.DataFrame, config: list[str]) -> list[str]:
             spread = (f" [{row['loss_min']:.3g}-{row['loss_max']:.3g}, "
                       f"{row['synth_duration_min']:.3g}-"
                       f"{row['synth_duration_max']:.3g} s]" if row["n"] > 1 else "")
+            evals = (f", {row['evaluations']:.0f} evaluations"
+                     if "evaluations" in row and pd.notna(row["evaluations"]) else "")
+            runs = (f"median of {int(row['n'])} runs" if row["n"] > 1
+                    else "one run: no spread known")
             lines.append(f"  {_describe(row, config) or 'the only configuration'}: "
                          f"loss {row['loss']:.4g} in {row['synth_duration']:.4g} s"
-                         f" (median of {int(row['n'])}){spread}")
+                         f"{evals} ({runs}){spread}")
+    return lines
+
+
+def identical_text(agg: pd.DataFrame, config: list[str]) -> list[str]:
+    """Configurations that computed the same thing (same evaluations and loss).
+
+    LBFGS stops a step at whichever of ``max_iter`` and ``max_eval`` comes
+    first, so configurations differing only in the other one compute the same
+    metamer; their seconds differ only by timing noise.
+    """
+    if "evaluations" not in agg or not agg["evaluations"].notna().any():
+        return []
+    by = [c for c in ("filename", "loss_function") if c in config]
+    key = agg[by].astype(str).agg("/".join, axis=1) if by else ""
+    same = agg.assign(_key=key, _loss=agg["loss"].map(lambda v: f"{v:.6g}"))
+    lines = []
+    for _, group in same.groupby(["_key", "_loss", "evaluations"], sort=False):
+        if len(group) > 1:
+            names = "; ".join(_describe(r, config) for _, r in group.iterrows())
+            seconds = ", ".join(f"{v:.3g}" for v in group["synth_duration"])
+            lines.append(f"  same loss ({group['loss'].iloc[0]:.5g}) and "
+                         f"evaluations ({group['evaluations'].iloc[0]:.0f}): "
+                         f"{names} -- seconds {seconds}: one limit was binding, "
+                         "the time difference is noise")
+    if lines:
+        lines.insert(0, "Configurations that computed the same thing:")
     return lines
 
 
@@ -287,7 +331,8 @@ def summarize(input_dir: Path | None, output_dir: Path,
             f"{int(agg['n'].min())}-{int(agg['n'].max())})",
             fixed, "", "Reading the table:",
             *(f"  {n}" for n in notes or ["nothing assumed"]), "",
-            *pareto_text(front, config), "", *success_text(successes, config), "",
+            *pareto_text(front, config), "", *identical_text(agg, config), "",
+            *success_text(successes, config), "",
             curve_note]
     with rundir.atomic_path(output_dir / "summary.txt") as tmp:
         tmp.write_text("\n".join(text) + "\n")

@@ -107,5 +107,6 @@ def curve_figure(curves: pd.DataFrame, config_columns: list[str],
     if handles:
         fig.legend(handles=handles, loc="outside right upper", fontsize=8,
                    frameon=False)
-    fig.suptitle(f"{title}\none line per run (every seed)", fontsize=9.5)
+    fig.suptitle(facets.wrap_title([title, "one line per run (every seed)"],
+                                   fig.get_figwidth()), fontsize=9.5)
     return fig
