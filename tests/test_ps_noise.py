@@ -239,3 +239,22 @@ def test_smoke_grid_end_to_end(tmp_path, run_script, script_env):
         assert (summary / f"{stem}.png").stat().st_size > 10_000
         assert (summary / f"{stem}.svg").exists()
     assert "2 run(s) summarized" in proc.stdout
+
+
+@pytest.mark.slow
+def test_analyze_force_reproduces_the_loss_of_a_three_scale_image(
+        run_script, tmp_path):
+    """``analyze --force`` rebuilds the model the run used (fig12b: 3 scales)."""
+    from plenexp import images
+
+    target = tmp_path / "fig12b.png"
+    images.save_grayscale_png(images.load_image("reptile_skin", crop=128), target)
+    assert images.n_scales_for(str(target)) == 3
+    run = tmp_path / "grid" / "run"
+    run_script("ps_noise/synthesize.py", "--img", target, "--history_size", "10",
+               "--synth_max_iter", "3", "--no_plots", "-f", run)
+    written = pd.read_csv(run / "loss.csv").iloc[0]
+    run_script("ps_noise/analyze.py", "--force", run)
+    again = pd.read_csv(run / "loss.csv").iloc[0]
+    for column in ("loss", "l2_norm", "l2_no_minmax"):
+        assert again[column] == pytest.approx(written[column], rel=1e-9), column
