@@ -43,6 +43,8 @@ def representation_error(model: torch.nn.Module, target: torch.Tensor,
         ax = fig.add_subplot(111)
     else:
         fig = ax.figure
-    po.plot.plot_representation(model, diff, ax=ax, ylim=False,
-                                title=title or "PS(target) - PS(metamer)")
+    axes = po.plot.plot_representation(model, diff, ax=ax, ylim=False,
+                                       title=title or "PS(target) - PS(metamer)")
+    # one sign convention in every figure, said where the values are read
+    axes[0].set_ylabel("PS(target) - PS(metamer)")
     return fig

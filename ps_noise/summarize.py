@@ -25,11 +25,11 @@ def main():
     """Write the table and figures and print the recovery table."""
     args = parse_args()
     input_dir, output_dir = cli.summary_dirs(args, EXPERIMENT)
-    from plenexp.experiments import ps_noise
+    from plenexp.experiments.ps_noise import summary
 
-    frame = ps_noise.summarize(input_dir, output_dir)
-    print(ps_noise.recovery_table(frame).to_string(index=False,
-                                                   float_format="{:.4g}".format))
+    frame = summary.summarize(input_dir, output_dir)
+    print(summary.recovery_table(frame).to_string(index=False,
+                                                  float_format="{:.4g}".format))
     print(f"{len(frame)} run(s) summarized; figures and all_loss.csv in "
           f"{output_dir}")
 
