@@ -30,6 +30,11 @@ def main():
     frame = summary.summarize(input_dir, output_dir)
     print(summary.recovery_table(frame).to_string(index=False,
                                                   float_format="{:.4g}".format))
+    table = summary.success(frame)
+    print(f"\nsuccess ({table['criterion'].iloc[0]}, loss = the overall "
+          "unweighted L2):")
+    print(table[[*summary.configuration(summary._with_start(frame)), "n",
+                 "n_success", "share"]].to_string(index=False))
     print(f"{len(frame)} run(s) summarized; figures and all_loss.csv in "
           f"{output_dir}")
 

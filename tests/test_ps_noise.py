@@ -13,9 +13,10 @@ import torch
 
 from plenexp import rundir
 from plenexp.cli import UsageError
-from plenexp.experiments.ps_noise import grids, results, run
+from plenexp.experiments.ps_noise import figures, grids, results, run, summary
 from plenexp.record import RunRecord
 
+from . import figure_checks
 from .conftest import REPO
 
 
@@ -332,3 +333,79 @@ def test_analyze_force_reproduces_the_loss_of_a_three_scale_image(
     again = pd.read_csv(run / "loss.csv").iloc[0]
     for column in ("loss", "l2_norm", "l2_no_minmax"):
         assert again[column] == pytest.approx(written[column], rel=1e-9), column
+
+
+# ------------------------------------------------------ summary figures ---
+
+def _made_up_table(images=("einstein", "curie"), seeds=(0, 1, 2),
+                   iterations=(25, 200), amplitudes=(1.0, 2.0, 4.0)):
+    """A summary table of the shape the full grid gives, and more."""
+    import itertools
+
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    weights = ("10,10,10,10,0,0,100", "1,1,1,1,0,0,100", "10,10,10,1,0,0,100")
+    rows = []
+    starts = [("uniform", 1.0)] + [("normal", a) for a in amplitudes]
+    for image, seed, n_iter, (kind, amp), wt in itertools.product(
+            images, seeds, iterations, starts, weights):
+        base = 0.02 * amp * (25 / n_iter) ** 0.5 * (1 + 0.2 * rng.random())
+        rows.append({"image": image, "crop": 128, "noise_type": kind,
+                     "noise_amplitude": amp, "weights": wt, "seed": seed,
+                     "history_size": 100, "synth_iter": n_iter,
+                     "synth_max_iter": n_iter, "device": "cpu",
+                     "loss": base * 1.001, "l2_no_minmax": base,
+                     "l2_norm": base * 3, "max_abs_rep_error": base * 2,
+                     "out_of_range": 0.01 * rng.random() * (seed > 0),
+                     "synth_duration": 1.1 * n_iter, "evaluations": 10 * n_iter})
+    return pd.DataFrame(rows)
+
+
+def _check_summary_figure(fig, frame):
+    figure_checks.check_figure(fig)
+    panels = figure_checks.images_per_panel(fig)
+    assert all(len(p) == 1 for p in panels)
+    assert {next(iter(p)) for p in panels} == set(frame["image"])
+    weights = figure_checks.legend_sections(fig)["weights"]
+    assert weights == sorted(weights, key=lambda w: [float(v) for v in w.split(",")])
+    axes = figure_checks.data_axes(fig)
+    labels = [t.get_text() for t in axes[-1].get_xticklabels()]
+    starts = [label for label in labels if label]
+    assert starts[0] == "uniform 1" and starts[1:] == sorted(
+        starts[1:], key=lambda s: float(s.split()[1]))
+
+
+def test_summary_figure_of_the_quick_grid_shape():
+    frame = _made_up_table(seeds=(0,), iterations=(25,), amplitudes=(1.0, 2.0))
+    fig = figures.summary_figure(frame)
+    _check_summary_figure(fig, frame)
+    title = fig._suptitle.get_text()
+    assert "one run" in title and "not drawn" in title
+
+
+def test_summary_figure_of_a_bigger_table_aggregates_seeds():
+    frame = _made_up_table()
+    fig = figures.summary_figure(frame)
+    _check_summary_figure(fig, frame)
+    assert "median of n = 3 runs" in fig._suptitle.get_text()
+    sections = figure_checks.legend_sections(fig)
+    assert sections["settings"] == ["iterations 25", "iterations 200"]
+    # one point per configuration: 2 images x 4 starts x 3 weights x 2 settings
+    points = sum(len(line.get_xdata()) for ax in fig.axes[:2] for line in ax.lines
+                 if line.get_marker() not in (None, "", "None"))
+    assert points == 4 * 3 * 2 * 2
+
+
+def test_recovery_and_success_tables_aggregate_seeds():
+    frame = _made_up_table(iterations=(200,))
+    frame["l2_norm"] = 0.3  # fails the criterion's loss
+    frame.loc[frame["seed"] == 0, "l2_norm"] = 0.05
+    frame.loc[frame["seed"] == 1, "l2_norm"] = 0.08
+    frame.loc[frame["seed"] == 1, "max_abs_rep_error"] = 0.7  # fails its range
+    table = summary.success(frame)
+    assert len(table) == 2 * 4 * 3 and (table["n"] == 3).all()
+    assert table["share"].tolist() == pytest.approx([1 / 3] * len(table))
+    recovery = summary.recovery_table(frame)
+    assert len(recovery) == len(table)
+    assert "unweighted L2 without pixel min/max (median)" in recovery.columns

@@ -18,7 +18,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
-from ... import draw, figure_files  # noqa: E402
+from ... import draw, facets, figure_files, success  # noqa: E402
 from .grids import EXPERIMENT, format_weights  # noqa: E402
 from .run import INIT_FILE, LOSS_LABELS, LOSS_SHORT, METAMER_FILE  # noqa: E402
 
@@ -69,7 +69,8 @@ def run_figure(model: torch.nn.Module, image: torch.Tensor, init: torch.Tensor,
     top.colorbar(shown, ax=axes[1], shrink=0.8, label="pixel value")
     _show(axes[2], metamer,
           f"metamer (pixels in [{float(metamer.min()):.2f}, "
-          f"{float(metamer.max()):.2f}], drawn on [0, 1])\n" + named_losses(row))
+          f"{float(metamer.max()):.2f}], drawn on [0, 1])\n"
+          + named_losses(row, ("loss", "l2_no_minmax", "l2_norm")))
     ax = bottom.subplots()
     draw.representation_error(model, image, metamer, ax=ax, title=" ")
     bottom.suptitle("PS(target) - PS(metamer) by statistic group; loss "
@@ -122,6 +123,21 @@ def _load(run_dir: Path, name: str) -> torch.Tensor:
     return saved["_metamer"] if name == METAMER_FILE else saved
 
 
+#: Run settings that, where they vary, tell rows of a contact sheet and
+#: points of the summary apart (besides image, start, weights and seed).
+SETTINGS = ("synth_iter", "history_size", "crop", "device")
+#: Their names in legends and titles.
+SETTING_LABELS = {"synth_iter": "iterations", "history_size": "history",
+                  "crop": "crop", "device": "device"}
+#: What a contact-sheet cell says of its metamer.
+CELL_LOSSES = ("loss", "l2_no_minmax", "l2_norm")
+
+
+def _settings_text(row, columns) -> str:
+    return ", ".join(f"{SETTING_LABELS[c]} {facets.format_level(row[c])}"
+                     for c in columns)
+
+
 def contact_sheet(frame: pd.DataFrame, output_dir: Path, target_of) -> list[Path]:
     """Draw the initial images and metamers of every run, one page per image.
 
@@ -129,8 +145,8 @@ def contact_sheet(frame: pd.DataFrame, output_dir: Path, target_of) -> list[Path
     set: the metamer on [0, 1], titled with its losses, each named, and its
     pixel range. Every initial image of a page shares one grey range (the
     widest), with a colour bar, so stronger noise looks stronger. Rows:
-    initial noise and seed (and device, where several). One page per image
-    (and crop, where an image has several).
+    initial noise and seed (and iterations, history or device where they
+    vary). One page per image (and crop, where an image has several).
 
     Parameters
     ----------
@@ -145,31 +161,33 @@ def contact_sheet(frame: pd.DataFrame, output_dir: Path, target_of) -> list[Path
     for (image, crop), sub in frame.groupby(["image", "crop_text"]):
         weights = weights_order(sub)
         order = {label: i for i, label in enumerate(start_order(sub))}
-        rows = sorted({(s, sd, dev) for s, sd, dev in zip(
-            sub["start"], sub["seed"], sub["device"], strict=True)},
-            key=lambda r: (order[r[0]], r[1], r[2]))
-        several_devices = sub["device"].nunique() > 1
+        extras = facets.varying(sub, [c for c in SETTINGS if c != "crop"])
+        keys = ["start", "seed", *extras]
+        rows = sorted({tuple(r) for r in sub[keys].itertuples(index=False)},
+                      key=lambda r: (order[r[0]], *map(facets.level_key, r[1:])))
         n_cols = len(weights) + 2
         fig, axes = plt.subplots(len(rows), n_cols, squeeze=False,
-                                 figsize=(2.5 * n_cols + 0.8, 2.7 * len(rows) + 0.9),
+                                 figsize=(2.5 * n_cols + 0.8, 2.8 * len(rows) + 1.0),
                                  layout="constrained")
         for ax in axes.flat:
             ax.set_axis_off()
+        for j, weight in enumerate(weights):
+            axes[0, j + 2].set_title(f"weights {weight}", fontsize=8)
         low = min(0.0, float(sub["init_min"].min()))
         high = max(1.0, float(sub["init_max"].max()))
         _show(axes[0, 0], target_of(Path(sub["run_dir"].iloc[0])), "target")
         shown = None
-        for i, (start, seed, device) in enumerate(rows):
-            label = f"{start}, seed {seed}" + (f", {device}" if several_devices
-                                               else "")
-            runs = sub[(sub["start"] == start) & (sub["seed"] == seed)
-                       & (sub["device"] == device)]
+        for i, key in enumerate(rows):
+            runs = sub[(sub[keys].map(str) == [str(k) for k in key]).all(axis=1)]
+            label = f"{key[0]}, seed {key[1]}"
+            if extras:
+                label += "\n" + _settings_text(runs.iloc[0], extras)
             for _, run in runs.iterrows():
                 run_dir = Path(run["run_dir"])
                 j = weights.index(str(run["weights"])) + 2
                 header = f"weights {run['weights']}\n" if i == 0 else ""
                 _show(axes[i, j], _load(run_dir, METAMER_FILE),
-                      header + named_losses(run, short=True) + "\n"
+                      header + named_losses(run, CELL_LOSSES, short=True) + "\n"
                       f"pixels [{run['metamer_min']:.2f}, {run['metamer_max']:.2f}]",
                       fontsize=7.5)
                 if not axes[i, 1].images:
@@ -183,54 +201,138 @@ def contact_sheet(frame: pd.DataFrame, output_dir: Path, target_of) -> list[Path
         name = f"{image}_crop-{crop}" if several_crops and crop else image
         size = f", {crop}x{crop} crop" if crop else ""
         iters = ", ".join(str(int(v)) for v in sorted(sub["synth_iter"].unique()))
-        fig.suptitle(f"{EXPERIMENT} metamers of {image}{size}, {iters} iterations; "
-                     f"metamers on [0, 1]. {LOSS_SHORT['loss']} = "
-                     f"{LOSS_LABELS['loss']}, {LOSS_SHORT['l2_no_minmax']} = "
-                     f"{LOSS_LABELS['l2_no_minmax']}", fontsize=9)
+        names = "; ".join(f"{LOSS_SHORT[k]}: {LOSS_LABELS[k]}" for k in CELL_LOSSES)
+        fig.suptitle(f"{EXPERIMENT} metamers of {image}{size}, {iters} iterations, "
+                     f"drawn on [0, 1]\n{names}", fontsize=9)
         written += figure_files.save(fig, output_dir / f"contact_sheet_{name}")
     return written
 
 
 # ------------------------------------------------------------- summary ---
 
-#: Rows of the summary figure: ``loss.csv`` column and axis label.
+#: Rows of the summary figure: ``loss.csv`` column and axis label. The
+#: objective (``loss``) is left out: at the end of a run it equals
+#: ``l2_no_minmax`` to about 3 digits (see :data:`OBJECTIVE_NOTE`).
 MEASURES = {
     "l2_no_minmax": LOSS_LABELS["l2_no_minmax"],
-    "loss": LOSS_LABELS["loss"],
+    "l2_norm": LOSS_LABELS["l2_norm"],
     "out_of_range": "fraction of metamer pixels outside [0, 1]",
 }
+#: Why the objective has no row of its own.
+OBJECTIVE_NOTE = (
+    f"{LOSS_LABELS['loss']} not drawn: it equals the top row to about 3 digits\n"
+    "(min and max are weighted 0; the statistics weighted above 1 end matched);"
+    " both are in all_loss.csv")
+#: Where the success criterion's loss threshold is drawn.
+SUCCESS_ROW = "l2_norm"
 
 
-def loss_figure(frame: pd.DataFrame, output_dir: Path) -> list[Path]:
-    """Plot final loss by initial noise (x) and weights (colour), per image."""
-    import seaborn.objects as so
-    from matplotlib import ticker
+def _offsets(n_dodge: int, width: float = 0.7) -> np.ndarray:
+    """Offsets along x of ``n_dodge`` series side by side at one position."""
+    if n_dodge == 1:
+        return np.zeros(1)
+    return np.linspace(-width / 2, width / 2, n_dodge)
 
-    data = frame.copy()
-    data["start"] = [start_label(t, a) for t, a in
-                     zip(data["noise_type"], data["noise_amplitude"], strict=True)]
-    long = data.melt(id_vars=["image", "start", "weights", "seed"],
-                     value_vars=list(MEASURES), var_name="measure")
-    long["measure"] = long["measure"].map(MEASURES)
-    floor = long["measure"] == MEASURES["out_of_range"]
-    long.loc[floor, "value"] = long.loc[floor, "value"].clip(lower=1e-6)
-    n_images = data["image"].nunique()
-    plot = (
-        so.Plot(long, x="start", y="value", color="weights")
-        .facet(col="image", row="measure", order={"row": list(MEASURES.values())})
-        .share(y="row")
-        .add(so.Dot(pointsize=7, alpha=0.85), so.Dodge(), so.Jitter(0.1))
-        .scale(y="log", x=so.Nominal(order=start_order(data)),
-               color=so.Nominal(order=weights_order(data)))
-        .label(x="initial image (noise type, amplitude)", y="", title=lambda t: t,
-               color=WEIGHTS_TEXT)
-        .layout(size=(4.2 * n_images + 3.5, 8.5))
-    )
-    fig = plot.plot()._figure
-    for ax in fig.axes:
-        ax.yaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
-        ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
-        ax.yaxis.set_minor_formatter(ticker.NullFormatter())
-    iters = ", ".join(f"{int(v)}" for v in sorted(data["synth_iter"].unique()))
-    fig.suptitle(f"ps_noise: final loss after {iters} LBFGS iterations", y=1.02)
-    return figure_files.save(fig, output_dir / "loss_by_noise_and_weights")
+
+def summary_figure(frame: pd.DataFrame) -> plt.Figure:
+    """Final losses by initial image (x) and weights (colour), one column per image.
+
+    Rows: :data:`MEASURES`. Each point is the median over seeds with min-max
+    bars (``n`` in the title); any other setting that varies (iterations,
+    history, crop, device) is a marker. A log axis where values span a
+    factor 4 or more. The success threshold of the overall L2 is drawn.
+    """
+    data = frame.assign(start=[start_label(t, a) for t, a in zip(
+        frame["noise_type"], frame["noise_amplitude"], strict=True)])
+    extras = facets.varying(data, SETTINGS)
+    data["setting"] = [_settings_text(r, extras) if extras else ""
+                       for r in data.to_dict("records")]
+    agg = facets.aggregate(data, ["image", "start", "weights", "setting"],
+                           list(MEASURES))
+    images = facets.order_levels(agg["image"])
+    starts = start_order(data)
+    weights = weights_order(data)
+    settings = facets.order_levels(agg["setting"])
+    colours = facets.palette(weights)
+    markers = dict(zip(settings, facets.MARKERS, strict=False))
+    offsets = _offsets(len(weights) * len(settings))
+    n_cols = len(images)
+    fig, axes = plt.subplots(len(MEASURES), n_cols, squeeze=False,
+                             figsize=(max(3.6 * n_cols, 4.5) + facets.LEGEND_W,
+                                      2.6 * len(MEASURES) + 1.4),
+                             layout="constrained")
+    for r, (measure, label) in enumerate(MEASURES.items()):
+        values = agg[[measure, f"{measure}_min", f"{measure}_max"]].to_numpy(float)
+        floor = 1e-5 if measure == "out_of_range" else None
+        if floor and (values < floor).any():
+            label = f"{label}\n(0 drawn at {floor:g})"
+        if floor:
+            values = np.clip(values, floor, None)
+        if measure == SUCCESS_ROW:  # the threshold stays in view
+            values = np.append(values, success.SUCCESS_LOSS)
+        log = facets.use_log(values.ravel())
+        limits = facets.padded_limits(values.ravel(), log)
+        for c, image in enumerate(images):
+            ax = axes[r, c]
+            for k, (setting, weight) in enumerate(
+                    (s, w) for s in settings for w in weights):
+                part = agg[(agg["image"] == image) & (agg["weights"] == weight)
+                           & (agg["setting"] == setting)]
+                if not len(part):
+                    continue
+                x = np.array([starts.index(s) for s in part["start"]]) + offsets[k]
+                y = part[measure].to_numpy(float)
+                low = part[f"{measure}_min"].to_numpy(float)
+                high = part[f"{measure}_max"].to_numpy(float)
+                if floor:
+                    y, low, high = (np.clip(v, floor, None) for v in (y, low, high))
+                drawn = ax.errorbar(x, y, yerr=[y - low, high - y],
+                                    fmt=markers[setting], color=colours[weight],
+                                    markersize=6, elinewidth=0.8, capsize=0)
+                for artist in drawn.get_children():
+                    artist.set_gid(f"image:{image}")
+            if measure == SUCCESS_ROW:
+                ax.axhline(success.SUCCESS_LOSS, color="0.4", linestyle=":",
+                           linewidth=1)
+                ax.annotate(f"success: <= {success.SUCCESS_LOSS:g}",
+                            (0.01, success.SUCCESS_LOSS),
+                            xycoords=("axes fraction", "data"), xytext=(0, 2),
+                            textcoords="offset points", fontsize=7, color="0.3")
+            if log:
+                ax.set_yscale("log")
+            if limits:
+                ax.set_ylim(*limits)
+            facets.tidy_axis(ax.yaxis)
+            ax.set_xticks(range(len(starts)), starts)
+            ax.set_xlim(-0.6, len(starts) - 0.4)
+            ax.grid(True, axis="y", linewidth=0.4, alpha=0.5)
+            ax.tick_params(labelsize=8)
+            if r == 0:
+                ax.set_title(str(image), fontsize=10)
+            if c == 0:
+                ax.set_ylabel(label, fontsize=8.5)
+        axes[-1, 0].set_xlabel("initial image (noise type, amplitude)", fontsize=9)
+    fig.legend(handles=_legend(weights, colours, settings, markers),
+               loc="outside right upper", fontsize=8, frameon=False)
+    iters = ", ".join(facets.format_level(v)
+                      for v in facets.order_levels(data["synth_iter"]))
+    fig.suptitle(f"{EXPERIMENT}: losses after {iters} LBFGS iterations\n"
+                 f"{facets.caption(agg)}\ndotted line: overall L2 "
+                 f"{success.SUCCESS_LOSS:g}, plenoptic's success threshold\n"
+                 f"{OBJECTIVE_NOTE}", fontsize=9)
+    return fig
+
+
+def _legend(weights, colours, settings, markers) -> list:
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], linestyle="none", marker="none",
+                      label=r"$\bf{weights}$")]
+    handles += [Line2D([], [], linestyle="none", marker="o", color=colours[w],
+                       label=w) for w in weights]
+    if len(settings) > 1:
+        handles.append(Line2D([], [], linestyle="none", marker="none",
+                              label=r"$\bf{settings}$"))
+        handles += [Line2D([], [], linestyle="none", marker=markers[s],
+                           color="0.3", label=s) for s in settings]
+    return handles

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ... import provenance, results
+from ... import facets, figure_files, provenance, results
 from ...cli import UsageError
 from . import figures, run
 from .grids import normalize_args
@@ -52,15 +52,45 @@ def summarize(input_dir: Path, output_dir: Path,
     frame = gather_table(input_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     results.write_csv_atomic(frame, output_dir / "all_loss.csv")
-    figures.loss_figure(frame, output_dir)
+    results.write_csv_atomic(success(frame), output_dir / "success.csv")
+    figure_files.save(figures.summary_figure(frame),
+                      output_dir / "loss_by_noise_and_weights")
     figures.contact_sheet(frame, output_dir, target_of)
     return frame
 
 
-def recovery_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """Mean losses and out-of-range fraction by image, start and weights."""
-    data = frame.assign(start=[figures.start_label(t, a) for t, a in zip(
+def _with_start(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.assign(start=[figures.start_label(t, a) for t, a in zip(
         frame["noise_type"], frame["noise_amplitude"], strict=True)])
-    return (data.groupby(["image", "start", "weights"])[["l2_no_minmax", "loss",
-                                                         "out_of_range"]]
-            .mean().reset_index())
+
+
+def configuration(frame: pd.DataFrame) -> list[str]:
+    """What the seeds of one configuration share: image, start, weights, settings."""
+    return ["image", "start", "weights",
+            *facets.varying(frame, figures.SETTINGS)]
+
+
+def recovery_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Median losses and out-of-range fraction per configuration, over seeds.
+
+    Columns are named by what they are (:data:`.run.LOSS_LABELS`), with ``n``
+    the runs (seeds) behind each row.
+    """
+    data = _with_start(frame)
+    measures = ["loss", "l2_no_minmax", "l2_norm", "out_of_range"]
+    table = facets.aggregate(data, configuration(data), measures)
+    keep = [c for c in table.columns if not c.endswith(("_min", "_max"))]
+    names = {k: f"{v} (median)" for k, v in run.LOSS_LABELS.items()}
+    names["out_of_range"] = "fraction outside [0, 1] (median)"
+    return table[keep].rename(columns=names)
+
+
+def success(frame: pd.DataFrame) -> pd.DataFrame:
+    """Share of runs per configuration meeting plenoptic's success criterion.
+
+    The criterion's loss is the overall unweighted L2 (``l2_norm``): the
+    weighted objective is not the loss it is stated in.
+    """
+    data = _with_start(frame)
+    return facets.success_table(data, configuration(data), loss="l2_norm",
+                                time="synth_duration", evaluations="evaluations")
