@@ -467,3 +467,29 @@ def test_success_share_per_configuration():
     table = summary.success(frame)
     shares = dict(zip(table["n_iter"], table["share"], strict=True))
     assert shares == {10: 0.5, 100: 0.0}
+
+
+@pytest.mark.slow
+@pytest.mark.octave
+def test_synthesize_scores_and_analyze_force_reproduces(run_script, tmp_path):
+    """A 3-scale image (fig12b): the loss written at run time is rebuilt exactly."""
+    ts, pyr = real_code()
+    from plenexp import images
+
+    target = tmp_path / "fig12b.png"
+    images.save_grayscale_png(images.load_image("reptile_skin", crop=128), target)
+    run = tmp_path / "grid" / "run"
+    proc = run_script("ps_matlab/synthesize.py", "--img", target, "--n_iter", "2",
+                      "--engine", "octave", "--texturesynth-dir", ts,
+                      "--pyrtools-dir", pyr, "--no_plots", "--output_dir", run)
+    written = pd.read_csv(run / "loss.csv").iloc[0]
+    assert "PS loss (l2_norm, plenoptic)" in proc.stdout
+    assert (written["image"], written["n_iter"], written["engine"]) == (
+        "fig12b", 2, "octave")
+    assert not (run / "ps_matlab.png").exists()
+    run_script("ps_matlab/analyze.py", "--force", run)
+    again = pd.read_csv(run / "loss.csv").iloc[0]
+    for column in ("loss", "max_abs_rep_error", "pixel_statistics",
+                   "synth_duration"):
+        assert again[column] == pytest.approx(written[column], rel=1e-12), column
+    assert (run / "ps_matlab.png").stat().st_size > 20_000

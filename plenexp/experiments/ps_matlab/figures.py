@@ -14,6 +14,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker as mticker  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
@@ -140,6 +141,10 @@ def loss_overall(frame: pd.DataFrame) -> plt.Figure:
         ylabel=LOSS_LABEL,
         title="textureSynth metamers scored by plenoptic's PS model")
     _label_points(fig, agg, enc, "n_iter", "loss")
+    for ax in fig.axes:  # iterations are whole numbers
+        if ax.axison and ax.get_xscale() == "linear":
+            ax.xaxis.set_major_locator(
+                mticker.MaxNLocator(nbins=4, integer=True, min_n_ticks=2))
     return fig
 
 
@@ -166,7 +171,8 @@ def loss_by_group(frame: pd.DataFrame) -> plt.Figure:
     heat.index = labels
     heat = np.log10(heat.where(heat > 0)).rename(columns={"loss": "overall"})
     fig, ax = plt.subplots(figsize=(0.75 * len(heat.columns) + 4.5,
-                                    0.34 * len(heat) + 3.2), layout="constrained")
+                                    max(0.34 * len(heat), 2.2) + 3.2),
+                           layout="constrained")
     sns.heatmap(heat, ax=ax, cmap="viridis", annot=len(heat) <= 16, fmt=".1f",
                 annot_kws={"fontsize": 8},
                 cbar_kws={"label": f"log10 PS loss ({LOSS})"})
@@ -174,6 +180,7 @@ def loss_by_group(frame: pd.DataFrame) -> plt.Figure:
     ax.set_ylabel("image / seed / iterations" + (" / engine" if len(engines) > 1
                                                  else ""))
     ax.tick_params(axis="x", labelrotation=60)
+    ax.tick_params(axis="y", labelrotation=0)
     for text in ax.get_xticklabels():
         text.set_horizontalalignment("right")
     engine_text = ", ".join(e.replace("textureSynth ", "") for e in sorted(engines))

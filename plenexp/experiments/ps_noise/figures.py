@@ -20,7 +20,13 @@ import torch  # noqa: E402
 
 from ... import draw, facets, figure_files, success  # noqa: E402
 from .grids import EXPERIMENT, format_weights  # noqa: E402
-from .run import INIT_FILE, LOSS_LABELS, LOSS_SHORT, METAMER_FILE  # noqa: E402
+from .run import (  # noqa: E402
+    INIT_FILE,
+    LOSS_DEFINITIONS,
+    LOSS_LABELS,
+    LOSS_SHORT,
+    METAMER_FILE,
+)
 
 #: Stem of a run's figure.
 FIGURE = "ps_noise"
@@ -201,7 +207,8 @@ def contact_sheet(frame: pd.DataFrame, output_dir: Path, target_of) -> list[Path
         name = f"{image}_crop-{crop}" if several_crops and crop else image
         size = f", {crop}x{crop} crop" if crop else ""
         iters = ", ".join(str(int(v)) for v in sorted(sub["synth_iter"].unique()))
-        names = "; ".join(f"{LOSS_SHORT[k]}: {LOSS_LABELS[k]}" for k in CELL_LOSSES)
+        names = "; ".join(f"{LOSS_SHORT[k]}: {LOSS_DEFINITIONS[k]}"
+                          for k in CELL_LOSSES)
         fig.suptitle(f"{EXPERIMENT} metamers of {image}{size}, {iters} iterations, "
                      f"drawn on [0, 1]\n{names}", fontsize=9)
         written += figure_files.save(fig, output_dir / f"contact_sheet_{name}")

@@ -34,9 +34,16 @@ LOSS_LABELS = {
     "l2_no_minmax": "unweighted L2 without pixel min/max",
     "l2_norm": "unweighted L2, all statistics",
 }
-#: The same, short enough for a contact-sheet cell.
-LOSS_SHORT = {"loss": "weighted L2", "l2_no_minmax": "L2 w/o min/max",
+#: The same, short enough for a contact-sheet cell ...
+LOSS_SHORT = {"loss": "objective", "l2_no_minmax": "L2 w/o min/max",
               "l2_norm": "L2 all"}
+#: ... and what each short name means, in full.
+LOSS_DEFINITIONS = {
+    "loss": "the weighted L2 synthesis minimised",
+    "l2_no_minmax": "unweighted L2 of PS(target) - PS(metamer) without the "
+                    "pixel min and max",
+    "l2_norm": "unweighted L2 over all statistics",
+}
 
 
 def load_target(args: dict, device=None) -> torch.Tensor:
