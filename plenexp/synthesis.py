@@ -281,7 +281,7 @@ def save_metamer(met: po.Metamer, path: str | os.PathLike) -> None:
     """
     optimizer = met._optimizer
     met._optimizer = None
-    # a Trajectory's wrapper of the step method is a local function: not saved
+    # a Trajectory's per-step wrapper is a local function: not picklable
     step = met.__dict__.pop("_optimizer_step", None)
     try:
         met.save(str(path))
