@@ -91,8 +91,8 @@ def main() -> None:
         results.write_row(row, ctx.dir / run.TABLE)
         print(f"after {row['synth_iter']} iterations, {row['synth_duration']:.1f} s, "
               f"{row['evaluations']} model evaluations: "
-              f"{run.LOSS_LABELS['loss']} {row['loss']:.4g}, "
-              f"{run.LOSS_LABELS['l2_no_minmax']} {row['l2_no_minmax']:.4g}",
+              f"{grids.LOSS_LABELS['loss']} {row['loss']:.4g}, "
+              f"{grids.LOSS_LABELS['l2_no_minmax']} {row['l2_no_minmax']:.4g}",
               flush=True)
         if not args["no_plots"]:
             from plenexp.experiments.ps_noise import figures

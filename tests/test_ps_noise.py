@@ -13,7 +13,13 @@ import torch
 
 from plenexp import rundir
 from plenexp.cli import UsageError
-from plenexp.experiments.ps_noise import figures, grids, results, run, summary
+from plenexp.experiments.ps_noise import (
+    grids,
+    results,
+    run,
+    summary,
+    summary_figures,
+)
 from plenexp.record import RunRecord
 
 from . import figure_checks
@@ -378,7 +384,7 @@ def _check_summary_figure(fig, frame):
 
 def test_summary_figure_of_the_quick_grid_shape():
     frame = _made_up_table(seeds=(0,), iterations=(25,), amplitudes=(1.0, 2.0))
-    fig = figures.summary_figure(frame)
+    fig = summary_figures.summary_figure(frame)
     _check_summary_figure(fig, frame)
     title = fig._suptitle.get_text()
     assert "one run" in title and "not drawn" in title
@@ -386,7 +392,7 @@ def test_summary_figure_of_the_quick_grid_shape():
 
 def test_summary_figure_of_a_bigger_table_aggregates_seeds():
     frame = _made_up_table()
-    fig = figures.summary_figure(frame)
+    fig = summary_figures.summary_figure(frame)
     _check_summary_figure(fig, frame)
     assert "median of n = 3 runs" in fig._suptitle.get_text()
     sections = figure_checks.legend_sections(fig)

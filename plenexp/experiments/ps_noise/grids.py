@@ -18,6 +18,25 @@ WEIGHT_NAMES = (*PIXEL_STATISTICS, "var_highpass_residual")
 DEFAULT_WEIGHTS = "1,1,1,1,1,1,10"
 NOISE_TYPES = ("uniform", "normal")
 
+#: What each loss number of a run is, by its ``loss.csv`` column: figures,
+#: contact sheets and printed tables name the number with these words.
+LOSS_LABELS = {
+    "loss": "weighted L2 (the objective)",
+    "l2_no_minmax": "unweighted L2 without pixel min/max",
+    "l2_norm": "unweighted L2, all statistics",
+}
+#: The same, short enough for a contact-sheet cell ...
+LOSS_SHORT = {"loss": "objective", "l2_no_minmax": "L2 w/o min/max",
+              "l2_norm": "L2 all"}
+#: ... and what each short name means, in full.
+LOSS_DEFINITIONS = {
+    "loss": "the weighted L2 synthesis minimised",
+    "l2_no_minmax": "unweighted L2 of PS(target) - PS(metamer) without the "
+                    "pixel min and max",
+    "l2_norm": "unweighted L2 over all statistics",
+}
+
+
 #: The published sweep (``full``): 2 images x 2 seeds x 3 weights x 2 amplitudes.
 FULL_IMAGES = ("curie", "einstein")
 FULL_SEEDS = (0, 1)

@@ -14,7 +14,7 @@ from pathlib import Path
 import plenoptic as po
 import torch
 
-from ... import images, synthesis
+from ... import images, success, synthesis
 from ...cli import UsageError
 from .grids import NOISE_TYPES, PIXEL_STATISTICS, format_weights
 
@@ -26,25 +26,6 @@ TRAJECTORY = "trajectory.csv"
 
 #: The LBFGS settings of every run (``--history_size`` apart).
 LBFGS = {"max_iter": 10, "max_eval": 10, "line_search_fn": "strong_wolfe", "lr": 1.0}
-
-#: What each loss number of a run is, by its ``loss.csv`` column: figures,
-#: contact sheets and printed tables name the number with these words.
-LOSS_LABELS = {
-    "loss": "weighted L2 (the objective)",
-    "l2_no_minmax": "unweighted L2 without pixel min/max",
-    "l2_norm": "unweighted L2, all statistics",
-}
-#: The same, short enough for a contact-sheet cell ...
-LOSS_SHORT = {"loss": "objective", "l2_no_minmax": "L2 w/o min/max",
-              "l2_norm": "L2 all"}
-#: ... and what each short name means, in full.
-LOSS_DEFINITIONS = {
-    "loss": "the weighted L2 synthesis minimised",
-    "l2_no_minmax": "unweighted L2 of PS(target) - PS(metamer) without the "
-                    "pixel min and max",
-    "l2_norm": "unweighted L2 over all statistics",
-}
-
 
 def load_target(args: dict, device=None) -> torch.Tensor:
     """Load the run's target image (float64), validated, on ``device``."""
@@ -159,12 +140,12 @@ def loss_row(args: dict, model: torch.nn.Module, image: torch.Tensor,
     metamer, the sign of every figure, for each pixel statistic); the pixel
     ranges of the initial image and the metamer; the fraction of metamer
     pixels outside [0, 1]; then ``record`` (durations, evaluations, steps,
-    versions, device, threads, memory). :data:`LOSS_LABELS` names the losses.
+    versions, device, threads, memory). :data:`.grids.LOSS_LABELS` names the
+    losses.
     """
     groups = synthesis.group_losses(model, image, metamer)["l2_norm"]
     with torch.no_grad():
         diff = model(image) - model(metamer)
-    finite = diff[~torch.isnan(diff)]
     parts = model.convert_to_dict(diff.clone())
     pix_error = parts["pixel_statistics"].flatten().tolist()
     parts["pixel_statistics"][..., 4:] = 0
@@ -183,7 +164,7 @@ def loss_row(args: dict, model: torch.nn.Module, image: torch.Tensor,
         "loss": loss_value,
         "l2_norm": groups["overall"],
         "l2_no_minmax": float(torch.linalg.vector_norm(no_minmax.double())),
-        "max_abs_rep_error": float(finite.abs().max()),
+        "max_abs_rep_error": success.max_abs_rep_error(diff),
     }
     row.update({f"l2_{key}": value for key, value in groups.items()
                 if key != "overall"})

@@ -8,8 +8,8 @@ import pandas as pd
 
 from ... import facets, figure_files, provenance, results
 from ...cli import UsageError
-from . import figures, run
-from .grids import normalize_args
+from . import figures, run, summary_figures
+from .grids import LOSS_LABELS, normalize_args
 
 #: Columns shown first in ``all_loss.csv``.
 SUMMARY_COLUMNS = [
@@ -53,34 +53,34 @@ def summarize(input_dir: Path, output_dir: Path,
     output_dir.mkdir(parents=True, exist_ok=True)
     results.write_csv_atomic(frame, output_dir / "all_loss.csv")
     results.write_csv_atomic(success(frame), output_dir / "success.csv")
-    figure_files.save(figures.summary_figure(frame),
+    figure_files.save(summary_figures.summary_figure(frame),
                       output_dir / "loss_by_noise_and_weights")
     figures.contact_sheet(frame, output_dir, target_of)
     return frame
 
 
 def _with_start(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.assign(start=[figures.start_label(t, a) for t, a in zip(
+    return frame.assign(start=[summary_figures.start_label(t, a) for t, a in zip(
         frame["noise_type"], frame["noise_amplitude"], strict=True)])
 
 
 def configuration(frame: pd.DataFrame) -> list[str]:
     """What the seeds of one configuration share: image, start, weights, settings."""
     return ["image", "start", "weights",
-            *facets.varying(frame, figures.SETTINGS)]
+            *facets.varying(frame, summary_figures.SETTINGS)]
 
 
 def recovery_table(frame: pd.DataFrame) -> pd.DataFrame:
     """Median losses and out-of-range fraction per configuration, over seeds.
 
-    Columns are named by what they are (:data:`.run.LOSS_LABELS`), with ``n``
+    Columns are named by what they are (:data:`.grids.LOSS_LABELS`), with ``n``
     the runs (seeds) behind each row.
     """
     data = _with_start(frame)
     measures = ["loss", "l2_no_minmax", "l2_norm", "out_of_range"]
     table = facets.aggregate(data, configuration(data), measures)
     keep = [c for c in table.columns if not c.endswith(("_min", "_max"))]
-    names = {k: f"{v} (median)" for k, v in run.LOSS_LABELS.items()}
+    names = {k: f"{v} (median)" for k, v in LOSS_LABELS.items()}
     names["out_of_range"] = "fraction outside [0, 1] (median)"
     return table[keep].rename(columns=names)
 
