@@ -415,3 +415,16 @@ def test_recovery_and_success_tables_aggregate_seeds():
     recovery = summary.recovery_table(frame)
     assert len(recovery) == len(table)
     assert "unweighted L2 without pixel min/max (median)" in recovery.columns
+
+
+def test_summarize_from_csv_replots_a_table(run_script, tmp_path):
+    table = tmp_path / "all_loss.csv"
+    _made_up_table().to_csv(table, index=False)
+    out = tmp_path / "summary"
+    proc = run_script("ps_noise/summarize.py", "--from-csv", table, "--output-dir",
+                      out)
+    assert "144 run(s) summarized" in proc.stdout
+    assert (out / "loss_by_noise_and_weights.png").stat().st_size > 20_000
+    success = pd.read_csv(out / "success.csv")
+    assert len(success) == 2 * 4 * 3 * 2 and (success["n"] == 3).all()
+    assert not list(out.glob("contact_sheet_*"))  # no runs on disk to draw

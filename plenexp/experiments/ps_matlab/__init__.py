@@ -7,3 +7,6 @@ model and loss that scores a MATLAB metamer, and its ``loss.csv`` row),
 :mod:`.figures`, :mod:`.summary`. The MATLAB/Octave runner itself is
 :mod:`plenexp.matlab`.
 """
+
+# ps_matlab_vs_plen's MATLAB task writer reads ``ps_matlab.code_arguments``.
+from .grids import EXPERIMENT, GRIDS, code_arguments  # noqa: E402, F401

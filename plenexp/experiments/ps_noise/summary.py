@@ -40,22 +40,39 @@ def target_of(run_dir: Path):
     return run.load_target(normalize_args(provenance.load(run_dir)["args"]))
 
 
-def summarize(input_dir: Path, output_dir: Path,
+def summarize(input_dir: Path | None, output_dir: Path,
               from_csv: Path | None = None) -> pd.DataFrame:
-    """Write ``all_loss.csv``, the loss figure and the contact sheets.
+    """Write ``all_loss.csv``, ``success.csv``, the loss figure, contact sheets.
+
+    Parameters
+    ----------
+    input_dir
+        Where the runs are.
+    output_dir
+        Where to write.
+    from_csv
+        Re-plot this ``all_loss.csv`` instead of gathering runs; contact
+        sheets are drawn only if its runs are still on disk.
 
     Returns
     -------
     frame
         The table of all runs.
     """
-    frame = gather_table(input_dir)
+    if from_csv is not None:
+        frame = pd.read_csv(from_csv)
+        frame["weights"] = frame["weights"].astype(str)
+    else:
+        frame = gather_table(input_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    results.write_csv_atomic(frame, output_dir / "all_loss.csv")
+    if from_csv is None:
+        results.write_csv_atomic(frame, output_dir / "all_loss.csv")
     results.write_csv_atomic(success(frame), output_dir / "success.csv")
     figure_files.save(summary_figures.summary_figure(frame),
                       output_dir / "loss_by_noise_and_weights")
-    figures.contact_sheet(frame, output_dir, target_of)
+    if "run_dir" in frame.columns and all(
+            (Path(d) / run.METAMER_FILE).is_file() for d in frame["run_dir"]):
+        figures.contact_sheet(frame, output_dir, target_of)
     return frame
 
 
