@@ -51,7 +51,7 @@ def main() -> None:
     frame = summary.summarize(input_dir, output_dir, args.from_csv, args.loss_func,
                               metamers=not args.no_metamers)
     print((output_dir / "summary.txt").read_text(), end="")
-    n_results = frame["result"].nunique() if "result" in frame else len(frame)
+    n_results = frame["run_dir"].nunique() if "run_dir" in frame else len(frame)
     print(f"{n_results} result(s) summarized; figures, all_loss.csv and the "
           f"tables in {output_dir}")
 

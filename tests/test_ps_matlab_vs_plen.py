@@ -329,7 +329,7 @@ def made_up_table(images=("fig4a", "fig16b"), seeds=(0, 1, 2), hosts=("host-a",)
                                  **{g: v / 3 for g, v in by_group.items()}}
             rows += run.loss_rows(state, losses, {"objective": "x",
                                                   "metamer": "metamer.pt",
-                                                  "result": f"{img}/{optimizer}"})
+                                                  "run_dir": f"{img}/{optimizer}"})
     return summary.normalize(pd.DataFrame(rows))
 
 
@@ -463,7 +463,11 @@ def test_budget_grid_one_grey_range_largest_time_within_budget():
     shown = [im for ax in fig.axes for im in ax.get_images()]
     assert len(shown) == 1 + 3 + 2 + 1  # target, Adam, LBFGS, textureSynth
     assert {im.get_clim() for im in shown} == {figures.GREY_RANGE}
-    texts = {t.get_text() for ax in fig.axes for t in ax.texts}
+    headers = [t.get_text() for t in fig.texts]
+    assert headers[:3] == ["≤ 1 s", "≤ 2 s", "≤ 5 s"] and "Adam" in headers
+    checks.check_no_text_overlap(fig)
+    checks.check_aspect(fig)
+    texts = {ax.get_title() for ax in fig.axes}
     assert "50 it, 1.9 s\nL2 3.1" in texts  # Adam at <= 2 s and <= 5 s
     assert "25 it, 0.8 s\nL2 4.9" in texts  # Adam at <= 1 s
     assert "5 steps, 1.5 s\nL2 0.83" in texts

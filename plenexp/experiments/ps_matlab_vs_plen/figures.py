@@ -104,6 +104,13 @@ def at_budgets(cells, budgets: Sequence[float], time: str = "synth_duration"):
     return chosen
 
 
+def _row_label(text: str, width: int = 22) -> str:
+    """A method label broken before its parentheses or brackets when long."""
+    if len(text) <= width:
+        return text
+    return text.replace(" (", "\n(").replace(" [", "\n[")
+
+
 def budget_grid(cells, target: torch.Tensor, methods: Sequence[str],
                 load: Callable[[object], torch.Tensor], title: str,
                 time: str = "synth_duration"):
@@ -111,7 +118,8 @@ def budget_grid(cells, target: torch.Tensor, methods: Sequence[str],
 
     Each cell is the method's metamer with the largest time not above the
     column's budget (blank if it has none), titled with its iterations,
-    seconds and overall L2 loss; the target is in the first column.
+    seconds and overall L2 loss; the target is in the first column. Every
+    image is drawn on :data:`GREY_RANGE`.
 
     Parameters
     ----------
@@ -128,38 +136,53 @@ def budget_grid(cells, target: torch.Tensor, methods: Sequence[str],
     """
     budgets = ladder(cells[time].min(), cells[time].max())
     chosen = at_budgets(cells, budgets, time)
-    n_rows, n_cols = len(methods), len(budgets) + 1
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(1.9 * n_cols, 2.1 * n_rows + 0.6),
-                             squeeze=False)
+    height, width = target.shape[-2:]
+    # inches: label column, cell, gaps, a cell's two-line title, the headers
+    label_w, cell_w, gap, cell_title, top = 1.9, 1.55, 0.12, 0.42, 1.05
+    cell_h = cell_w * height / width
+    n_cols = len(budgets) + 1
+    fig_w = label_w + n_cols * (cell_w + gap) + 0.1
+    fig_h = top + len(methods) * (cell_h + cell_title + gap) + 0.1
+    fig = plt.figure(figsize=(fig_w, fig_h))
     vmin, vmax = GREY_RANGE
-    for ax in axes.flat:
+
+    def cell_axes(row: int, col: int):
+        x0 = label_w + col * (cell_w + gap)
+        y1 = fig_h - top - row * (cell_h + cell_title + gap) - cell_title
+        ax = fig.add_axes((x0 / fig_w, (y1 - cell_h) / fig_h, cell_w / fig_w,
+                           cell_h / fig_h))
         ax.set_xticks([])
         ax.set_yticks([])
-        for spine in ax.spines.values():
-            spine.set_visible(False)
-    axes[0, 0].imshow(target.detach().cpu().double().numpy()[0, 0], cmap="gray",
-                      vmin=vmin, vmax=vmax, interpolation="none")
-    axes[0, 0].set_title("target", fontsize=8)
+        return ax, (y1 - cell_h / 2) / fig_h, (x0 + cell_w / 2) / fig_w
+
+    def show(ax, image: torch.Tensor) -> None:
+        ax.imshow(image.detach().cpu().double().numpy()[0, 0], cmap="gray",
+                  vmin=vmin, vmax=vmax, interpolation="none")
+
+    ax, _, x_mid = cell_axes(0, 0)
+    show(ax, target)
+    ax.set_title("target", fontsize=8)
+    for j, budget in enumerate(budgets, start=1):
+        x_mid = (label_w + j * (cell_w + gap) + cell_w / 2) / fig_w
+        fig.text(x_mid, (fig_h - top + 0.12) / fig_h, f"≤ {budget:g} s",
+                 ha="center", va="bottom", fontsize=9, fontweight="bold")
     for i, method in enumerate(methods):
-        axes[i, 1].set_ylabel(method, fontsize=8, rotation=0, ha="right",
-                              va="center", labelpad=4)
         for j, budget in enumerate(budgets, start=1):
-            ax = axes[i, j]
-            if i == 0:
-                ax.set_title(f"≤ {budget:g} s", fontsize=9, fontweight="bold",
-                             pad=24)
+            ax, y_mid, _ = cell_axes(i, j)
+            if j == 1:
+                fig.text((label_w - 0.12) / fig_w, y_mid, _row_label(method),
+                         ha="right", va="center", fontsize=8)
             row = chosen.get((method, budget))
             if row is None:
-                ax.text(0.5, 0.5, "no run\nwithin budget", ha="center", va="center",
-                        fontsize=7, color="0.5", transform=ax.transAxes)
+                for spine in ax.spines.values():
+                    spine.set_color("0.85")
+                ax.text(0.5, 0.5, "no run\nwithin budget", ha="center",
+                        va="center", fontsize=7, color="0.5", transform=ax.transAxes)
                 continue
-            ax.imshow(load(row).detach().cpu().double().numpy()[0, 0], cmap="gray",
-                      vmin=vmin, vmax=vmax, interpolation="none")
-            ax.text(0.5, 1.02, f"{int(row['synth_iters'])} {_steps_word(row)}, "
-                    f"{row[time]:.2g} s\nL2 {row['loss']:.3g}", ha="center",
-                    va="bottom", fontsize=7, transform=ax.transAxes)
+            show(ax, load(row))
+            ax.set_title(f"{int(row['synth_iters'])} {_steps_word(row)}, "
+                         f"{row[time]:.2g} s\nL2 {row['loss']:.3g}", fontsize=7)
     fig.suptitle(f"{title}\nmetamer with the largest synthesis time within each "
                  f"budget; every image on one grey range ({vmin:g}-{vmax:g})",
-                 fontsize=9)
-    fig.tight_layout()
+                 fontsize=9, y=1 - 0.1 / fig_h, va="top")
     return fig, budgets

@@ -129,20 +129,26 @@ def trajectories(frame: pd.DataFrame) -> pd.DataFrame:
         if path.is_file():
             steps = pd.DataFrame(synthesis.read_trajectory(path))
             parts.append(steps.assign(img=row.img, curve=row.curve, seed=row.seed,
-                                      objective=row.objective))
+                                      method=row.method, objective=row.objective))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
-def trajectory_figure(steps: pd.DataFrame):
+def trajectory_figure(steps: pd.DataFrame, methods: list[str]):
     """The objective each run minimised against seconds and against evaluations.
 
     One row of panels per image and objective (weighted and plain losses
     never share an axis); per curve, the median over seeds at each step, the
-    band min-max.
+    band min-max. Colours are the methods' (``methods``: every method of the
+    summary, as the other figures colour them); a curve of another platform
+    of the same method is dashed.
     """
     keys = facets.order_levels(
         steps["img"].map(str) + facets.TITLE_SEP + steps["objective"].map(str))
-    colours = facets.palette(facets.order_levels(steps["curve"]))
+    colours = facets.palette(methods)
+    firsts = steps.drop_duplicates("curve")
+    styles = dict(zip(firsts["curve"], [("-", "--", ":", "-.")[r % 4] for r in
+                                        firsts.groupby("method").cumcount()],
+                      strict=True))
     fig, axes = plt.subplots(len(keys), 2, figsize=(9.5, 2.9 * len(keys) + 0.9),
                              squeeze=False, layout="constrained")
     for (ax_t, ax_e), key in zip(axes, keys, strict=True):
@@ -156,11 +162,11 @@ def trajectory_figure(steps: pd.DataFrame):
                 n=("seed", "nunique"))
             for ax, x in ((ax_t, "seconds"), (ax_e, "evaluations")):
                 kept = per_step[per_step[x] > 0]
-                ax.fill_between(kept[x], kept["low"], kept["high"],
-                                color=colours[curve], alpha=0.2, linewidth=0,
-                                gid=f"image:{img}")
-                ax.plot(kept[x], kept["loss"], color=colours[curve], linewidth=1.2,
-                        gid=f"image:{img}",
+                colour = colours[facets.format_level(run["method"].iloc[0])]
+                ax.fill_between(kept[x], kept["low"], kept["high"], color=colour,
+                                alpha=0.2, linewidth=0, gid=f"image:{img}")
+                ax.plot(kept[x], kept["loss"], color=colour, linewidth=1.2,
+                        linestyle=styles[curve], gid=f"image:{img}",
                         label=f"{curve} (n = {int(per_step['n'].max())})")
         for ax, x in ((ax_t, "synthesis time (s)"), (ax_e, "PS model evaluations")):
             ax.set_xscale("log")
@@ -209,7 +215,8 @@ def summary_figures(frame: pd.DataFrame, output_dir: Path,
                                      output_dir / f"groups_{func}")
     steps = trajectories(frame)
     if len(steps):
-        written += figure_files.save(trajectory_figure(steps),
+        methods = facets.order_levels(frame["method"])
+        written += figure_files.save(trajectory_figure(steps, methods),
                                      output_dir / "trajectories")
     return written
 

@@ -218,7 +218,7 @@ def result_rows(result: Result, model=None, target=None) -> list[dict]:
         raise UsageError(f"{result.path}: metamer is {tuple(first.shape)} but the "
                          f"target is {tuple(target.shape)}")
     return run.state_rows(result.states, result.metamer, model, target,
-                          {**result.extra, "result": str(result.path)})
+                          result.extra)
 
 
 def analyze(found: list[Path], force: bool = False, csv_dir: Path | None = None,

@@ -133,15 +133,15 @@ def metamer_grids(frame: pd.DataFrame, output_dir: Path) -> list[Path]:
     run directory is gone are left out.
     """
     cells = stats.overall(frame)
-    cells = cells[cells["result"].map(lambda p: Path(str(p)).is_dir())]
+    cells = cells[cells["run_dir"].map(lambda p: Path(str(p)).is_dir())]
     written = []
     for (img, seed), part in cells.groupby(["img", "seed"], sort=True):
         part = part.drop_duplicates(["curve", "synth_iters"])
         target = vs_results.load_target(
-            vs_results.load_result(part["result"].iloc[0]))
+            vs_results.load_result(part["run_dir"].iloc[0]))
         fig, _ = figures.budget_grid(
             part, target, method_order(part["curve"]),
-            lambda row: vs_results.metamer_at(row["result"], row["metamer"]),
+            lambda row: vs_results.metamer_at(row["run_dir"], row["metamer"]),
             f"ps_matlab_vs_plen: {img}, seed {seed:g}: metamers at equal "
             "synthesis-time budgets")
         written += figure_files.save(fig, output_dir / f"{img}_seed-{seed:g}")
