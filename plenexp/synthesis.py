@@ -216,7 +216,7 @@ class Trajectory:
         self.rows: list[dict] = []
         self.evaluations = 0
         self._synchronize = synchronize or (lambda: None)
-        self._hook = met.model.register_forward_hook(self._count)
+        met.model.register_forward_hook(self._count)
         step = met._optimizer_step
 
         # plenoptic has no per-step callback: wrap the instance's step method.
@@ -241,17 +241,12 @@ class Trajectory:
         self.evaluations += 1
 
     def finish(self, met: po.Metamer) -> None:
-        """Add the final state (plenoptic's loss after the last step); stop recording.
-
-        The metamer gets its own step method back (``met.save`` cannot pickle
-        the wrapper) and the model loses the counting hook.
-        """
-        if not (self.rows and self.rows[-1]["step"] == len(met.losses) - 1):
-            self.rows.append({"step": len(self.rows), "seconds": self._now(),
-                              "loss": float(met.losses[-1]),
-                              "evaluations": self.evaluations})
-        met.__dict__.pop("_optimizer_step", None)
-        self._hook.remove()
+        """Add the final state (plenoptic's loss after the last step)."""
+        if self.rows and self.rows[-1]["step"] == len(met.losses) - 1:
+            return
+        self.rows.append({"step": len(self.rows), "seconds": self._now(),
+                          "loss": float(met.losses[-1]),
+                          "evaluations": self.evaluations})
 
     @property
     def steps(self) -> int:
