@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 import re
+import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -61,7 +62,8 @@ TITLE_SEP = " | "
 # ---------------------------------------------------------------- levels
 
 
-def _is_missing(value) -> bool:
+def is_missing(value) -> bool:
+    """Whether a cell is empty: None, NaN, ``""``, ``"nan"`` or ``"None"``."""
     if value is None:
         return True
     if isinstance(value, float) and math.isnan(value):
@@ -71,7 +73,7 @@ def _is_missing(value) -> bool:
 
 def as_number(value) -> float | None:
     """``value`` as a float if it reads as one (``"10"``, ``10.0``), else None."""
-    if isinstance(value, bool | np.bool_) or _is_missing(value):
+    if isinstance(value, bool | np.bool_) or is_missing(value):
         return None
     try:
         number = float(value)
@@ -85,7 +87,7 @@ def level_key(value) -> tuple:
 
     ``"iter-2"`` sorts before ``"iter-10"`` and ``"0.3"`` before ``"2"``.
     """
-    if _is_missing(value):
+    if is_missing(value):
         return (2,)
     number = as_number(value)
     if number is not None:
@@ -99,14 +101,14 @@ def order_levels(values: Iterable) -> list:
     """The distinct values, in :func:`level_key` order (missing ones as NaN)."""
     seen: dict = {}
     for value in values:
-        key = MISSING if _is_missing(value) else value
+        key = MISSING if is_missing(value) else value
         seen.setdefault(key, value)
     return sorted(seen.values(), key=level_key)
 
 
 def format_level(value) -> str:
     """A level as shown: numbers with ``%g``, missing as ``None``."""
-    if _is_missing(value):
+    if is_missing(value):
         return MISSING
     number = as_number(value)
     if number is not None and not isinstance(value, str):
@@ -123,7 +125,7 @@ def varying(frame: pd.DataFrame, candidates: Iterable[str]) -> list[str]:
     out = []
     for column in candidates:
         if column in frame.columns and column not in out:
-            levels = {MISSING if _is_missing(v) else format_level(v)
+            levels = {MISSING if is_missing(v) else format_level(v)
                       for v in frame[column]}
             if len(levels) > 1:
                 out.append(column)
@@ -132,7 +134,7 @@ def varying(frame: pd.DataFrame, candidates: Iterable[str]) -> list[str]:
 
 def parse_duration(value) -> float:
     """Seconds from a number or ``[H:]MM:SS[.f]`` text; NaN when empty."""
-    if _is_missing(value):
+    if is_missing(value):
         return math.nan
     text = str(value).strip()
     if ":" in text:
@@ -188,7 +190,7 @@ def aggregate(frame: pd.DataFrame, by: Sequence[str],
     if not by:
         data["_all"] = "all"
         by = ["_all"]
-    keys = data[by].map(lambda v: MISSING if _is_missing(v) else v)
+    keys = data[by].map(lambda v: MISSING if is_missing(v) else v)
     data[by] = keys
     grouped = data.groupby(by, sort=False, dropna=False)
     parts = [grouped.size().rename("n")]
@@ -257,7 +259,7 @@ def success_table(frame: pd.DataFrame, by: Sequence[str], loss: str = "loss",
     data["_ok"] = ok.fillna(False)
 
     def first(column: str, fallback: str) -> tuple[pd.Series, pd.Series]:
-        source = pd.Series("end of run (upper bound)", index=data.index)
+        source = pd.Series("whole run, an upper bound", index=data.index)
         whole = (data[fallback] if fallback in data.columns
                  else pd.Series(np.nan, index=data.index))
         if column in data.columns:
@@ -269,7 +271,7 @@ def success_table(frame: pd.DataFrame, by: Sequence[str], loss: str = "loss",
     data["_seconds"], data["_from"] = first("seconds_to_success_loss", time)
     data["_evaluations"], _ = first("evaluations_to_success_loss", evaluations)
     by = [c for c in by if c in data.columns]
-    keys = data[by].map(lambda v: MISSING if _is_missing(v) else v)
+    keys = data[by].map(lambda v: MISSING if is_missing(v) else v)
     data[by] = keys
     rows = []
     for key, group in data.groupby(by, sort=False, dropna=False):
@@ -306,6 +308,9 @@ class Encoding:
         Columns shown by colour and marker shape (or None).
     labels
         Display names of columns (default: the column name).
+    level_names
+        Display names of some levels, by column and :func:`format_level` text
+        (e.g. ``{"max_eval": {"1.25": "1.25 (None)"}}``).
     """
 
     image: str | None = None
@@ -313,16 +318,23 @@ class Encoding:
     hue: str | None = None
     marker: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
+    level_names: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def label(self, column: str) -> str:
         """The display name of ``column``."""
         return self.labels.get(column, column)
 
+    def level(self, column: str, value) -> str:
+        """How a level of ``column`` is shown."""
+        text = format_level(value)
+        return self.level_names.get(column, {}).get(text, text)
+
 
 def choose_encoding(frame: pd.DataFrame, variables: Sequence[str],
                     image: str | None = None, labels: dict | None = None,
                     max_hues: int = 12, max_markers: int = len(MARKERS),
-                    hue_first: Sequence[str] = ()) -> Encoding:
+                    hue_first: Sequence[str] = (),
+                    level_names: dict | None = None) -> Encoding:
     """Give every varying variable of ``frame`` a role.
 
     Parameters
@@ -334,8 +346,8 @@ def choose_encoding(frame: pd.DataFrame, variables: Sequence[str],
         this order, colour, marker, then panels (combined).
     image
         The image column: never shares a panel.
-    labels
-        Display names.
+    labels, level_names
+        Display names of columns and of some levels (:class:`Encoding`).
     max_hues, max_markers
         A variable with more levels than this goes to another role.
     hue_first
@@ -344,7 +356,7 @@ def choose_encoding(frame: pd.DataFrame, variables: Sequence[str],
     vary = [v for v in varying(frame, [*hue_first, *variables]) if v != image]
     n_levels = {v: len(order_levels(frame[v])) for v in vary}
     enc = Encoding(image=image if image in frame.columns else None,
-                   labels=dict(labels or {}))
+                   labels=dict(labels or {}), level_names=dict(level_names or {}))
     rest = list(vary)
     for role, limit in (("hue", max_hues), ("marker", max_markers)):
         for column in rest:
@@ -358,7 +370,7 @@ def choose_encoding(frame: pd.DataFrame, variables: Sequence[str],
 
 def palette(levels: Sequence) -> dict:
     """Colours by level: a sequential map for numbers, tab10 for names."""
-    numeric = all(as_number(v) is not None or _is_missing(v) for v in levels)
+    numeric = all(as_number(v) is not None or is_missing(v) for v in levels)
     if numeric and len(levels) > 2:
         cmap = plt.get_cmap("viridis")
         spots = np.linspace(0.0, 0.88, len(levels))
@@ -377,9 +389,9 @@ def grid_shape(n_images: int, n_panels: int, n_x: int = 1,
     """Columns of panels, rows, and whether images share a row.
 
     ``n_images`` blocks of ``n_panels`` panels, each panel ``n_x`` axes wide.
-    Each image starts a new row unless whole blocks fit side by side. Picks the
-    shape closest to 1.4 wide per 1 high among those at most ``max_aspect``
-    wide (falling back to one panel per row).
+    Each image starts a new row unless whole blocks fit side by side. Picks,
+    among shapes at most ``max_aspect`` wide, the one closest to 1.4 wide per 1
+    high with the fewest empty slots.
 
     Returns
     -------
@@ -399,7 +411,8 @@ def grid_shape(n_images: int, n_panels: int, n_x: int = 1,
         width = cols * n_x * panel[0] + legend_w
         height = rows * panel[1] + 0.8
         aspect = width / height
-        score = (aspect > max_aspect, abs(math.log(aspect / 1.4)))
+        empty = 1 - total / (cols * rows)
+        score = (aspect > max_aspect, empty + abs(math.log(aspect / 1.4)))
         if best is None or score < best[0]:
             best = (score, cols, rows, packed)
     _, cols, rows, packed = best
@@ -462,23 +475,34 @@ def _plain(value: float, _pos=None) -> str:
     return f"{value:g}"
 
 
-def tidy_axis(axis, minimum: int = 2) -> None:
-    """At least ``minimum`` tick labels: 1-2-5 on short log axes, linear if needed.
+def tidy_axis(axis, minimum: int = 2, wanted: int = 3) -> None:
+    """Enough tick labels: decades, else 1-2-5, 1-2-3-5, 1..9; else linear.
 
-    Call after the limits are set.
+    Log axes get the first of those tick sets that labels at least ``wanted``
+    values, or the richest one labelling at least ``minimum``, among those
+    whose labels fit the axis (``axis.get_tick_space()``); a log axis over too
+    narrow a range for that becomes linear. Call after the limits are set.
     """
     if axis.get_scale() == "log":
         low, high = sorted(axis.get_view_interval())
         decades = math.log10(high / low) if low > 0 else math.inf
-        for subs in ((1.0,), (1.0, 2.0, 5.0), tuple(range(1, 10))):
-            if subs == (1.0,) and decades < 2.5:
-                continue
+        formatter = (mticker.FuncFormatter(_plain) if decades < 4
+                     else mticker.LogFormatterSciNotation())
+        room = max(minimum, axis.get_tick_space())
+        good = []
+        for subs in ((1.0,), (1.0, 2.0, 5.0), (1.0, 2.0, 3.0, 5.0),
+                     tuple(range(1, 10))):
             axis.set_major_locator(mticker.LogLocator(base=10, subs=subs))
-            axis.set_major_formatter(mticker.FuncFormatter(_plain) if decades < 4
-                                     else mticker.LogFormatterSciNotation())
+            axis.set_major_formatter(formatter)
             axis.set_minor_formatter(mticker.NullFormatter())
-            if len(visible_tick_labels(axis)) >= minimum:
-                return
+            count = len(visible_tick_labels(axis))
+            if minimum <= count <= room:
+                good.append(subs)
+                if count >= wanted:
+                    return
+        if good:
+            axis.set_major_locator(mticker.LogLocator(base=10, subs=good[-1]))
+            return
         getattr(axis.axes, f"set_{axis.axis_name}scale")("linear")
         getattr(axis.axes, f"set_{axis.axis_name}lim")(low, high)
     axis.set_major_locator(mticker.MaxNLocator(nbins=4, min_n_ticks=minimum))
@@ -489,7 +513,7 @@ def tidy_axis(axis, minimum: int = 2) -> None:
 
 
 def _panel_title(image, combo: tuple, enc: Encoding) -> str:
-    parts = [f"{enc.label(c)}={format_level(v)}"
+    parts = [f"{enc.label(c)}={enc.level(c, v)}"
              for c, v in zip(enc.facets, combo, strict=True)]
     head = [format_level(image)] if image is not None else []
     return TITLE_SEP.join([*head, ", ".join(parts)] if parts else head)
@@ -509,21 +533,20 @@ def _legend_handles(agg: pd.DataFrame, enc: Encoding, colours: dict,
     handles = []
 
     def header(text: str) -> None:
-        handles.append(Line2D([], [], linestyle="none", marker="none",
-                              label=f"$\\bf{{{_tex(text)}}}$"))
+        handles.append(legend_header(text))
 
     if enc.hue:
         header(enc.label(enc.hue))
         for level in order_levels(agg[enc.hue]):
             handles.append(Line2D([], [], linestyle="none", marker="o",
                                   color=colours[format_level(level)],
-                                  label=format_level(level)))
+                                  label=enc.level(enc.hue, level)))
     if enc.marker:
         header(enc.label(enc.marker))
         for i, level in enumerate(order_levels(agg[enc.marker])):
             handles.append(Line2D([], [], linestyle="none",
                                   marker=MARKERS[i % len(MARKERS)], color="0.3",
-                                  label=format_level(level)))
+                                  label=enc.level(enc.marker, level)))
     if front or hollow:
         header("reading")
     if front:
@@ -537,6 +560,12 @@ def _legend_handles(agg: pd.DataFrame, enc: Encoding, colours: dict,
                               markerfacecolor="white", color="0.3",
                               label=f"fewer than {n_max} runs"))
     return handles
+
+
+def legend_header(text: str) -> Line2D:
+    """A legend entry that is a bold section title (no symbol)."""
+    return Line2D([], [], linestyle="none", marker="none",
+                  label=f"$\\bf{{{_tex(text)}}}$")
 
 
 def _tex(text: str) -> str:
@@ -637,9 +666,17 @@ def scatter_grid(agg: pd.DataFrame, x: str | Sequence[str], y: str,
     if handles:
         fig.legend(handles=handles, loc="outside right upper", fontsize=8,
                    frameon=False, handlelength=1.6)
-    fig.suptitle("\n".join(t for t in (title, caption(agg), note) if t),
+    fig.suptitle(wrap_title([title, caption(agg), note], fig.get_figwidth()),
                  fontsize=9.5)
     return fig
+
+
+def wrap_title(lines: Sequence[str], width_in: float,
+               legend_w: float = LEGEND_W, fontsize: float = 9.5) -> str:
+    """Lines of a figure title, wrapped to fit beside the legend."""
+    chars = max(40, int((width_in - legend_w) * 130 / fontsize))
+    return "\n".join(textwrap.fill(line, chars) for text in lines if text
+                     for line in text.splitlines())
 
 
 def caption(agg: pd.DataFrame) -> str:

@@ -19,7 +19,8 @@ import time
 from pathlib import Path
 
 from . import provenance, results, rundir
-from .experiments import ps_lbfgs
+from .experiments.ps_lbfgs import grids as ps_lbfgs
+from .experiments.ps_lbfgs import run as ps_lbfgs_run
 from .tasks import Task, safe_name
 
 #: ``synthesize.py``'s defaults, for options a task line leaves out.
@@ -95,11 +96,14 @@ def write_run(run_dir: Path, task: Task, base_record: dict, rng: random.Random,
         "synth_duration": synth,
         "peak_rss_mb": round(rng.uniform(450, 700), 1),
         "gpu_max_allocated_mb": None,
+        "evaluations": n_iter * rng.randint(8, 14),
+        "steps": n_iter,
+        "max_abs_rep_error": rng.lognormvariate(-1.5, 1.0),
     }
     run_dir.mkdir(parents=True, exist_ok=True)
     rundir.write_json(run_dir / "provenance.json", record)
     fields = {k: v for k, v in record.items() if k not in ("args", "argv")}
-    row = ps_lbfgs.loss_row(args, n_iter, rng.lognormvariate(-3.0, 1.5), synth,
+    row = ps_lbfgs_run.loss_row(args, n_iter, rng.lognormvariate(-3.0, 1.5), synth,
                             fields)
     results.write_row(row, run_dir / "loss.csv")
     rundir.write_json(run_dir / rundir.DONE_MARKER, {"finished": time.time()})

@@ -7,15 +7,14 @@ records the fields of :func:`run_fields` in its ``loss.csv`` row; summaries
 turn them into a share of runs and a median time and number of evaluations
 (:func:`plenexp.facets.success_table`).
 
-Light on purpose (torch only): ``synthesize.py`` calls it before its run ends.
+No imports beyond the standard library: ``synthesize.py`` calls it before its
+run ends, and summaries read its constants without loading torch.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-
-import torch
 
 #: Overall loss (L2 norm of PS(target) - PS(metamer)) a good metamer reaches.
 SUCCESS_LOSS = 0.1
@@ -30,13 +29,18 @@ COLUMNS = ("max_abs_rep_error", "seconds_to_success_loss",
            "evaluations_to_success_loss", "steps_to_success_loss")
 
 
-def max_abs_rep_error(model: torch.nn.Module, target: torch.Tensor,
-                      metamer: torch.Tensor) -> float:
-    """Largest ``|PS(target) - PS(metamer)|`` over every statistic (NaN ignored)."""
-    with torch.no_grad():
-        diff = (model(target) - model(metamer)).abs()
-    diff = diff[~torch.isnan(diff)]
-    return float(diff.max()) if diff.numel() else math.nan
+def max_abs_rep_error(rep_error) -> float:
+    """Largest absolute value of a representation error tensor (NaN ignored).
+
+    Parameters
+    ----------
+    rep_error
+        ``PS(target) - PS(metamer)`` (a torch tensor, computed by the caller
+        under ``torch.no_grad()``).
+    """
+    values = rep_error.detach().abs().flatten()
+    values = values[~values.isnan()]
+    return float(values.max()) if values.numel() else math.nan
 
 
 def first_reach(rows: Iterable[dict], threshold: float = SUCCESS_LOSS) -> dict | None:
@@ -61,23 +65,22 @@ def first_reach(rows: Iterable[dict], threshold: float = SUCCESS_LOSS) -> dict |
     return None
 
 
-def run_fields(trajectory_rows: Iterable[dict] | None, model: torch.nn.Module,
-               target: torch.Tensor, metamer: torch.Tensor,
+def run_fields(trajectory_rows: Iterable[dict] | None, rep_error,
                loss_function: str = "l2_norm") -> dict:
     """The success fields of one run's ``loss.csv`` row.
 
-    ``max_abs_rep_error`` is measured on the final metamer; the ``*_to_success
-    _loss`` fields are when the trajectory's loss first fell to
-    :data:`SUCCESS_LOSS` (empty if it never did, or when the run's loss is not
-    the plain L2 norm the criterion is stated in). The representation error is
-    known only at the end, so those times are a lower bound on when the whole
-    criterion held.
+    ``max_abs_rep_error`` is measured on the final metamer's representation
+    error ``rep_error``; the ``*_to_success_loss`` fields are when the
+    trajectory's loss first fell to :data:`SUCCESS_LOSS` (empty if it never
+    did, or when the run's loss is not the plain L2 norm the criterion is
+    stated in). The representation error is known only at the end, so those
+    times are a lower bound on when the whole criterion held.
     """
     reached = None
     if trajectory_rows is not None and loss_function == "l2_norm":
         reached = first_reach(trajectory_rows)
     return {
-        "max_abs_rep_error": max_abs_rep_error(model, target, metamer),
+        "max_abs_rep_error": max_abs_rep_error(rep_error),
         "seconds_to_success_loss": None if reached is None else reached["seconds"],
         "evaluations_to_success_loss":
             None if reached is None else reached["evaluations"],

@@ -281,10 +281,14 @@ def save_metamer(met: po.Metamer, path: str | os.PathLike) -> None:
     """
     optimizer = met._optimizer
     met._optimizer = None
+    # a Trajectory's per-step wrapper is a local function: not picklable
+    step = met.__dict__.pop("_optimizer_step", None)
     try:
         met.save(str(path))
     finally:
         met._optimizer = optimizer
+        if step is not None:
+            met._optimizer_step = step
 
 
 def load_metamer(

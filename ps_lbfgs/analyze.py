@@ -9,28 +9,27 @@ from pathlib import Path
 
 from plenexp import cli
 
-FIGURES = ("target_vs_metamer.png", "synthesis_status.png",
-           "representation_error.png")
-
 
 def parse_args():
     parser = cli.ArgumentParser(description=__doc__)
     parser.add_argument("dirs", nargs="+", type=Path,
                         help="run directories, or directories holding runs")
     parser.add_argument("--force", action="store_true",
-                        help="rebuild even where the table and figures exist")
+                        help="rebuild the table and figures even where they exist "
+                        "(the loss is computed again from the saved metamer)")
     return parser.parse_args()
 
 
 def main():
     args = parse_args()
     runs = cli.finished_runs(args.dirs)
-    from plenexp.experiments import ps_lbfgs
+    from plenexp.experiments.ps_lbfgs import results
 
     n_done = 0
     for run in runs:
-        needs_figures = args.force or not all((run / f).exists() for f in FIGURES)
-        if ps_lbfgs.analyze_run(run, figures=needs_figures, force=args.force):
+        needs_figures = args.force or not all(
+            (run / f"{name}.png").exists() for name in results.FIGURES)
+        if results.analyze_run(run, figures=needs_figures, force=args.force):
             n_done += 1
             print(f"analyzed {run}", flush=True)
     print(f"{n_done} of {len(runs)} run(s) updated")

@@ -114,7 +114,7 @@ def test_success_share_and_time_from_trajectory_or_end_of_run():
     assert table.loc["x", "reach_from"] == "trajectory"
     # no trajectory: the whole run is the (upper-bound) time
     assert table.loc["y", "median_seconds_to_success"] == 40.0
-    assert table.loc["y", "reach_from"] == "end of run (upper bound)"
+    assert table.loc["y", "reach_from"] == "whole run, an upper bound"
     assert "representation" in table.loc["x", "criterion"]
     # a legacy table without the representation error: said so
     legacy = facets.success_table(frame.drop(columns="max_abs_rep_error"), ["cfg"])
