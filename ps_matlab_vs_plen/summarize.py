@@ -48,8 +48,11 @@ def main() -> None:
     input_dir, output_dir = cli.summary_dirs(args, EXPERIMENT)
     from plenexp.experiments.ps_matlab_vs_plen import summary
 
-    frame = summary.summarize(input_dir, output_dir, args.from_csv, args.loss_func,
-                              metamers=not args.no_metamers)
+    frame = summary.summarize(input_dir, output_dir, args.from_csv, args.loss_func)
+    if not (args.no_metamers or args.from_csv):
+        from plenexp.experiments.ps_matlab_vs_plen import metamers
+
+        metamers.metamer_grids(frame, output_dir / "metamers")
     print((output_dir / "summary.txt").read_text(), end="")
     n_results = frame["run_dir"].nunique() if "run_dir" in frame else len(frame)
     print(f"{n_results} result(s) summarized; figures, all_loss.csv and the "

@@ -14,9 +14,11 @@ One module per concern (the contract of :mod:`plenexp.experiments`):
     Loading any result (run directory or bare MAT file), ``analyze_run``,
     ``load_run``.
 ``figures``
-    Metamer images: one run's figure and the metamers at equal budgets.
+    Metamer images: one run's figure, and a grid at equal budgets.
 ``loss_figures``
     Summary figures of loss against time and evaluations.
+``metamers``
+    The metamers at equal budgets of a summary table.
 ``stats``
     The decision: best method per budget or a tie, groups lost, success.
 ``summary``

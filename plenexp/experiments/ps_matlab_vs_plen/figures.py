@@ -6,7 +6,6 @@ the targets; metamer pixels outside it are clipped in the drawing only.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -18,30 +17,12 @@ import torch  # noqa: E402
 
 from ... import draw, figure_files, images  # noqa: E402
 from .grids import method_label  # noqa: E402
+from .stats import ladder  # noqa: E402
 
 #: Stem of a run's own figure (in the run directory, or plot.py's --output_dir).
 RUN_FIGURE = "metamers"
 #: The one grey range of every image.
 GREY_RANGE = (0.0, 1.0)
-
-
-def ladder(low: float, high: float) -> list[float]:
-    """1-2-5 values from the first at or above ``low`` to the first above ``high``.
-
-    (The last is the first at or above ``high``.)
-    """
-    if not (low > 0 and math.isfinite(low) and math.isfinite(high)):
-        return []
-    values = []
-    exponent = math.floor(math.log10(low))
-    while True:
-        for mantissa in (1, 2, 5):
-            value = round(mantissa * 10.0**exponent, 10)
-            if value >= low * (1 - 1e-9):
-                values.append(value)
-                if value >= high * (1 - 1e-9):
-                    return values
-        exponent += 1
 
 
 def _steps_word(row: dict) -> str:

@@ -16,7 +16,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from ... import facets, figure_files, synthesis  # noqa: E402
+from ... import facets, figure_files  # noqa: E402
 from . import stats  # noqa: E402
 
 NAMES = {"l2_norm": "L2 norm", "mse": "mean squared error",
@@ -80,6 +80,21 @@ def join_budgets(fig, agg: pd.DataFrame, xs: list[str], enc: facets.Encoding,
                 line.set_gid(f"image:{image}")
 
 
+def title_beside_legend(fig, lines: list[str]) -> None:
+    """Centre the figure title over the panels, wrapped clear of the legend.
+
+    The legend sits at the right, as wide as its labels (method names are
+    long); the title is wrapped to the room left of it.
+    """
+    if not fig.legends:
+        return
+    fig.canvas.draw()
+    left = fig.legends[0].get_window_extent(fig.canvas.get_renderer()).x0 \
+        / fig.bbox.width
+    fig.suptitle(facets.wrap_title(lines, left * fig.get_figwidth(), legend_w=0.2),
+                 x=left / 2, fontsize=9.5)
+
+
 def loss_figure(frame: pd.DataFrame, loss_func: str, xs: list[str],
                 title: str, note: str = ""):
     """Overall loss against each of ``xs``, side by side, one row per image."""
@@ -90,6 +105,7 @@ def loss_figure(frame: pd.DataFrame, loss_func: str, xs: list[str],
                               ylabel=f"PS loss ({NAMES[loss_func]}, overall)",
                               title=title, note=note)
     join_budgets(fig, agg, xs, enc)
+    title_beside_legend(fig, [title, facets.caption(agg), note])
     return fig
 
 
@@ -102,11 +118,11 @@ def groups_figure(frame: pd.DataFrame, loss_func: str):
     agg = pd.concat(parts, ignore_index=True)
     enc = encoding(agg)
     enc.facets = ["loss_type"]
-    fig = facets.scatter_grid(
-        agg, "synth_duration", "loss", enc, xlabels=XLABELS,
-        ylabel=f"PS loss ({NAMES[loss_func]})",
-        title=f"ps_matlab_vs_plen: {NAMES[loss_func]} of each statistic group "
-        "(y not shared between groups)")
+    title = (f"ps_matlab_vs_plen: {NAMES[loss_func]} of each statistic group "
+             "(y not shared between groups)")
+    fig = facets.scatter_grid(agg, "synth_duration", "loss", enc, xlabels=XLABELS,
+                              ylabel=f"PS loss ({NAMES[loss_func]})", title=title)
+    title_beside_legend(fig, [title, facets.caption(agg)])
     join_budgets(fig, agg, ["synth_duration"], enc, group="loss_type")
     for ax in fig.axes:  # groups differ by orders of magnitude
         if ax.axison and ax.lines:
@@ -127,7 +143,7 @@ def trajectories(frame: pd.DataFrame) -> pd.DataFrame:
     for row in longest.itertuples():
         path = Path(row.run_dir) / "trajectory.csv"
         if path.is_file():
-            steps = pd.DataFrame(synthesis.read_trajectory(path))
+            steps = pd.read_csv(path)
             parts.append(steps.assign(img=row.img, curve=row.curve, seed=row.seed,
                                       method=row.method, objective=row.objective))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()

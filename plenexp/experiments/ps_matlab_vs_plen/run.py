@@ -8,14 +8,13 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import plenoptic as po
 import torch
 
-from ... import images, synthesis
+from ... import images, success, synthesis
 from .grids import (
     WEIGHTED_GROUP,
     effective_weight,
@@ -126,11 +125,8 @@ def score(model: torch.nn.Module, target: torch.Tensor,
     with torch.no_grad():
         diff = model(target) - model(metamer)
     groups = {"overall": diff, **model.convert_to_dict(diff)}
-    losses["max_abs"] = {}
-    for key, values in groups.items():
-        values = values[~torch.isnan(values)]
-        losses["max_abs"][key] = float(values.abs().max()) if values.numel() \
-            else math.nan
+    losses["max_abs"] = {key: success.max_abs_rep_error(values)
+                         for key, values in groups.items()}
     return losses
 
 
@@ -193,18 +189,19 @@ def plenoptic_states(args: dict, record: dict,
         "process_duration": record.get("process_duration", ""),
     }
     by_step = {row["step"]: row for row in trajectory or []}
+    synth = float(record["synth_duration"])
     states = []
     for k in sorted(int(k) for k in record.get("checkpoints") or ()):
         if 0 < k < steps:
             row = by_step[k]
+            # no process of its own: summaries estimate it (summary.normalize)
             states.append({**common, "synth_iters": k, "steps": k,
                            "evaluations": row["evaluations"],
-                           "synth_duration": row["seconds"],
+                           "synth_duration": row["seconds"], "process_duration": "",
                            "source": f"{CHECKPOINTS}:step-{k}"})
     states.append({**common, "synth_iters": steps, "steps": steps,
                    "evaluations": record.get("evaluations", ""),
-                   "synth_duration": float(record["synth_duration"]),
-                   "source": "metamer.pt"})
+                   "synth_duration": synth, "source": "metamer.pt"})
     return states
 
 

@@ -14,13 +14,31 @@ import math
 import pandas as pd
 
 from ... import facets, success
-from .figures import ladder
 
 #: Time columns a budget can be stated in, and how to say them.
 TIMES = {"synth_duration": "synthesis time (s)",
          "process_duration": "whole-process time (s)"}
 #: The identifying columns of one configuration (seeds aggregated).
 CONFIG = ["img", "curve", "synth_iters"]
+
+
+def ladder(low: float, high: float) -> list[float]:
+    """1-2-5 values from the first at or above ``low`` to the first above ``high``.
+
+    (The last is the first at or above ``high``.)
+    """
+    if not (low > 0 and math.isfinite(low) and math.isfinite(high)):
+        return []
+    values = []
+    exponent = math.floor(math.log10(low))
+    while True:
+        for mantissa in (1, 2, 5):
+            value = round(mantissa * 10.0**exponent, 10)
+            if value >= low * (1 - 1e-9):
+                values.append(value)
+                if value >= high * (1 - 1e-9):
+                    return values
+        exponent += 1
 
 
 def overall(frame: pd.DataFrame, loss_func: str = "l2_norm") -> pd.DataFrame:

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from ... import figure_files, results
+from ... import results
 from ...cli import UsageError
-from . import figures, loss_figures, stats
-from . import results as vs_results
+from . import loss_figures, stats
 from .grids import LOSS_TABLE, method_label, seed_of
 
 #: Column names of earlier versions of this experiment's tables.
@@ -47,6 +46,7 @@ def normalize(frame: pd.DataFrame) -> pd.DataFrame:
             frame[column] = pd.to_numeric(frame[column], errors="coerce")
     frame["optimizer"] = frame["optimizer"].replace("matlab", "textureSynth")
     frame["res_highpass_weight"] = frame["res_highpass_weight"].fillna(1.0)
+    frame = _checkpoint_process_durations(frame)
     frame["method"] = [method_label(o, w, e) for o, w, e in zip(
         frame["optimizer"], frame["res_highpass_weight"], frame["engine"],
         strict=True)]
@@ -55,6 +55,26 @@ def normalize(frame: pd.DataFrame) -> pd.DataFrame:
     several = frame["platform"].nunique() > 1
     frame["curve"] = frame["method"] + (" [" + frame["platform"] + "]"
                                         if several else "")
+    return frame
+
+
+def _checkpoint_process_durations(frame: pd.DataFrame) -> pd.DataFrame:
+    """A checkpoint's whole-process time: its run's, less the synthesis after it.
+
+    That is what a run stopped at the checkpoint would have taken (its set-up
+    and start-up are the same); rows without a ``metamer`` or ``run_dir``
+    column (earlier tables) are left as they are.
+    """
+    if not {"metamer", "run_dir"} <= set(frame.columns):
+        return frame
+    final = frame[frame["metamer"] == "metamer.pt"].drop_duplicates("run_dir")
+    final = final.set_index("run_dir")[["synth_duration", "process_duration"]]
+    kept = frame["metamer"].astype(str).str.startswith("checkpoints")
+    ends = final.reindex(frame.loc[kept, "run_dir"])
+    frame.loc[kept, "process_duration"] = (
+        ends["process_duration"].to_numpy()
+        - (ends["synth_duration"].to_numpy()
+           - frame.loc[kept, "synth_duration"].to_numpy()))
     return frame
 
 
@@ -89,15 +109,14 @@ def read_table(input_dir: Path | None, from_csv: Path | None) -> pd.DataFrame:
 
 def summarize(input_dir: Path | None, output_dir: Path,
               from_csv: Path | None = None,
-              loss_funcs: Iterable[str] = ("l2_norm",),
-              metamers: bool = True) -> pd.DataFrame:
+              loss_funcs: Iterable[str] = ("l2_norm",)) -> pd.DataFrame:
     """Write all_loss.csv, the figures, and the decision tables and text.
 
     Files in ``output_dir``: ``all_loss.csv``; ``best_method.csv``,
     ``groups_lost.csv``, ``success.csv`` and ``summary.txt`` (their text,
-    also printed); the loss figures (:mod:`.loss_figures`); with
-    ``metamers``, the metamers at equal budgets in ``metamers/`` (needs the
-    runs themselves, so not from a CSV alone).
+    also printed); the loss figures (:mod:`.loss_figures`). The metamers at
+    equal budgets are :func:`.metamers.metamer_grids` (they need the runs'
+    files, and torch).
 
     Returns
     -------
@@ -120,29 +139,5 @@ def summarize(input_dir: Path | None, output_dir: Path,
     text = [*stats.format_best(best), "", *stats.format_groups_lost(lost, best), "",
             *stats.format_success(reached)]
     (output_dir / "summary.txt").write_text("\n".join(text) + "\n")
-    if metamers and from_csv is None:
-        metamer_grids(frame, output_dir / "metamers")
     return frame
 
-
-def metamer_grids(frame: pd.DataFrame, output_dir: Path) -> list[Path]:
-    """Metamers at equal time budgets, one figure per image and seed.
-
-    ``<img>_seed-<N>.png``/``.svg`` (:func:`figures.budget_grid`): rows =
-    methods (curves), columns = 1-2-5 synthesis-time budgets. Results whose
-    run directory is gone are left out.
-    """
-    cells = stats.overall(frame)
-    cells = cells[cells["run_dir"].map(lambda p: Path(str(p)).is_dir())]
-    written = []
-    for (img, seed), part in cells.groupby(["img", "seed"], sort=True):
-        part = part.drop_duplicates(["curve", "synth_iters"])
-        target = vs_results.load_target(
-            vs_results.load_result(part["run_dir"].iloc[0]))
-        fig, _ = figures.budget_grid(
-            part, target, method_order(part["curve"]),
-            lambda row: vs_results.metamer_at(row["run_dir"], row["metamer"]),
-            f"ps_matlab_vs_plen: {img}, seed {seed:g}: metamers at equal "
-            "synthesis-time budgets")
-        written += figure_files.save(fig, output_dir / f"{img}_seed-{seed:g}")
-    return written
