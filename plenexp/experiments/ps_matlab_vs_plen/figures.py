@@ -25,6 +25,11 @@ RUN_FIGURE = "metamers"
 GREY_RANGE = (0.0, 1.0)
 
 
+def _seconds(value: float) -> str:
+    """Seconds in at most three digits, never in exponent notation."""
+    return f"{value:.0f}" if value >= 10 else f"{value:.2g}"
+
+
 def _steps_word(row: dict) -> str:
     return "steps" if str(row["optimizer"]).startswith("LBFGS") else "it"
 
@@ -52,11 +57,9 @@ def run_figure(result, target: torch.Tensor, rows: list[dict],
     titles.append(f"target\n{state['img']}")
     label = method_label(state["optimizer"], float(state["res_highpass_weight"]),
                          state["engine"])
-    fig = draw.images_row(panels, titles)
-    fig.suptitle(f"{label}, {state['img']}, {state['init_img']}, "
-                 f"{state['device']} on {state['host'] or 'unknown host'}",
-                 fontsize=10)
-    fig.tight_layout()
+    fig = draw.images_row(panels, titles, f"{label}, {state['img']}, "
+                          f"{state['init_img']}, {state['device']} on "
+                          f"{state['host'] or 'unknown host'}")
     return figure_files.save(fig, stem)
 
 
@@ -162,7 +165,8 @@ def budget_grid(cells, target: torch.Tensor, methods: Sequence[str],
                 continue
             show(ax, load(row))
             ax.set_title(f"{int(row['synth_iters'])} {_steps_word(row)}, "
-                         f"{row[time]:.2g} s\nL2 {row['loss']:.3g}", fontsize=7)
+                         f"{_seconds(row[time])} s\nL2 {row['loss']:.3g}",
+                         fontsize=7)
     fig.suptitle(f"{title}\nmetamer with the largest synthesis time within each "
                  f"budget; every image on one grey range ({vmin:g}-{vmax:g})",
                  fontsize=9, y=1 - 0.1 / fig_h, va="top")

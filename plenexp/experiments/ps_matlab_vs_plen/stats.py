@@ -241,6 +241,9 @@ def format_groups_lost(lost: pd.DataFrame, best: pd.DataFrame) -> list[str]:
         mine = lost[lost["img"] == img]
         head = (f"{img}: overall winner at <= {last['budget_s']:g} s: "
                 f"{last['best_method']}")
+        if last["best_method"] == last["winner"] and not last["runner_up"]:
+            lines.append(f"{head}, the only method on this image.")
+            continue
         if not len(mine):
             lines.append(f"{head}; it loses no statistic group to any other "
                          "method.")
