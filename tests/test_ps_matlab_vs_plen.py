@@ -484,6 +484,34 @@ def test_loss_figures_pass_every_check(images, seeds, hosts):
     plt.close(fig)
 
 
+def test_trajectory_figure_one_row_per_image_and_objective():
+    rows = []
+    for img, (curve, objective), seed, step in itertools.product(
+            ("fig4a", "fig16b"), [("Adam", "l2_norm"),
+                                  ("LBFGS-100 (highpass x100)",
+                                   "l2_norm, highpass x100"),
+                                  ("LBFGS-3 (highpass x100)",
+                                   "l2_norm, highpass x100")],
+            (0, 1, 2), range(30)):
+        rows.append({"img": img, "curve": curve, "method": curve, "seed": seed,
+                     "objective": objective, "step": step,
+                     "seconds": 0.1 * (step + 1) * (1 + seed / 10),
+                     "evaluations": 10 * step + 1, "loss": 5 / (step + 1)})
+    fig = loss_figures.trajectory_figure(pd.DataFrame(rows),
+                                         ["Adam", "LBFGS-3 (highpass x100)",
+                                          "LBFGS-100 (highpass x100)"])
+    checks.check_one_image_per_panel(fig)
+    checks.check_legends_outside(fig)
+    checks.check_no_text_overlap(fig)
+    checks.check_aspect(fig)
+    titles = checks.panel_titles(fig)
+    assert len(titles) == 2 * 2 * 2  # images x objectives x (seconds, evaluations)
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert labels == ["Adam (n = 3)", "LBFGS-3 (highpass x100) (n = 3)",
+                      "LBFGS-100 (highpass x100) (n = 3)"]  # numeric order
+    plt.close(fig)
+
+
 def test_budget_grid_one_grey_range_largest_time_within_budget():
     cells = pd.DataFrame({
         "method": ["Adam", "Adam", "LBFGS-100", "textureSynth (Octave 7.3.0)"],

@@ -165,7 +165,7 @@ def trajectory_figure(steps: pd.DataFrame, methods: list[str]):
     styles = dict(zip(firsts["curve"], [("-", "--", ":", "-.")[r % 4] for r in
                                         firsts.groupby("method").cumcount()],
                       strict=True))
-    fig, axes = plt.subplots(len(keys), 2, figsize=(9.5, 2.9 * len(keys) + 0.9),
+    fig, axes = plt.subplots(len(keys), 2, figsize=(11, 2.9 * len(keys) + 0.9),
                              squeeze=False, layout="constrained")
     for (ax_t, ax_e), key in zip(axes, keys, strict=True):
         img, _, objective = key.partition(facets.TITLE_SEP)
@@ -195,11 +195,17 @@ def trajectory_figure(steps: pd.DataFrame, methods: list[str]):
             facets.tidy_axis(ax.xaxis)
             facets.tidy_axis(ax.yaxis)
         ax_t.set_ylabel("objective (as minimised)", fontsize=8.5)
-        ax_t.legend(fontsize=7, frameon=False, loc="upper left",
-                    bbox_to_anchor=(0, -0.25), ncols=2)
-    fig.suptitle("ps_matlab_vs_plen: trajectories of the plenoptic runs (the "
-                 "objective each minimised, range penalty included)\nline: median "
-                 "over seeds at each step; band: min to max", fontsize=9.5)
+    handles = {}
+    for ax in axes[:, 0]:
+        for line in ax.get_lines():
+            handles.setdefault(line.get_label(), line)
+    ordered = sorted(handles.items(), key=lambda item: facets.level_key(item[0]))
+    fig.legend(handles=[h for _, h in ordered], loc="outside right upper",
+               fontsize=8, frameon=False, handlelength=1.6)
+    title_beside_legend(fig, [
+        "ps_matlab_vs_plen: trajectories of the plenoptic runs (the objective each "
+        "minimised, range penalty included)",
+        "line: median over seeds at each step; band: min to max"])
     return fig
 
 
