@@ -22,7 +22,9 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter,
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
-        if "(default" in text or action.default in (None, False, argparse.SUPPRESS):
+        # ``is``: a default of 0 or 0.0 is shown (it equals False)
+        if "(default" in text or any(action.default is v for v in
+                                     (None, False, argparse.SUPPRESS)):
             return text
         return super()._get_help_string(action)
 
