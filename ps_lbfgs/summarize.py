@@ -6,7 +6,7 @@ search, as SVG and PNG. ``--from-csv`` re-plots an existing table, including
 those of the earlier version of this experiment.
 """
 
-from plenexp import cli
+from plenexp import cli, timing_report
 
 EXPERIMENT = "ps_lbfgs"
 
@@ -23,6 +23,7 @@ def main():
     from plenexp.experiments import ps_lbfgs
 
     frame = ps_lbfgs.summarize(input_dir, args.from_csv, output_dir)
+    timing_report.write(frame, output_dir)
     print(f"{len(frame)} run(s) summarized; figures and all_loss.csv in {output_dir}")
 
 

@@ -8,7 +8,7 @@ metamer and statistic group). Metamers are found as by plot.py.
 
 from pathlib import Path
 
-from plenexp import cli
+from plenexp import cli, timing_report
 
 EXPERIMENT = "ps_matlab"
 
@@ -29,6 +29,7 @@ def main():
     from plenexp.experiments import ps_matlab
 
     frame = ps_matlab.summarize(input_dir, args.target_dir, output_dir)
+    timing_report.write(frame, output_dir)
     print(f"{len(frame)} metamer(s) summarized; all_loss.csv, loss_overall and "
           f"loss_by_group in {output_dir}")
 

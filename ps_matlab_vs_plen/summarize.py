@@ -14,7 +14,7 @@ method whose best configuration within the budget has the lowest median
 overall loss (printed too). ``--from-csv`` re-plots an existing all_loss.csv.
 """
 
-from plenexp import cli
+from plenexp import cli, timing_report
 
 EXPERIMENT = "ps_matlab_vs_plen"
 LOSS_FUNCS = ("l2_norm", "mse", "sse")
@@ -39,6 +39,7 @@ def main() -> None:
 
     frame, best = vs.summarize(input_dir, args.from_csv, output_dir,
                                args.loss_func)
+    timing_report.write(frame, output_dir)
     print(vs.format_best(best))
     n_results = frame["result"].nunique() if "result" in frame else len(frame)
     print(f"{n_results} result(s) summarized; figures, all_loss.csv and "

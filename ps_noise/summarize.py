@@ -9,7 +9,7 @@ weights) and ``contact_sheet_<image>.{svg,png}`` (initial images and
 metamers). Prints the mean loss by image, initial noise and weights.
 """
 
-from plenexp import cli
+from plenexp import cli, timing_report
 
 EXPERIMENT = "ps_noise"
 
@@ -28,6 +28,7 @@ def main():
     from plenexp.experiments import ps_noise
 
     frame = ps_noise.summarize(input_dir, output_dir)
+    timing_report.write(frame, output_dir)
     print(ps_noise.recovery_table(frame).to_string(index=False,
                                                    float_format="{:.4g}".format))
     print(f"{len(frame)} run(s) summarized; figures and all_loss.csv in "
