@@ -140,8 +140,9 @@ def main():
                 for order in (measured, by_estimate, by_steps, by_measured))
             ok = estimate <= TARGET
             met &= ok
+            steps = "-" if math.isnan(steps) else f"{steps:.3f}x"
             print(f"  {slots:>5}  {bound:>9.0f} s  {file:>9.3f}x  {estimate:>7.3f}x  "
-                  f"{steps:>10.3f}x  {best:>7.3f}x  "
+                  f"{steps:>11}  {best:>7.3f}x  "
                   f"{'within' if ok else 'NOT within'} {TARGET}x")
     print(f"estimate's order within {TARGET}x of the lower bound everywhere: "
           f"{'yes' if met else 'no'}")
