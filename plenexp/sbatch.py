@@ -190,7 +190,8 @@ class Script:
             f"# Runs the disBatch task file {self.taskfile}",
             f"# (written by plenexp's task writer). Submit: sbatch {self.path()}",
             "# Resume a killed job (time limit, scancel, node failure): pass its",
-            "# disBatch status file(s); only tasks that did not finish run again:",
+            "# disBatch status file(s); only tasks that did not finish run again",
+            "# (after a time limit, give a longer one: sbatch --time ... <script>):",
             f"#   sbatch {self.path()} {self.status_prefix()}<JOBID>_status.txt",
             f"#SBATCH -J {self.job_name}",
         ]
