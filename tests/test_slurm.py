@@ -347,9 +347,9 @@ def test_requeue_while_the_first_copy_runs(cluster):
     grid = root / "ps_lbfgs" / "quick"
     cluster.python("ps_lbfgs/write_disbatch.py", "--grid", "quick", "--output-root",
                    root)
-    # one run, made long enough (24 steps) to be caught in progress
+    # one run, made long enough (16 steps) to be caught in progress
     line = (grid / "disbatch-cpu.txt").read_text().splitlines()[0]
-    line = re.sub(r"--synth_max_iter \d+", "--synth_max_iter 24", line)
+    line = re.sub(r"--synth_max_iter \d+", "--synth_max_iter 16", line)
     taskfile = cluster.cwd / "one.txt"
     taskfile.write_text(line + "\n")
     (run,) = _run_dirs(taskfile)
@@ -374,9 +374,9 @@ def test_requeue_while_the_first_copy_runs(cluster):
     assert sorted(p.name for p in grid.iterdir() if p.name.startswith(run.name)) \
         == [run.name, run.name + ".log"]
     saved = torch.load(run / "metamer.pt", weights_only=True)
-    assert len(saved["_losses"]) == 24
+    assert len(saved["_losses"]) == 16
     record = json.loads((run / "provenance.json").read_text())
-    assert record["args"]["synth_max_iter"] == 24
+    assert record["args"]["synth_max_iter"] == 16
 
 
 # ---------------------------------------------------------- submit scripts ---
@@ -387,8 +387,17 @@ def test_submit_scripts_accepted_by_the_scheduler(cluster):
     cluster.python("ps_lbfgs/write_disbatch.py", "--grid", "quick", "--output-root",
                    root, "--sbatch")
     cpu = root / "ps_lbfgs" / "quick" / "disbatch-cpu.sbatch"
+    cpus = int(cluster.run("sinfo", "-h", "-p", "genoa", "-o", "%c").stdout.split()[0])
+    # one slot per task: more than the test node has is refused...
+    assert "-n 9" in cpu.read_text() and cpus < 9
+    refused = cluster.run("sbatch", "--test-only", cpu, check=False)
+    assert refused.returncode != 0
+    assert "Requested node configuration is not available" in refused.stderr
+    # ...what it has is accepted
+    cluster.python("ps_lbfgs/write_disbatch.py", "--grid", "quick", "--output-root",
+                   root, "--sbatch", "--ntasks", str(cpus))
     proc = cluster.run("sbatch", "--test-only", cpu)
-    assert re.search(r"to start at .* using \d+ processors", proc.stderr)
+    assert re.search(rf"to start at .* using {cpus} processors", proc.stderr)
     cluster.python("ps_lbfgs/write_disbatch.py", "--grid", "quick", "--output-root",
                    root, "--sbatch", "--device", "cuda", "--ntasks", "1")
     gpu = root / "ps_lbfgs" / "quick" / "disbatch-cuda.sbatch"
