@@ -26,10 +26,10 @@ export SLURM_CONF="$conf"
 
 die() { echo "local_cluster.sh: $*" >&2; exit 1; }
 
-alive() {  # alive NAME: the daemon recorded as NAME is running
+alive() {  # alive NAME: the daemon recorded as NAME still runs under its PID
     local pid
     pid=$(cat "$dir/$1.started-pid" 2>/dev/null) || return 1
-    kill -0 "$pid" 2>/dev/null
+    [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$1" ]
 }
 
 answers() { timeout 10 scontrol ping 2>/dev/null | grep -q "is UP"; }
