@@ -44,6 +44,9 @@ GPU_MIN_EVAL = 0.01
 ENGINE_SECONDS_PER_ITER_PIXEL = {"octave": 0.37 / 256**2, "matlab": 0.185 / 256**2}
 #: Interpreter start-up, imports, model set-up and saving, per run (seconds).
 STARTUP = {"python": 6.0, "cuda": 15.0, "octave": 8.0, "matlab": 25.0}
+#: One analysis task (``analyze.py`` on one finished run): start-up, the PS
+#: statistics of target and metamer, the tables.
+ANALYZE_SECONDS = 30.0
 #: Size of images given by name (built-ins and PS paper figures); files are read.
 NAMED_IMAGE_SHAPES = {"parrot": (254, 266)}
 DEFAULT_SHAPE = (256, 256)

@@ -306,3 +306,17 @@ def test_summarize_writes_timing_txt(tmp_path, run_script):
     assert "48 run(s)" in text
     assert "24 configuration(s); spread median 2.00x, largest 2.00x" in text
     assert "WARNING: these runs ran on 2 kinds of hardware" in text
+
+
+def test_sbatch_for_the_analysis_task_writer(run_script, tmp_path):
+    grid = tmp_path / "ps_matlab_vs_plen" / "quick"
+    for name in ("a", "b", "c"):
+        (grid / name).mkdir(parents=True)
+        (grid / name / rundir.DONE_MARKER).write_text("{}")
+    proc = run_script("ps_matlab_vs_plen/analyze_write_disbatch.py", grid,
+                      "--sbatch", "--output-root", tmp_path)
+    script = grid / "analyze-disbatch.sbatch"
+    assert proc.stdout.splitlines()[-1] == f"submit with: sbatch {script}"
+    assert _sbatch_lines(script)[2:5] == [
+        "-n 3", "-c 1", f"--time {sbatch.format_time(sbatch.time_limit([30] * 3, 3))}"]
+    assert len(_lines(grid / "analyze-disbatch.txt")) == 3
