@@ -267,8 +267,9 @@ def _resume_both_ways(cluster: Cluster, writer: str, grid: str, taskfile: Path,
 
     # 1. --skip-done writes exactly the missing runs
     rest = taskfile.with_name("rest.txt")
+    # (time limits: the estimate's, x1.5, assumes a quiet core; tests share theirs)
     proc = cluster.python(writer, rest, "--grid", grid, "--skip-done", "--sbatch",
-                          "--ntasks", "1", *extra)
+                          "--ntasks", "1", "--time", "00:30:00", *extra)
     assert (f"{len(done)} already done" in proc.stdout) == bool(done)
     assert sorted(_run_dirs(rest)) == sorted(missing)
     # 2. the killed job's own submit script, given its disBatch status file,
