@@ -9,7 +9,7 @@ reading the table). ``--from-csv`` re-plots an existing table, including those
 of the earlier version of this experiment.
 """
 
-from plenexp import cli
+from plenexp import cli, timing_report
 
 EXPERIMENT = "ps_lbfgs"
 
@@ -26,6 +26,7 @@ def main():
     from plenexp.experiments.ps_lbfgs import summary
 
     frame = summary.summarize(input_dir, output_dir, from_csv=args.from_csv)
+    timing_report.write(frame, output_dir)
     print(f"{len(frame)} run(s) summarized; figures, tables and summary.txt in "
           f"{output_dir}")
 

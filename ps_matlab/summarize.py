@@ -11,7 +11,7 @@ Metamers are found as by plot.py; --from-csv re-plots an all_loss.csv.
 
 from pathlib import Path
 
-from plenexp import cli
+from plenexp import cli, timing_report
 
 EXPERIMENT = "ps_matlab"
 
@@ -35,6 +35,7 @@ def main():
 
     frame = summary.summarize(input_dir, output_dir, from_csv=args.from_csv,
                               target_dir=args.target_dir)
+    timing_report.write(frame, output_dir)
     table = summary.success(frame)
     print(table.drop(columns="criterion").to_string(
         index=False, float_format="{:.4g}".format))

@@ -9,7 +9,7 @@ DIR/analyze-disbatch.txt.
 
 from pathlib import Path
 
-from plenexp import cli, tasks
+from plenexp import cli, sbatch, tasks
 
 
 def parse_args():
@@ -23,12 +23,14 @@ def parse_args():
     parser.add_argument("--threads", type=cli.positive_int, default=1,
                         help="threads per task")
     cli.add_output_root_argument(parser)
+    sbatch.add_arguments(parser)
     return parser.parse_args()
 
 
 def main() -> None:
     """Write one analysis task per result still lacking its table."""
     args = parse_args()
+    sbatch.check_arguments(args)
     if not args.dir.is_dir():
         raise cli.UsageError(f"no such directory: {args.dir}")
     import sys
@@ -50,6 +52,12 @@ def main() -> None:
     n_analysed = sum(grids.table_path(run).exists() for run in runs)
     print(f"wrote {n} task(s) to {taskfile} ({n_analysed} of {len(runs)} "
           "finished run(s) have their table)")
+    if args.sbatch and n:
+        from plenexp import cost
+
+        script = sbatch.script_for(args, taskfile, [cost.ANALYZE_SECONDS] * n, "cpu",
+                                   f"{grids.EXPERIMENT}-analyze", args.dir).write()
+        print(f"submit with: sbatch {script}")
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ summary.txt (also printed). ``--from-csv`` re-plots an existing all_loss.csv
 (no metamers, no trajectories: those need the runs).
 """
 
-from plenexp import cli
+from plenexp import cli, timing_report
 
 EXPERIMENT = "ps_matlab_vs_plen"
 LOSS_FUNCS = ("l2_norm", "mse", "sse", "max_abs")
@@ -49,6 +49,7 @@ def main() -> None:
     from plenexp.experiments.ps_matlab_vs_plen import summary
 
     frame = summary.summarize(input_dir, output_dir, args.from_csv, args.loss_func)
+    timing_report.write(frame, output_dir)
     if not (args.no_metamers or args.from_csv):
         from plenexp.experiments.ps_matlab_vs_plen import metamers
 

@@ -13,7 +13,7 @@ metamers). Prints the median losses, each named, and the success shares.
 --from-csv re-plots an all_loss.csv.
 """
 
-from plenexp import cli
+from plenexp import cli, timing_report
 
 EXPERIMENT = "ps_noise"
 
@@ -32,6 +32,7 @@ def main():
     from plenexp.experiments.ps_noise import summary
 
     frame = summary.summarize(input_dir, output_dir, from_csv=args.from_csv)
+    timing_report.write(frame, output_dir)
     print(summary.recovery_table(frame).to_string(index=False,
                                                   float_format="{:.4g}".format))
     table = summary.success(frame)
