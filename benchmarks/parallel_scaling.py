@@ -40,8 +40,7 @@ def write_taskfile(root: Path, n: int, iters: int) -> Path:
         "--synth_max_iter", str(iters), "--stop_criterion", "None", "--no_plots"))
         for seed in range(n)]
     taskfile = root / "tasks.txt"
-    tasks.write_disbatch("ps_lbfgs", {"scaling": lambda: grid},
-                         output_flag="--output_dir",
+    tasks.write_disbatch("ps_lbfgs", {"scaling": lambda root, device: grid},
                          argv=[str(taskfile), "--grid", "scaling",
                                "--output-root", str(root)])
     return taskfile

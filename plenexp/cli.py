@@ -140,7 +140,7 @@ def add_device_argument(parser: argparse.ArgumentParser) -> None:
         "--device",
         "-d",
         default="cpu",
-        help="cpu, cuda, cuda:N or a bare GPU index N (default: cpu)",
+        help="cpu, cuda, cuda:N or a bare GPU index N",
     )
 
 

@@ -124,14 +124,17 @@ def add_writer_arguments(parser: argparse.ArgumentParser, grids: Sequence[str],
     sbatch.add_arguments(parser)
 
 
+def local_run_command(taskfile: Path) -> str:
+    """The one way to run a task file on this machine (it reports failures)."""
+    return shlex.join(["python", "-m", "plenexp.disbatch_local", str(taskfile)])
+
+
 def write_disbatch(
     experiment: str,
-    grids: dict[str, Callable[[], list[Task]]],
-    output_flag: str,
+    grids: dict[str, Callable[..., list[Task]]],
     timing_script: str = "time_synthesize.sh",
     description: str | None = None,
     argv: Sequence[str] | None = None,
-    grid_context: bool = False,
     taskfile_prefix: str = "disbatch",
     extra_arguments: Callable[[argparse.ArgumentParser], None] | None = None,
     extra_task_args: Callable[[argparse.Namespace], Sequence[str]] | None = None,
@@ -143,19 +146,15 @@ def write_disbatch(
     experiment
         The experiment's directory name.
     grids
-        Grid name to a function giving its tasks.
-    output_flag
-        The script's option naming the run directory.
+        Grid name to ``grid(root, device) -> list[Task]`` (the resolved output
+        root and device: grids may name files under the root, or refuse a
+        device).
     timing_script
         Script in the experiment directory that times one run.
     description
         Help text.
     argv
         Command-line arguments (default: ``sys.argv[1:]``).
-    grid_context
-        Call the grid functions as ``grid(root=..., device=...)`` (the resolved
-        output root and device), for grids whose arguments name files under the
-        output root or that only run on some devices.
     taskfile_prefix
         Default task file name is ``<prefix>-<device>.txt``; experiments with
         several writers give each its own.
@@ -186,7 +185,7 @@ def write_disbatch(
     script = paths.script(experiment, timing_script)
     grid = grids[args.grid]
     todo, skipped = [], 0
-    for task in (grid(root=root, device=device) if grid_context else grid()):
+    for task in grid(root=root, device=device):
         run_dir = grid_dir / f"{task.name}_device-{safe_name(device)}"
         if args.skip_done and rundir.is_done(run_dir):
             skipped += 1
@@ -197,7 +196,7 @@ def write_disbatch(
     for i in order_tasks([task for task, _ in todo], costs, args.order):
         task, run_dir = todo[i]
         command = ["bash", script, *task.argv, *extra, "--device", device,
-                   output_flag, run_dir]
+                   "--output_dir", run_dir]
         if args.profile:
             command = ["bash", PROFILE_SCRIPT, run_dir, *command]
         lines.append(shell_line(command, env, paths.run_log(run_dir)))
@@ -215,5 +214,7 @@ def write_disbatch(
     elif args.sbatch:
         print("nothing left to run: no submit script written")
     else:
-        print(f"run them with: disbatch -s localhost:{os.cpu_count()} {taskfile}")
+        print(f"run them here with: {local_run_command(taskfile)}")
+        print("on a SLURM cluster: add --sbatch for a ready submit script "
+              "(sbatch submit.sbatch)")
     return taskfile

@@ -123,7 +123,7 @@ def host_spreads(runs):
     config = [c for c in CONFIG_COLUMNS if c in timed.columns]
     timed = timed.assign(_all="all runs", **{c: timed[c].astype(str) for c in config})
     rows = []
-    for key, group in timed.groupby(config or ["_all"], sort=False):
+    for key, group in timed.groupby(config or ["_all"], sort=False, dropna=False):
         by_host = group.groupby("host")["seconds_per_step"].median()
         if len(by_host) < 2:
             continue

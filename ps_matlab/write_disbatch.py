@@ -12,7 +12,6 @@ from plenexp.experiments.ps_matlab import grids
 
 if __name__ == "__main__":
     cli.run(lambda: tasks.write_disbatch(
-        grids.EXPERIMENT, grids.GRIDS, output_flag="--output_dir",
-        description=__doc__, grid_context=True,
+        grids.EXPERIMENT, grids.GRIDS, description=__doc__,
         extra_arguments=matlab.add_matlab_arguments,
         extra_task_args=grids.code_arguments))

@@ -74,8 +74,8 @@ def main() -> None:
     sides = grids.SIDES if args.side == "both" else (args.side,)
     code_args = ps_matlab.code_arguments(args) if "matlab" in sides else ()
     tasks.write_disbatch(grids.EXPERIMENT, side_grids(sides, code_args),
-                         output_flag="--output_dir", description=__doc__, argv=argv,
-                         grid_context=True, taskfile_prefix=PREFIX[args.side],
+                         description=__doc__, argv=argv,
+                         taskfile_prefix=PREFIX[args.side],
                          extra_arguments=add_side_arguments)
 
 

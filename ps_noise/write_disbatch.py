@@ -11,5 +11,4 @@ from plenexp.experiments.ps_noise import grids
 
 if __name__ == "__main__":
     cli.run(lambda: tasks.write_disbatch(grids.EXPERIMENT, grids.GRIDS,
-                                         output_flag="--output_dir",
-                                         description=__doc__, grid_context=True))
+                                         description=__doc__))

@@ -114,7 +114,7 @@ def test_equal_costs_keep_the_grid_order(run_script, tmp_path):
     run_script("ps_noise/write_disbatch.py", "--grid", "full", "--output-root",
                tmp_path)
     lines = _lines(tmp_path / "ps_noise/full/disbatch-cpu.txt")
-    names = [_option(line, "--output_path").rsplit("/", 1)[1].rsplit("_device", 1)[0]
+    names = [_option(line, "--output_dir").rsplit("/", 1)[1].rsplit("_device", 1)[0]
              for line in lines]
     assert names == [task.name for task in ps_noise.full_grid()]
 
