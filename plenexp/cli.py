@@ -230,20 +230,3 @@ def summary_dirs(args: argparse.Namespace, experiment: str):
         raise UsageError(f"no runs to summarize: {input_dir} does not exist "
                          "(write the task file and run it with disBatch first)")
     return input_dir, args.output_dir or input_dir / "summary"
-
-
-# ``finished_runs`` and ``plot_destinations`` belong with run directories and
-# live in ``plenexp.rundir``; these two names stay only until every script calls
-# ``rundir`` directly (rundir imports this module, hence the late import).
-def finished_runs(dirs) -> list:
-    """Same as :func:`plenexp.rundir.finished_runs`."""
-    from . import rundir
-
-    return rundir.finished_runs(dirs)
-
-
-def plot_destinations(run_dirs, output_dir=None) -> list:
-    """Same as :func:`plenexp.rundir.plot_destinations`."""
-    from . import rundir
-
-    return rundir.plot_destinations(run_dirs, output_dir)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import math
 import os
-import sys
 import time
 from collections.abc import Callable
 
@@ -13,8 +12,6 @@ import plenoptic as po
 import torch
 
 from .cli import LOSSES, UsageError
-
-set_seed = po.set_seed
 
 
 def make_model(image: torch.Tensor, n_scales: int = 4) -> torch.nn.Module:
@@ -338,8 +335,3 @@ def group_losses(
         out["l2_norm"][key] = math.sqrt(sse)
         out["mse"][key] = sse / values.numel() if values.numel() else float("nan")
     return out
-
-
-def log(message: str) -> None:
-    """Print a progress line immediately (batch logs are block-buffered)."""
-    print(message, file=sys.stdout, flush=True)

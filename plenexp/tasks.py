@@ -73,9 +73,8 @@ def write_taskfile(lines: Iterable[str], path: Path) -> int:
     """Write task lines to ``path`` (atomically) and return how many."""
     lines = list(lines)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text("".join(line + "\n" for line in lines))
-    os.replace(tmp, path)
+    with rundir.atomic_path(path) as tmp:
+        tmp.write_text("".join(line + "\n" for line in lines))
     return len(lines)
 
 

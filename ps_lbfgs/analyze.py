@@ -7,7 +7,7 @@ missing. The whole-process time recorded by ``time_synthesize.sh`` is added as
 
 from pathlib import Path
 
-from plenexp import cli
+from plenexp import cli, rundir
 
 
 def parse_args():
@@ -22,7 +22,7 @@ def parse_args():
 
 def main():
     args = parse_args()
-    runs = cli.finished_runs(args.dirs)
+    runs = rundir.finished_runs(args.dirs)
     from plenexp.experiments.ps_lbfgs import results
 
     n_done = 0

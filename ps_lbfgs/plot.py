@@ -6,7 +6,7 @@ Target beside metamer, synthesis status, and the representation error
 
 from pathlib import Path
 
-from plenexp import cli
+from plenexp import cli, rundir
 
 
 def parse_args():
@@ -20,7 +20,7 @@ def parse_args():
 
 def main():
     args = parse_args()
-    destinations = cli.plot_destinations(args.run_dirs, args.output_dir)
+    destinations = rundir.plot_destinations(args.run_dirs, args.output_dir)
     from plenexp.experiments.ps_lbfgs import figures, results
 
     for run, out in destinations:

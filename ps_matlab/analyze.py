@@ -12,7 +12,7 @@ MATLAB or Octave is needed here.
 
 from pathlib import Path
 
-from plenexp import cli
+from plenexp import cli, rundir
 
 
 def parse_args():
@@ -30,7 +30,7 @@ def parse_args():
 def main():
     """Write the tables (and figures) that need it."""
     args = parse_args()
-    runs = cli.finished_runs(args.dirs)
+    runs = rundir.finished_runs(args.dirs)
     from plenexp.experiments.ps_matlab import results
 
     n_done = 0

@@ -10,7 +10,7 @@ method at equal time budgets are drawn by summarize.py.
 
 from pathlib import Path
 
-from plenexp import cli
+from plenexp import cli, rundir
 
 
 def parse_args():
@@ -27,10 +27,10 @@ def parse_args():
 def main() -> None:
     """Draw each run's figure."""
     args = parse_args()
-    runs = cli.finished_runs(args.run_dirs)
+    runs = rundir.finished_runs(args.run_dirs)
     from plenexp.experiments.ps_matlab_vs_plen import figures, results
 
-    for run, out in cli.plot_destinations(runs, args.output_dir):
+    for run, out in rundir.plot_destinations(runs, args.output_dir):
         if not results.table_path(run).is_file():
             raise cli.UsageError(f"{run} has no loss.csv yet: run analyze.py on it "
                                  "first")

@@ -10,7 +10,7 @@ whole-process seconds recorded by ``time_synthesize.sh`` as
 
 from pathlib import Path
 
-from plenexp import cli
+from plenexp import cli, rundir
 
 
 def parse_args():
@@ -28,7 +28,7 @@ def parse_args():
 def main():
     """Rebuild the tables (and figures) that need it."""
     args = parse_args()
-    runs = cli.finished_runs(args.dirs)
+    runs = rundir.finished_runs(args.dirs)
     from plenexp.experiments.ps_noise import results
 
     n_done = 0

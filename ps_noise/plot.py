@@ -11,7 +11,7 @@ which draws the saved one. Written into each run's directory, or --output_dir.
 
 from pathlib import Path
 
-from plenexp import cli
+from plenexp import cli, rundir
 
 
 def parse_args():
@@ -32,7 +32,7 @@ def parse_args():
 def main():
     """Draw each run's figure."""
     args = parse_args()
-    destinations = cli.plot_destinations(args.run_dirs, args.output_dir)
+    destinations = rundir.plot_destinations(args.run_dirs, args.output_dir)
     from plenexp.experiments.ps_noise import results
 
     for run, out in destinations:

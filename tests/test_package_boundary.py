@@ -55,7 +55,6 @@ def test_finished_runs_in_and_below_directories(tmp_path):
     (tmp_path / "grid" / "unfinished").mkdir()
     assert sorted(rundir.finished_runs([tmp_path / "grid"])) == [a, b]
     assert rundir.finished_runs([a]) == [a]
-    assert cli.finished_runs([a]) == [a]  # the scripts' old name still answers
     with pytest.raises(cli.UsageError, match="no such directory"):
         rundir.finished_runs([tmp_path / "missing"])
     with pytest.raises(cli.UsageError, match=re.escape("no finished runs")):
@@ -69,7 +68,6 @@ def test_plot_destinations_never_share_a_folder(tmp_path):
     assert rundir.plot_destinations([a, b]) == [(a, a), (b, b)]
     assert rundir.plot_destinations([a], out) == [(a, out)]
     assert rundir.plot_destinations([a, b], out) == [(a, out / "a"), (b, out / "b")]
-    assert cli.plot_destinations([a], out) == [(a, out)]
     (tmp_path / "c").mkdir()
     with pytest.raises(cli.UsageError, match="not a finished run"):
         rundir.plot_destinations([a, tmp_path / "c"])
