@@ -56,9 +56,9 @@ def main():
     import torch
 
     from plenexp import harness, images
-    from plenexp.experiments.ps_matlab import grids
+    from plenexp.experiments.ps_matlab import grids, run
 
-    target = images.load_image(args["img"], crop=args["crop"])
+    target = run.load_target(args)
     matlab.check_size(*target.shape[-2:], what=f"image {args['img']!r}")
     if args["init_img"]:
         init_image = images.load_image(args["init_img"])
@@ -107,7 +107,7 @@ def main():
               f"{result['synthToc'] - result['initToc']:.2f} s, engine wall "
               f"{engine_run.wall_seconds:.2f} s", flush=True)
         # the MATLAB side is done: plenoptic scores the metamer
-        from plenexp.experiments.ps_matlab import results, run
+        from plenexp.experiments.ps_matlab import results
 
         found = results.run_metamer(ctx.dir, args, ctx.flat_record(),
                                     name=run_dir.name)

@@ -47,7 +47,7 @@ CONTRACT_SCRIPTS = ("README.md", "synthesize.py", "time_synthesize.sh",
 #: Module -> names it provides, in every experiment package.
 CONTRACT_MODULES = {
     "grids": ("EXPERIMENT", "GRIDS", "run_name"),
-    "run": ("load_target", "loss_row"),
+    "run": ("load_target",),
     "results": ("load_run", "analyze_run"),
     "figures": (),
     "summary": ("summarize",),
@@ -120,6 +120,9 @@ def test_experiment_package_has_the_contract_modules(experiment):
             f"plenexp.experiments.{experiment}.{module_name}")
         for name in names:
             assert hasattr(module, name), f"{module.__name__} lacks {name}"
+        if module_name == "run":  # one row per run, or one per loss function
+            assert hasattr(module, "loss_row") or hasattr(module, "loss_rows"), \
+                f"{module.__name__} lacks loss_row (or loss_rows)"
     grids = importlib.import_module(f"plenexp.experiments.{experiment}.grids")
     assert grids.EXPERIMENT == experiment
     assert {"smoke", "quick", "full"} <= set(grids.GRIDS)

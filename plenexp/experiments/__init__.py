@@ -20,7 +20,8 @@ An experiment ``NAME`` is two folders:
     ``load_target(args, device)``; ``build(args, image)`` returning the model,
     the loss and the synthesis object, the ONE place these are constructed
     (``synthesize.py``, ``analyze.py`` and ``plot.py`` all call it, so
-    ``analyze --force`` reproduces the loss a run wrote); ``loss_row(...)``.
+    ``analyze --force`` reproduces the loss a run wrote); ``loss_row(...)``
+    (or ``loss_rows``, where a run gives one row per loss function or state).
 ``results.py``
     ``load_run(run_dir, metamer=True) -> plenexp.record.RunRecord`` and
     ``analyze_run(run_dir, figures=True, force=False) -> bool``.

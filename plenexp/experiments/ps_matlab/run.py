@@ -35,6 +35,11 @@ FACT_COLUMNS = (
     "max_abs_rep_error", "mat_path", "run_dir")
 
 
+def load_target(args: dict, device: torch.device | str = "cpu") -> torch.Tensor:
+    """The run's target image (``--img``, ``--crop``), checked, on ``device``."""
+    return images.load_image(args["img"], crop=args.get("crop")).to(device)
+
+
 def build(args: dict, image: torch.Tensor
           ) -> tuple[torch.nn.Module, Callable, None]:
     """PS model and loss that score metamers of ``args["img"]``.
