@@ -314,6 +314,8 @@ def test_summary_of_the_shared_matlab_references(shared_dir, tmp_path):
     assert (best["best_method"] == "textureSynth (Octave 7.3.0)").all()
     assert "metal: overall winner at <= 50 s: textureSynth (Octave 7.3.0), the " \
         "only method on this image." in text
+    assert "met by textureSynth (Octave 7.3.0) in 1 of 2 seeds" in \
+        (out / "conclusion.txt").read_text()
     reached = pd.read_csv(out / "success.csv").set_index("img")
     # metal seed 1 gets under 0.1 after 25 iterations, seed 0 (0.102) does not
     assert (reached.loc["metal", "n_success"], reached.loc["text", "n_success"]) \
@@ -412,6 +414,10 @@ def test_winner_only_when_intervals_over_seeds_do_not_overlap():
     assert math.isnan(best.loc[2, "loss[textureSynth (Octave 7.3.0)]"])
     text = "\n".join(stats.format_best(best.reset_index()))
     assert "<=      1 s: tie: LBFGS-100 ≈ Adam 3 [2.9, 3.1]" in text
+    said = stats.conclusion(best.reset_index(), pd.DataFrame(columns=["img"]),
+                            pd.DataFrame(columns=["img", "n_success"]))
+    assert "≤ 1 s a tie (LBFGS-100 ≈ Adam); ≤ 2 s LBFGS-100 (0.81); ≤ 5 s " \
+        "textureSynth (Octave 7.3.0) (0.06)." in said
 
 
 def test_groups_the_winner_loses_and_success_share():

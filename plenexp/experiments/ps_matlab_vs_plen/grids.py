@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import os
 import re
+import shlex
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -322,7 +323,8 @@ def checked(grid: Callable[..., list[Task]]) -> Callable[..., list[Task]]:
             raise UsageError(
                 f"{len(missing)} initial image(s) missing, e.g. {missing[0]}; make "
                 f"them first: python {EXPERIMENT}/generate_init_imgs.py --size "
-                f"{shape} --seeds {' '.join(map(str, seeds))} --output-root {root}")
+                f"{shape} --seeds {' '.join(map(str, seeds))} --output-root "
+                f"{shlex.quote(str(root))}")
         return tasks
 
     return with_init_images
