@@ -663,7 +663,12 @@ def test_generate_init_imgs_as_documented_from_the_repository_root(run_script,
                                                        (64, 64)).iterdir())
     assert made == ["seed-0.png", "seed-1.png"]
     readme = (Path(__file__).parents[1] / EXPERIMENT_DIR / "README.md").read_text()
-    assert "python ps_matlab_vs_plen/generate_init_imgs.py --size" in readme
+    assert "python ps_matlab_vs_plen/generate_init_imgs.py --grid quick" in readme
+    # --grid: exactly the images a grid starts from
+    run_script(f"{EXPERIMENT_DIR}/generate_init_imgs.py", "--grid", "full", env=env)
+    made = sorted(p.name for p in grids.init_image_dir(tmp_path / "root",
+                                                       (256, 256)).iterdir())
+    assert made == [f"seed-{s}.png" for s in sorted(range(10), key=str)]
 
 
 def _synthesize(run_script, root, out, *argv):

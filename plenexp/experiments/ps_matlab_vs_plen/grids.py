@@ -310,6 +310,16 @@ def _both(name: str) -> Callable[..., list[Task]]:
 GRIDS = {name: _both(name) for name in GRID_NAMES}
 
 
+def init_images_of(name: str, root: str | os.PathLike) -> dict[tuple, list[int]]:
+    """The initial images grid ``name``'s runs start from: size to seeds."""
+    wanted: dict[tuple, set[int]] = {}
+    for task in grid_tasks(name, SIDES, root):
+        path = Path(task.argv[list(task.argv).index("--init_img") + 1])
+        wanted.setdefault(parse_shape(path.parent.name), set()).add(
+            seed_of(path.stem))
+    return {shape: sorted(seeds) for shape, seeds in wanted.items()}
+
+
 def checked(grid: Callable[..., list[Task]]) -> Callable[..., list[Task]]:
     """``grid``, refusing to write tasks whose initial images do not exist yet."""
 
