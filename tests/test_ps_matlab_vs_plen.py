@@ -483,10 +483,11 @@ def test_loss_figures_pass_every_check(images, seeds, hosts):
     assert {f"_budgets {c}" for c in frame["curve"]} <= joined
     plt.close(fig)
     fig = loss_figures.groups_figure(frame, "l2_norm")
-    checks.check_one_image_per_panel(fig)
-    checks.check_legends_outside(fig)
-    checks.check_aspect(fig)
+    checks.check_figure(fig)
     assert len(checks.panel_titles(fig)) == 11 * len(images)
+    # every panel has its own y axis: groups differ by orders of magnitude
+    assert all(ax.yaxis.get_visible() and ax.get_yticklabels()
+               for ax in checks.data_axes(fig))
     plt.close(fig)
 
 
