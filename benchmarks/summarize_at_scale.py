@@ -94,7 +94,9 @@ def main():
                   f"{measured.cpu_s:.2f} s CPU, peak RSS "
                   f"{measured.peak_rss_mb:.0f} MB", flush=True)
         floor_s = bench.median([m.wall_s for m in floors])
+        floor_cpu = bench.median([m.cpu_s for m in floors])
         wall = bench.median([m.wall_s for m in summaries])
+        cpu = bench.median([m.cpu_s for m in summaries])
         rss = max(m.peak_rss_mb for m in summaries)
         ratio = wall / floor_s
         ok = ratio <= TARGET_RATIO and rss < TARGET_MB
@@ -103,6 +105,9 @@ def main():
               f"csv) {floor_s:.2f} s: ratio {ratio:.2f} (target <= "
               f"{TARGET_RATIO:g}); peak RSS {rss:.0f} MB (target < 1 GB): "
               f"{'meets' if ok else 'MISSES'} the targets")
+        print(f"in CPU seconds (less sensitive to other jobs on the machine): "
+              f"summarize.py {cpu:.2f} s, floor {floor_cpu:.2f} s, ratio "
+              f"{cpu / floor_cpu:.2f}")
         print("summary files: " + ", ".join(
             sorted(p.name for p in (work / "summary").iterdir())))
     finally:

@@ -41,7 +41,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker as mticker  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.collections import LineCollection  # noqa: E402
+from matplotlib.colors import to_rgba  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.markers import MarkerStyle  # noqa: E402
 
 from . import success  # noqa: E402
 
@@ -49,14 +52,26 @@ from . import success  # noqa: E402
 MISSING = "None"
 #: Markers, in the order levels get them.
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
-#: Panel size in inches (one axes).
-PANEL_W, PANEL_H = 3.3, 2.7
+#: One axes, in inches, and the cell around it (title above, tick labels and
+#: axis label below, a gap at the right).
+AXES_W, AXES_H = 2.75, 2.0
+PANEL_W, PANEL_H = AXES_W + 0.3, AXES_H + 0.85
+#: Below each axes: tick labels and the axis label.
+BOTTOM_GAP = 0.55
+#: Left of the first column: the y label and its tick labels.
+LEFT_PAD, FIRST_GAP = 0.1, 0.6
+#: Above the panels: the figure title, per line.
+TOP_PAD, TITLE_LINE = 0.2, 0.17
 #: Widest figure allowed, as width / height.
 MAX_ASPECT = 2.8
 #: Room for the legend at the right, in inches.
-LEGEND_W = 2.4
+LEGEND_W = 2.2
 #: Separates the image from the panel levels in panel titles.
 TITLE_SEP = " | "
+#: Marks legend entries that are section titles.
+HEADER_GID = "legend-header"
+#: Height of one legend entry at font size 8, in inches.
+LEGEND_ROW = 0.19
 
 
 # ---------------------------------------------------------------- levels
@@ -125,8 +140,7 @@ def varying(frame: pd.DataFrame, candidates: Iterable[str]) -> list[str]:
     out = []
     for column in candidates:
         if column in frame.columns and column not in out:
-            levels = {MISSING if is_missing(v) else format_level(v)
-                      for v in frame[column]}
+            levels = {format_level(v) for v in pd.unique(frame[column])}
             if len(levels) > 1:
                 out.append(column)
     return out
@@ -271,24 +285,25 @@ def success_table(frame: pd.DataFrame, by: Sequence[str], loss: str = "loss",
     data["_seconds"], data["_from"] = first("seconds_to_success_loss", time)
     data["_evaluations"], _ = first("evaluations_to_success_loss", evaluations)
     by = [c for c in by if c in data.columns]
-    keys = data[by].map(lambda v: MISSING if is_missing(v) else v)
-    data[by] = keys
-    rows = []
-    for key, group in data.groupby(by, sort=False, dropna=False):
-        key = key if isinstance(key, tuple) else (key,)
-        good = group[group["_ok"]]
-        rows.append({
-            **dict(zip(by, key, strict=True)),
-            "n": len(group), "n_success": len(good),
-            "share": len(good) / len(group),
-            "median_seconds_to_success":
-                good["_seconds"].median() if len(good) else np.nan,
-            "median_evaluations_to_success":
-                good["_evaluations"].median() if len(good) else np.nan,
-            "reach_from": ", ".join(sorted(set(good["_from"]))) or "-",
-            "criterion": criterion,
-        })
-    return sort_frame(pd.DataFrame(rows), by)
+    data[by] = data[by].map(lambda v: MISSING if is_missing(v) else v)
+    good = data[data["_ok"]]
+    table = pd.concat([
+        data.groupby(by, sort=False).size().rename("n"),
+        good.groupby(by, sort=False).size().rename("n_success"),
+        good.groupby(by, sort=False)["_seconds"].median().rename(
+            "median_seconds_to_success"),
+        good.groupby(by, sort=False)["_evaluations"].median().rename(
+            "median_evaluations_to_success"),
+        good.groupby(by, sort=False)["_from"].agg(
+            lambda v: ", ".join(sorted(set(v)))).rename("reach_from"),
+    ], axis=1).reset_index()
+    table["n_success"] = table["n_success"].fillna(0).astype(int)
+    table["share"] = table["n_success"] / table["n"]
+    table["reach_from"] = table["reach_from"].fillna("-")
+    table["criterion"] = criterion
+    columns = [*by, "n", "n_success", "share", "median_seconds_to_success",
+               "median_evaluations_to_success", "reach_from", "criterion"]
+    return sort_frame(table[columns], by)
 
 
 # ---------------------------------------------------------------- encoding
@@ -408,8 +423,8 @@ def grid_shape(n_images: int, n_panels: int, n_x: int = 1,
             if cols > n_panels:
                 continue
             rows = n_images * math.ceil(n_panels / cols)
-        width = cols * n_x * panel[0] + legend_w
-        height = rows * panel[1] + 0.8
+        blocks = cols // n_panels if packed else 1
+        width, height = figure_size(cols, rows, n_x, panel, legend_w, blocks)
         aspect = width / height
         empty = 1 - total / (cols * rows)
         score = (aspect > max_aspect, empty + abs(math.log(aspect / 1.4)))
@@ -421,9 +436,14 @@ def grid_shape(n_images: int, n_panels: int, n_x: int = 1,
 
 def figure_size(n_cols: int, n_rows: int, n_x: int = 1,
                 panel: tuple[float, float] = (PANEL_W, PANEL_H),
-                legend_w: float = LEGEND_W) -> tuple[float, float]:
-    """Figure size in inches for a grid from :func:`grid_shape`."""
-    return n_cols * n_x * panel[0] + legend_w, n_rows * panel[1] + 0.8
+                legend_w: float = LEGEND_W,
+                blocks: int = 1) -> tuple[float, float]:
+    """Figure size in inches for a grid from :func:`grid_shape` (3-line title).
+
+    ``blocks``: image blocks side by side in a row, each with its own y axis.
+    """
+    return (LEFT_PAD + blocks * FIRST_GAP + n_cols * n_x * panel[0] + legend_w,
+            n_rows * panel[1] + 0.8)
 
 
 # ------------------------------------------------------------------- axes
@@ -476,37 +496,49 @@ def _plain(value: float, _pos=None) -> str:
 
 
 def tidy_axis(axis, minimum: int = 2, wanted: int = 3) -> None:
-    """Enough tick labels: decades, else 1-2-5, 1-2-3-5, 1..9; else linear.
+    """Enough tick labels: decades, else 1-3, 1-2-5, 1-2-3-5, 1..9; else linear.
 
     Log axes get the first of those tick sets that labels at least ``wanted``
     values, or the richest one labelling at least ``minimum``, among those
     whose labels fit the axis (``axis.get_tick_space()``); a log axis over too
-    narrow a range for that becomes linear. Call after the limits are set.
+    narrow a range for that becomes linear. The chosen ticks are then fixed
+    (only those inside the limits: a big grid draws several times faster), so
+    call this after the limits are set.
     """
     if axis.get_scale() == "log":
         low, high = sorted(axis.get_view_interval())
         decades = math.log10(high / low) if low > 0 else math.inf
         formatter = (mticker.FuncFormatter(_plain) if decades < 4
                      else mticker.LogFormatterSciNotation())
+        axis.set_major_formatter(formatter)
+        axis.set_minor_formatter(mticker.NullFormatter())
         room = max(minimum, axis.get_tick_space())
         good = []
-        for subs in ((1.0,), (1.0, 2.0, 5.0), (1.0, 2.0, 3.0, 5.0),
+        for subs in ((1.0,), (1.0, 3.0), (1.0, 2.0, 5.0), (1.0, 2.0, 3.0, 5.0),
                      tuple(range(1, 10))):
             axis.set_major_locator(mticker.LogLocator(base=10, subs=subs))
-            axis.set_major_formatter(formatter)
-            axis.set_minor_formatter(mticker.NullFormatter())
             count = len(visible_tick_labels(axis))
             if minimum <= count <= room:
                 good.append(subs)
                 if count >= wanted:
-                    return
+                    break
         if good:
             axis.set_major_locator(mticker.LogLocator(base=10, subs=good[-1]))
+            _fix_ticks(axis)
             return
         getattr(axis.axes, f"set_{axis.axis_name}scale")("linear")
         getattr(axis.axes, f"set_{axis.axis_name}lim")(low, high)
     axis.set_major_locator(mticker.MaxNLocator(nbins=4, min_n_ticks=minimum))
     axis.set_major_formatter(mticker.FuncFormatter(_plain))
+    _fix_ticks(axis)
+
+
+def _fix_ticks(axis) -> None:
+    low, high = sorted(axis.get_view_interval())
+    span = high - low
+    locs = [v for v in axis.get_majorticklocs()
+            if low - 1e-9 * abs(span) <= v <= high + 1e-9 * abs(span)]
+    axis.set_major_locator(mticker.FixedLocator(locs))
 
 
 # ------------------------------------------------------------------ figure
@@ -519,17 +551,12 @@ def _panel_title(image, combo: tuple, enc: Encoding) -> str:
     return TITLE_SEP.join([*head, ", ".join(parts)] if parts else head)
 
 
-def _bars(frame: pd.DataFrame, column: str) -> np.ndarray | None:
-    low, high = f"{column}_min", f"{column}_max"
-    if low not in frame.columns or high not in frame.columns:
-        return None
-    center = frame[column].to_numpy(float)
-    return np.vstack([np.clip(center - frame[low].to_numpy(float), 0, None),
-                      np.clip(frame[high].to_numpy(float) - center, 0, None)])
-
-
 def _legend_handles(agg: pd.DataFrame, enc: Encoding, colours: dict,
-                    front: bool, hollow: bool, n_max: int) -> list:
+                    front: bool, hollow: bool, n_max: int,
+                    count: bool = False) -> list:
+    if count:  # only how many entries (colours not chosen yet)
+        colours = {format_level(v): "k" for v in order_levels(agg[enc.hue])} \
+            if enc.hue else {}
     handles = []
 
     def header(text: str) -> None:
@@ -563,14 +590,22 @@ def _legend_handles(agg: pd.DataFrame, enc: Encoding, colours: dict,
 
 
 def legend_header(text: str) -> Line2D:
-    """A legend entry that is a bold section title (no symbol)."""
-    return Line2D([], [], linestyle="none", marker="none",
-                  label=f"$\\bf{{{_tex(text)}}}$")
+    """A legend entry that is a section title (no symbol).
+
+    :func:`add_legend` draws it in bold.
+    """
+    line = Line2D([], [], linestyle="none", marker="none", label=text)
+    line.set_gid(HEADER_GID)
+    return line
 
 
-def _tex(text: str) -> str:
-    return re.sub(r"([_%&#$ ])", lambda m: "\\ " if m.group(1) == " "
-                  else "\\" + m.group(1), str(text))
+def add_legend(fig: plt.Figure, handles: list, **kwargs):
+    """``fig.legend`` with :func:`legend_header` entries in bold."""
+    legend = fig.legend(handles=handles, frameon=False, **kwargs)
+    for handle, text in zip(handles, legend.get_texts(), strict=True):
+        if handle.get_gid() == HEADER_GID:
+            text.set_fontweight("bold")
+    return legend
 
 
 def scatter_grid(agg: pd.DataFrame, x: str | Sequence[str], y: str,
@@ -588,7 +623,8 @@ def scatter_grid(agg: pd.DataFrame, x: str | Sequence[str], y: str,
         One column, or several drawn side by side in each panel (loss against
         seconds beside loss against evaluations).
     y
-        The value on the vertical axis (shared by the panels of one image).
+        The value on the vertical axis (shared by the panels of one image: only
+        the first panel of a row labels it).
     enc
         From :func:`choose_encoding`.
     xlabels, ylabel
@@ -607,67 +643,93 @@ def scatter_grid(agg: pd.DataFrame, x: str | Sequence[str], y: str,
     images = order_levels(agg[enc.image]) if enc.image else [None]
     combos = _combos(agg, enc.facets)
     n_cols, n_rows, packed = grid_shape(len(images), len(combos), len(xs))
-    fig = plt.figure(figsize=figure_size(n_cols, n_rows, len(xs)),
-                     layout="constrained")
-    axes = fig.subplots(n_rows, n_cols * len(xs), squeeze=False)
-    used = set()
+    blocks = n_cols // len(combos) if packed else 1
+    width, height = figure_size(n_cols, n_rows, len(xs), blocks=blocks)
+    fig = plt.figure(figsize=(width, height))
+    heading = wrap_title([title, caption(agg), note], width)
+    top = TOP_PAD + TITLE_LINE * (heading.count("\n") + 1)
+    n_entries = len(_legend_handles(agg, enc, {}, front, True, 1, count=True))
+    fig.set_figheight(max(height - 0.8, n_entries * LEGEND_ROW + 0.2) + top)
+    height = fig.get_figheight()
+    keys = agg.assign(**{c: agg[c].map(format_level)
+                         for c in [enc.image, *enc.facets] if c})
     hue_levels = order_levels(agg[enc.hue]) if enc.hue else []
     colours = palette(hue_levels) if enc.hue else {}
     marker_of = ({format_level(v): MARKERS[i % len(MARKERS)]
                   for i, v in enumerate(order_levels(agg[enc.marker]))}
                  if enc.marker else {})
     n_max = int(agg["n"].max()) if "n" in agg.columns and len(agg) else 1
+    style = _point_styles(agg, enc, colours, marker_of, n_max)
     logs = {col: use_log(agg[col]) for col in [*xs, y]}
+    xlims = {col: padded_limits(np.concatenate(
+        [agg[c].to_numpy(float) for c in (col, f"{col}_min", f"{col}_max")
+         if c in agg.columns]), logs[col]) for col in xs}
     for i_img, image in enumerate(images):
-        sub = agg if image is None else agg[agg[enc.image].map(format_level)
-                                            == format_level(image)]
+        in_image = (keys[enc.image] == format_level(image)) if image is not None \
+            else pd.Series(True, index=agg.index)
+        sub = agg[in_image]
+        fronts = {xcol: _front_rows(sub, xcol, y) for xcol in xs} if front else {}
         ylim = padded_limits(np.concatenate(
             [sub[c].to_numpy(float) for c in (y, f"{y}_min", f"{y}_max")
              if c in sub.columns]), logs[y])
         for i_combo, combo in enumerate(combos):
             if packed:
-                slot = i_img * len(combos) + i_combo
-                row, col = divmod(slot, n_cols)
+                row, col = divmod(i_img * len(combos) + i_combo, n_cols)
             else:
                 block = math.ceil(len(combos) / n_cols)
                 row = i_img * block + i_combo // n_cols
                 col = i_combo % n_cols
-            cell = _select(sub, enc.facets, combo)
+            mask = in_image.copy()
+            for column, value in zip(enc.facets, combo, strict=True):
+                mask &= keys[column] == format_level(value)
+            cell = agg[mask]
             for k, xcol in enumerate(xs):
-                ax = axes[row, col * len(xs) + k]
-                used.add(ax)
-                _draw_panel(ax, cell, sub if front else None, xcol, y, enc,
-                            colours, marker_of, n_max, image)
-                ax.set_title(_panel_title(image, combo, enc), fontsize=8.5)
+                slot = col * len(xs) + k
+                # each image block has its own y axis, at the block's left
+                block, first = divmod(slot, len(combos) * len(xs)) if packed \
+                    else (0, slot)
+                left = LEFT_PAD + (block + 1) * FIRST_GAP + slot * PANEL_W
+                bottom = height - top - (row + 1) * PANEL_H + BOTTOM_GAP
+                ax = fig.add_axes([left / width, bottom / height, AXES_W / width,
+                                   AXES_H / height])
+                _draw_panel(ax, cell, fronts.get(xcol), xcol, y,
+                            style.loc[cell.index], image)
+                # fixed title and label places: no bounding-box search at
+                # every draw (a third of the drawing time of a big grid)
+                ax.set_title(_panel_title(image, combo, enc), fontsize=8.5,
+                             y=1.0, pad=4)
                 ax.set_xlabel(xlabels.get(xcol, xcol), fontsize=8.5)
-                if col == 0 and k == 0:
-                    ax.set_ylabel(ylabel or y, fontsize=8.5)
+                ax.xaxis.set_label_coords(0.5, -0.17)
                 ax.tick_params(labelsize=7.5)
-                if logs[xcol]:
-                    ax.set_xscale("log")
-                if logs[y]:
-                    ax.set_yscale("log")
-                xlim = padded_limits(np.concatenate(
-                    [agg[c].to_numpy(float) for c in
-                     (xcol, f"{xcol}_min", f"{xcol}_max") if c in agg.columns]),
-                    logs[xcol])
-                if xlim:
-                    ax.set_xlim(*xlim)
+                ax.set_xscale("log" if logs[xcol] else "linear")
+                ax.set_yscale("log" if logs[y] else "linear")
+                if xlims[xcol]:
+                    ax.set_xlim(*xlims[xcol])
                 if ylim:
                     ax.set_ylim(*ylim)
                 tidy_axis(ax.xaxis)
-                tidy_axis(ax.yaxis)
-                ax.grid(True, which="major", linewidth=0.4, alpha=0.5)
-    for ax in axes.flat:
-        if ax not in used:
-            ax.set_axis_off()
+                ax.minorticks_off()
+                ax.xaxis.grid(True, which="major", linewidth=0.4, alpha=0.5)
+                if first == 0:
+                    tidy_axis(ax.yaxis)
+                    ax.yaxis.grid(True, which="major", linewidth=0.4, alpha=0.5)
+                    ax.set_ylabel(ylabel or y, fontsize=8.5)
+                    ax.yaxis.set_label_coords(-0.19, 0.5)
+                    row_ticks = ax.get_yticks()
+                else:
+                    # the block shares its first panel's y axis: its grid lines
+                    # only (an axis of ticks per panel doubles drawing time)
+                    ax.yaxis.set_visible(False)
+                    for tick in row_ticks:
+                        ax.axhline(tick, linewidth=0.4, alpha=0.5, color="#b0b0b0",
+                                   zorder=0.5)
     hollow = "n" in agg.columns and agg["n"].nunique() > 1
     handles = _legend_handles(agg, enc, colours, front, hollow, n_max)
     if handles:
-        fig.legend(handles=handles, loc="outside right upper", fontsize=8,
-                   frameon=False, handlelength=1.6)
-    fig.suptitle(wrap_title([title, caption(agg), note], fig.get_figwidth()),
-                 fontsize=9.5)
+        right = LEFT_PAD + blocks * FIRST_GAP + n_cols * len(xs) * PANEL_W
+        add_legend(fig, handles, loc="upper left", fontsize=8, handlelength=1.6,
+                   bbox_to_anchor=(right / width, 1 - top / height))
+    fig.suptitle(heading, fontsize=9.5, y=1 - 0.08 / height, va="top")
     return fig
 
 
@@ -699,47 +761,75 @@ def _combos(agg: pd.DataFrame, facets: Sequence[str]) -> list[tuple]:
     return sorted(keys.values(), key=lambda combo: tuple(map(level_key, combo)))
 
 
-def _select(frame: pd.DataFrame, columns: Sequence[str], combo: tuple):
-    mask = pd.Series(True, index=frame.index)
-    for column, value in zip(columns, combo, strict=True):
-        mask &= frame[column].map(format_level) == format_level(value)
-    return frame[mask]
+def _front_rows(rows: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
+    """The rows on the Pareto front of ``x`` and ``y``, by increasing ``x``."""
+    return rows[pareto_front(rows, x, y)].sort_values(x)
 
 
-def _draw_panel(ax, cell: pd.DataFrame, image_rows: pd.DataFrame | None,
-                x: str, y: str, enc: Encoding, colours: dict, marker_of: dict,
-                n_max: int, image) -> None:
+def _point_styles(agg: pd.DataFrame, enc: Encoding, colours: dict,
+                  marker_of: dict, n_max: int) -> pd.DataFrame:
+    """Colour, marker path and face colour of every row's point."""
+    colour = (agg[enc.hue].map(lambda v: colours[format_level(v)])
+              if enc.hue else pd.Series([to_rgba("C0")] * len(agg), index=agg.index))
+    shape = (agg[enc.marker].map(lambda v: marker_of[format_level(v)])
+             if enc.marker else pd.Series("o", index=agg.index))
+    paths = {m: _marker_path(m) for m in set(shape)}
+    full = agg["n"] >= n_max if "n" in agg.columns else pd.Series(
+        True, index=agg.index)
+    face = [c if f else (1.0, 1.0, 1.0, 1.0)
+            for c, f in zip(colour.map(to_rgba), full, strict=True)]
+    return pd.DataFrame({"colour": colour.map(to_rgba), "path": shape.map(paths),
+                         "face": face}, index=agg.index)
+
+
+def _marker_path(marker: str):
+    style = MarkerStyle(marker)
+    return style.get_path().transformed(style.get_transform())
+
+
+def _front_rows(rows: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
+    """The rows on the Pareto front of ``x`` and ``y``, by increasing ``x``."""
+    return rows[pareto_front(rows, x, y)].sort_values(x)
+
+
+def _draw_panel(ax, cell: pd.DataFrame, line: pd.DataFrame | None,
+                x: str, y: str, style: pd.DataFrame, image) -> None:
+    """Bars (one collection), markers (one collection), the front."""
     gid = f"image:{format_level(image)}"
-    if image_rows is not None and len(image_rows):
-        on = pareto_front(image_rows, x, y)
-        line = image_rows[on].sort_values(x)
-        (drawn,) = ax.plot(line[x], line[y], linestyle="--", color="0.2",
-                           linewidth=1, zorder=1)
+    if line is not None and len(line):
+        (drawn,) = ax.plot(line[x].to_numpy(float), line[y].to_numpy(float),
+                           linestyle="--", color="0.2", linewidth=1, zorder=1)
         drawn.set_gid(gid)
         mine = cell.index.intersection(line.index)
         if len(mine):
-            (ring,) = ax.plot(cell.loc[mine, x], cell.loc[mine, y], linestyle="none",
-                              marker="o", markersize=11, markerfacecolor="none",
-                              markeredgecolor="0.1", markeredgewidth=0.9, zorder=3)
+            ring = ax.scatter(cell.loc[mine, x], cell.loc[mine, y], s=110,
+                              facecolors="none", edgecolors="0.1",
+                              linewidths=0.9, zorder=3)
             ring.set_gid(gid)
     if not len(cell):
         ax.text(0.5, 0.5, "no runs", transform=ax.transAxes, ha="center",
                 fontsize=8, color="0.4")
         return
-    group_cols = [c for c in (enc.hue, enc.marker) if c]
-    groups = cell.groupby([cell[c].map(format_level) for c in group_cols],
-                          sort=False) if group_cols else [((), cell)]
-    for key, part in groups:
-        key = key if isinstance(key, tuple) else (key,)
-        level = dict(zip(group_cols, key, strict=True))
-        colour = colours.get(level.get(enc.hue), "C0") if enc.hue else "C0"
-        marker = marker_of.get(level.get(enc.marker), "o") if enc.marker else "o"
-        for full, rows in part.groupby(part["n"] >= n_max if "n" in part
-                                       else pd.Series(True, index=part.index)):
-            container = ax.errorbar(
-                rows[x], rows[y], xerr=_bars(rows, x), yerr=_bars(rows, y),
-                fmt=marker, color=colour, markersize=5, elinewidth=0.7,
-                capsize=0, alpha=0.85, zorder=2,
-                markerfacecolor=colour if full else "white")
-            for artist in container.get_children():
-                artist.set_gid(gid)
+    colour = style["colour"].tolist()
+    xv, yv = cell[x].to_numpy(float), cell[y].to_numpy(float)
+    segments, seg_colours = [], []
+    for column, horizontal in ((x, True), (y, False)):
+        low, high = f"{column}_min", f"{column}_max"
+        if low not in cell.columns or high not in cell.columns:
+            continue
+        for i, (a, b) in enumerate(zip(cell[low].to_numpy(float),
+                                       cell[high].to_numpy(float), strict=True)):
+            if np.isfinite(a) and np.isfinite(b) and b > a:
+                segments.append([(a, yv[i]), (b, yv[i])] if horizontal
+                                else [(xv[i], a), (xv[i], b)])
+                seg_colours.append(colour[i])
+    if segments:
+        bars = LineCollection(segments, colors=seg_colours, linewidths=0.7,
+                              alpha=0.85, zorder=2)
+        bars.set_gid(gid)
+        ax.add_collection(bars, autolim=False)
+    points = ax.scatter(xv, yv, s=26, zorder=2.5, edgecolors=colour,
+                        facecolors=style["face"].tolist(), linewidths=0.9,
+                        alpha=0.9)
+    points.set_paths(style["path"].tolist())
+    points.set_gid(gid)

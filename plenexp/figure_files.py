@@ -14,8 +14,11 @@ FORMATS = ("svg", "png")
 
 
 def save(fig, stem: str | os.PathLike, formats: tuple[str, ...] = FORMATS,
-         dpi: int = 100) -> list[Path]:
+         dpi: int = 100, bbox_inches: str | None = "tight") -> list[Path]:
     """Save ``fig`` as ``stem.svg`` and ``stem.png`` and close it.
+
+    ``bbox_inches=None`` keeps the figure's own size (for figures laid out by
+    hand, saving a second drawing pass).
 
     Returns
     -------
@@ -27,7 +30,7 @@ def save(fig, stem: str | os.PathLike, formats: tuple[str, ...] = FORMATS,
     written = []
     for fmt in formats:
         path = stem.with_name(f"{stem.name}.{fmt}")
-        fig.savefig(path, dpi=dpi, bbox_inches="tight")
+        fig.savefig(path, dpi=dpi, bbox_inches=bbox_inches)
         written.append(path)
     plt.close(fig)
     return written

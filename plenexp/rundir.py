@@ -188,6 +188,9 @@ def done_runs(root: str | os.PathLike) -> Iterator[Path]:
     stack = [Path(root)]
     while stack:
         current = stack.pop()
+        if current != Path(root) and (current / DONE_MARKER).is_file():
+            yield current  # one stat per run, no listing
+            continue
         try:
             entries = list(os.scandir(current))
         except (FileNotFoundError, NotADirectoryError, PermissionError):

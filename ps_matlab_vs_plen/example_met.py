@@ -22,9 +22,10 @@ parser.add_argument("--img", default="reptile_skin",
 parser.add_argument("--n_iter", type=int, default=100,
                     help="LBFGS steps (default: 100)")
 parser.add_argument("--seed", type=int, default=0,
-                    help="seed of the initial noise image (default: 0)")
+                    help="seed of the uniform-noise initial image (default: 0)")
 parser.add_argument("--device", default="cuda" if torch.cuda.is_available()
-                    else "cpu", help="cpu or cuda (default: cuda if available)")
+                    else "cpu", help="torch device (default: cuda if available, "
+                    "else cpu)")
 parser.add_argument("--output", default="metamer.png",
                     help="where to save the metamer (default: metamer.png)")
 args = parser.parse_args()

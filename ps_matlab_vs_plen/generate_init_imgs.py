@@ -4,7 +4,8 @@ Each is ``po.set_seed(N); torch.rand(1, 1, H, W)`` as 8-bit pixels, so MATLAB
 and plenoptic runs of one seed start from the same pixels. They go to
 ``<output-root>/ps_matlab_vs_plen/init_images/<H>x<W>/``, where
 ``synthesize.py --init_img seed-N`` and the task writers look for them.
-Rerunning rewrites the same pixels.
+Rerunning rewrites the same pixels. ``--grid quick`` writes exactly those a
+grid's runs start from.
 """
 
 from pathlib import Path
@@ -14,7 +15,12 @@ from plenexp import cli, paths
 
 def parse_args():
     """Parse the command line (fast: no heavy imports)."""
+    from plenexp.experiments.ps_matlab_vs_plen import grids
+
     parser = cli.ArgumentParser(description=__doc__)
+    parser.add_argument("--grid", choices=grids.GRID_NAMES, default=None,
+                        help="write the initial images this grid's runs start "
+                        "from (its size and seeds), instead of --size and --seeds")
     parser.add_argument("--size", default="256", help="image size, N or HxW")
     parser.add_argument("--seeds", type=int, nargs="+", default=list(range(10)),
                         help="seeds to write")
@@ -28,20 +34,26 @@ def parse_args():
 
 
 def main() -> None:
-    """Write one PNG per seed."""
+    """Write one PNG per seed and size."""
     args = parse_args()
     from plenexp.experiments.ps_matlab_vs_plen import grids
 
-    shape = grids.parse_shape(args.size)
-    if any(seed < 0 for seed in args.seeds):
+    root = paths.output_root(args.output_root)
+    if args.grid:
+        wanted = grids.init_images_of(args.grid, root)
+    else:
+        wanted = {grids.parse_shape(args.size): args.seeds}
+    if any(seed < 0 for seeds in wanted.values() for seed in seeds):
         raise cli.UsageError("seeds must be >= 0")
-    out_dir = args.output_dir or grids.init_image_dir(
-        paths.output_root(args.output_root), shape)
+    if args.output_dir is not None and len(wanted) > 1:
+        raise cli.UsageError("--output_dir takes one size; this grid has several")
     from plenexp.experiments.ps_matlab_vs_plen import init_images
 
-    written = init_images.write_init_images(out_dir, args.seeds, shape)
-    print(f"wrote {len(written)} initial image(s) of {shape[0]}x{shape[1]} to "
-          f"{out_dir}")
+    for shape, seeds in wanted.items():
+        out_dir = args.output_dir or grids.init_image_dir(root, shape)
+        written = init_images.write_init_images(out_dir, seeds, shape)
+        print(f"wrote {len(written)} initial image(s) of {shape[0]}x{shape[1]} to "
+              f"{out_dir}")
 
 
 if __name__ == "__main__":

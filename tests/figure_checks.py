@@ -56,7 +56,7 @@ def check_numeric_panel_order(fig: Figure, variable: str) -> None:
 
 
 def legend_sections(fig: Figure) -> dict[str, list[str]]:
-    """Legend entries under each bold header (``$\\bf{...}$``) of every legend."""
+    """Legend entries under each bold header of every legend."""
     sections: dict[str, list[str]] = {}
     current = ""
     legends = [*fig.legends, *(ax.get_legend() for ax in fig.axes)]
@@ -64,13 +64,11 @@ def legend_sections(fig: Figure) -> dict[str, list[str]]:
         if legend is None:
             continue
         for text in legend.get_texts():
-            label = text.get_text()
-            match = re.fullmatch(r"\$\\bf\{(.*)\}\$", label)
-            if match:
-                current = match.group(1).replace("\\", "")
+            if text.get_fontweight() in ("bold", 700):
+                current = text.get_text()
                 sections[current] = []
             else:
-                sections.setdefault(current, []).append(label)
+                sections.setdefault(current, []).append(text.get_text())
     return sections
 
 
@@ -128,10 +126,12 @@ def _texts(fig: Figure) -> list:
         if legend is not None:
             texts += [*legend.get_texts(), legend.get_title()]
     for ax in data_axes(fig):
-        texts += [ax.title, ax._left_title, ax._right_title, ax.xaxis.label,
-                  ax.yaxis.label, *ax.texts, ax.xaxis.get_offset_text(),
-                  ax.yaxis.get_offset_text()]
+        texts += [ax.title, ax._left_title, ax._right_title, *ax.texts]
+        texts += [text for axis in (ax.xaxis, ax.yaxis) if axis.get_visible()
+                  for text in (axis.label, axis.get_offset_text())]
         for axis in (ax.xaxis, ax.yaxis):
+            if not axis.get_visible():
+                continue
             low, high = sorted(axis.get_view_interval())
             for tick in axis.get_major_ticks():
                 if low <= tick.get_loc() <= high:
@@ -154,15 +154,31 @@ def check_no_text_overlap(fig: Figure, tolerance: float = 1.0) -> None:
             f"text {a.get_text()!r} overlaps {b.get_text()!r}")
 
 
+def _labels_shown(axis) -> bool:
+    return any(t.get_visible() for t in axis.get_ticklabels())
+
+
 def check_tick_labels(fig: Figure, minimum: int = 2) -> None:
-    """Every drawn axis shows at least ``minimum`` tick labels."""
+    """Every axis that shows tick labels shows at least ``minimum`` of them.
+
+    An axes may hide its y axis only when an axes to its left in the same
+    row shows one (a shared y axis).
+    """
     _renderer(fig)
+    rows: dict[float, list] = {}
     for ax in data_axes(fig):
+        rows.setdefault(round(ax.get_position().y0, 3), []).append(ax)
         for axis in (ax.xaxis, ax.yaxis):
-            labels = facets.visible_tick_labels(axis)
-            assert len(labels) >= minimum, (
+            if not axis.get_visible() or not _labels_shown(axis):
+                continue
+            labels = visible = facets.visible_tick_labels(axis)
+            assert len(visible) >= minimum, (
                 f"{axis.axis_name} axis of {ax.get_title()!r} "
                 f"({axis.get_scale()}) has tick labels {labels}")
+    for row in rows.values():
+        first = min(row, key=lambda ax: ax.get_position().x0)
+        assert first.yaxis.get_visible() and _labels_shown(first.yaxis), (
+            f"the row of {first.get_title()!r} labels no y axis")
 
 
 def check_figure(fig: Figure, numeric: tuple[str, ...] = (),

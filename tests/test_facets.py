@@ -145,7 +145,8 @@ def test_grid_shape_keeps_aspect_readable():
     for n_images, n_panels, n_x in itertools.product([1, 2, 3, 6], range(1, 13),
                                                      [1, 2]):
         cols, rows, packed = facets.grid_shape(n_images, n_panels, n_x)
-        width, height = facets.figure_size(cols, rows, n_x)
+        blocks = cols // n_panels if packed else 1
+        width, height = facets.figure_size(cols, rows, n_x, blocks=blocks)
         assert width / height <= 3.0, (n_images, n_panels, n_x, cols, rows)
         slots = cols * rows if packed else rows // n_images * cols
         assert slots >= (n_panels * n_images if packed else n_panels)
@@ -183,6 +184,19 @@ def test_figure_with_seconds_beside_evaluations_and_many_levels():
     assert "n = 2 to 3 runs" in fig._suptitle.get_text()
     assert any("fewer than 3" in t for t in sum(
         checks.legend_sections(fig).values(), []))
+    plt.close(fig)
+
+
+def test_images_side_by_side_each_keep_their_own_y_axis():
+    frame = made_up_table(levels=[100])
+    frame = pd.concat([frame.assign(filename=f"img{i}") for i in range(4)])
+    agg = aggregated(frame)
+    enc = facets.choose_encoding(agg, ["max_eval", "max_iter"], image="filename")
+    fig = facets.scatter_grid(agg, "synth_duration", "loss", enc)
+    checks.check_figure(fig)
+    with_y = [ax.get_title() for ax in checks.data_axes(fig)
+              if ax.yaxis.get_visible()]
+    assert sorted(with_y) == [f"img{i}" for i in range(4)]
     plt.close(fig)
 
 

@@ -15,7 +15,8 @@ Writes into the summary directory:
     Per configuration: share of runs meeting the criterion, median seconds and
     evaluations to reach it.
 ``loss_vs_cost[_<loss>].{png,svg}``
-    Final loss against synthesis seconds (beside evaluations, when recorded).
+    Final loss against synthesis seconds (beside evaluations, when recorded);
+    no SVG for figures of more than :data:`SVG_MAX_AXES` panels.
 ``loss_curves.{png,svg}``
     Loss against seconds and evaluations from the runs' trajectories, when the
     runs recorded them and the configurations fit in colours and line styles.
@@ -34,6 +35,9 @@ from . import summary_figures as figures
 
 #: Fractions of ``max_iter`` the grids use (``grids.max_eval_arg``), in order.
 NOMINAL_FRACTIONS = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
+#: Summary figures with more panels than this are written as PNG only (an SVG
+#: of dozens of panels is slow to write and to open).
+SVG_MAX_AXES = 12
 #: What LBFGS does with ``max_eval=None``: ``1.25 * max_iter``.
 NONE_FRACTION = 1.25
 
@@ -312,7 +316,8 @@ def summarize(input_dir: Path | None, output_dir: Path,
         if loss is not None:
             title += f", loss function {loss}"
         fig = figures.cost_figure(part, xs, fixed, title)
-        figure_files.save(fig, output_dir / name)
+        formats = ("svg", "png") if len(fig.axes) <= SVG_MAX_AXES else ("png",)
+        figure_files.save(fig, output_dir / name, formats=formats, bbox_inches=None)
     curves = trajectory_curves(frame, config)
     curve_note = "no trajectories recorded (earlier runs or a table)"
     if curves is not None:

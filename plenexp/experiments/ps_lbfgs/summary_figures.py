@@ -105,8 +105,7 @@ def curve_figure(curves: pd.DataFrame, config_columns: list[str],
             handles += [plt.Line2D([], [], label=enc.level(column, v),
                                    **draw_one(v)) for v in levels]
     if handles:
-        fig.legend(handles=handles, loc="outside right upper", fontsize=8,
-                   frameon=False)
+        facets.add_legend(fig, handles, loc="outside right upper", fontsize=8)
     fig.suptitle(facets.wrap_title([title, "one line per run (every seed)"],
                                    fig.get_figwidth()), fontsize=9.5)
     return fig

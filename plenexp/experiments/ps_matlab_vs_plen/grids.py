@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import os
 import re
+import shlex
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -309,6 +310,16 @@ def _both(name: str) -> Callable[..., list[Task]]:
 GRIDS = {name: _both(name) for name in GRID_NAMES}
 
 
+def init_images_of(name: str, root: str | os.PathLike) -> dict[tuple, list[int]]:
+    """The initial images grid ``name``'s runs start from: size to seeds."""
+    wanted: dict[tuple, set[int]] = {}
+    for task in grid_tasks(name, SIDES, root):
+        path = Path(task.argv[list(task.argv).index("--init_img") + 1])
+        wanted.setdefault(parse_shape(path.parent.name), set()).add(
+            seed_of(path.stem))
+    return {shape: sorted(seeds) for shape, seeds in wanted.items()}
+
+
 def checked(grid: Callable[..., list[Task]]) -> Callable[..., list[Task]]:
     """``grid``, refusing to write tasks whose initial images do not exist yet."""
 
@@ -322,7 +333,8 @@ def checked(grid: Callable[..., list[Task]]) -> Callable[..., list[Task]]:
             raise UsageError(
                 f"{len(missing)} initial image(s) missing, e.g. {missing[0]}; make "
                 f"them first: python {EXPERIMENT}/generate_init_imgs.py --size "
-                f"{shape} --seeds {' '.join(map(str, seeds))} --output-root {root}")
+                f"{shape} --seeds {' '.join(map(str, seeds))} --output-root "
+                f"{shlex.quote(str(root))}")
         return tasks
 
     return with_init_images

@@ -15,6 +15,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 
 from ... import facets, figure_files  # noqa: E402
 from . import stats  # noqa: E402
@@ -109,26 +110,79 @@ def loss_figure(frame: pd.DataFrame, loss_func: str, xs: list[str],
     return fig
 
 
-def groups_figure(frame: pd.DataFrame, loss_func: str):
-    """One panel per image and statistic group: loss against synthesis time."""
+def groups_figure(frame: pd.DataFrame, loss_func: str, per_row: int = 4):
+    """One panel per image and statistic group: loss against synthesis time.
+
+    Groups differ by orders of magnitude, so every panel has its own y axis;
+    each image's panels form a block of rows. Points are medians over seeds,
+    bars min-max in loss and time, a line joins each curve's budgets.
+    """
     parts = [stats.configurations(frame, loss_func, group)
              .assign(loss_type=GROUP_NAMES.get(group, group))
              for group in facets.order_levels(
                  frame.loc[frame["loss_type"] != "overall", "loss_type"])]
-    agg = pd.concat(parts, ignore_index=True)
+    agg = pd.concat(parts, ignore_index=True).dropna(subset=["synth_duration"])
     enc = encoding(agg)
-    enc.facets = ["loss_type"]
-    title = (f"ps_matlab_vs_plen: {NAMES[loss_func]} of each statistic group "
-             "(y not shared between groups)")
-    fig = facets.scatter_grid(agg, "synth_duration", "loss", enc, xlabels=XLABELS,
-                              ylabel=f"PS loss ({NAMES[loss_func]})", title=title)
-    title_beside_legend(fig, [title, facets.caption(agg)])
-    join_budgets(fig, agg, ["synth_duration"], enc, group="loss_type")
-    for ax in fig.axes:  # groups differ by orders of magnitude
-        if ax.axison and ax.lines:
-            ax.relim()
-            ax.autoscale(axis="y")
+    colours = facets.palette(facets.order_levels(agg[enc.hue])) if enc.hue else {}
+    markers = ({facets.format_level(v): facets.MARKERS[i % len(facets.MARKERS)]
+                for i, v in enumerate(facets.order_levels(agg[enc.marker]))}
+               if enc.marker else {})
+    images = facets.order_levels(agg["img"])
+    groups = facets.order_levels(agg["loss_type"])
+    block = -(-len(groups) // per_row)
+    fig, axes = plt.subplots(block * len(images), per_row, squeeze=False,
+                             figsize=(3.1 * per_row + 2.6,
+                                      2.45 * block * len(images) + 0.9),
+                             layout="constrained")
+    for ax in axes.flat:
+        ax.set_axis_off()
+    for i_img, img in enumerate(images):
+        for i_group, group in enumerate(groups):
+            ax = axes[i_img * block + i_group // per_row, i_group % per_row]
+            ax.set_axis_on()
+            cell = agg[(agg["img"] == img) & (agg["loss_type"] == group)]
+            for _, part in cell.groupby("curve", sort=False):
+                part = part.sort_values("synth_iters")
+                first = part.iloc[0]
+                colour = colours.get(facets.format_level(first[enc.hue]), "C0") \
+                    if enc.hue else "C0"
+                marker = markers.get(facets.format_level(first[enc.marker]), "o") \
+                    if enc.marker else "o"
+                bars = ax.errorbar(
+                    part["synth_duration"], part["loss"],
+                    xerr=[part["synth_duration"] - part["synth_duration_min"],
+                          part["synth_duration_max"] - part["synth_duration"]],
+                    yerr=[part["loss"] - part["loss_min"],
+                          part["loss_max"] - part["loss"]],
+                    color=colour, marker=marker, markersize=4, linewidth=1,
+                    elinewidth=0.7, alpha=0.85)
+                for artist in bars.get_children():
+                    artist.set_gid(f"image:{img}")
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_title(f"{img}{facets.TITLE_SEP}{group}", fontsize=8.5)
+            ax.set_xlabel(XLABELS["synth_duration"], fontsize=8)
+            ax.tick_params(labelsize=7)
+            ax.grid(True, linewidth=0.4, alpha=0.5)
+            ax.minorticks_off()
+            facets.tidy_axis(ax.xaxis)
             facets.tidy_axis(ax.yaxis)
+            if i_group % per_row == 0:
+                ax.set_ylabel(f"PS loss ({NAMES[loss_func]})", fontsize=8)
+    handles = []
+    for column, levels in ((enc.hue, colours), (enc.marker, markers)):
+        if column:
+            handles.append(facets.legend_header(enc.label(column)))
+            for level, value in levels.items():
+                handles.append(Line2D([], [], linestyle="none",
+                                      color=value if column == enc.hue else "0.3",
+                                      marker=value if column == enc.marker else "o",
+                                      label=level))
+    if handles:
+        facets.add_legend(fig, handles, loc="outside right upper", fontsize=8)
+    title_beside_legend(fig, [
+        f"ps_matlab_vs_plen: {NAMES[loss_func]} of each statistic group (each "
+        "panel its own y axis)", facets.caption(agg)])
     return fig
 
 

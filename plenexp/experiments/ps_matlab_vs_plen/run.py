@@ -130,20 +130,22 @@ def score(model: torch.nn.Module, target: torch.Tensor,
     return losses
 
 
+def loss_row(meta: dict, loss_func: str, loss_type: str, loss: float,
+             extra: dict | None = None) -> dict:
+    """One row of ``loss.csv``: the identifying columns, one loss, provenance."""
+    return {**{k: meta.get(k, "") for k in COLUMNS}, "loss_func": loss_func,
+            "loss_type": loss_type, "loss": loss, **(extra or {})}
+
+
 def loss_rows(meta: dict, losses: dict[str, dict[str, float]],
               extra: dict | None = None) -> list[dict]:
     """The rows of one result: every loss function x (overall + every group).
 
     ``l2_norm`` overall comes first.
     """
-    rows = []
-    for func in LOSS_FUNCS:
-        by_type = losses[func]
-        for loss_type in ["overall", *sorted(set(by_type) - {"overall"})]:
-            rows.append({**{k: meta.get(k, "") for k in COLUMNS},
-                         "loss_func": func, "loss_type": loss_type,
-                         "loss": by_type[loss_type], **(extra or {})})
-    return rows
+    return [loss_row(meta, func, loss_type, losses[func][loss_type], extra)
+            for func in LOSS_FUNCS
+            for loss_type in ["overall", *sorted(set(losses[func]) - {"overall"})]]
 
 
 def device_type(device: str | None) -> str:

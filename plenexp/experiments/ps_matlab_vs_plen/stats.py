@@ -273,3 +273,38 @@ def format_success(table: pd.DataFrame) -> list[str]:
         lines.append(f"  {row.img}, {row.curve}: {row.n_success}/{row.n_seeds} "
                      f"seeds ({row.share:.0%}){reached}")
     return lines
+
+
+def conclusion(best: pd.DataFrame, lost: pd.DataFrame, reached: pd.DataFrame) -> str:
+    """The decision in a few plain sentences, one paragraph per image.
+
+    Which method wins each synthesis-time budget (ties said as ties), what
+    the overall winner still loses, and whether any method met plenoptic's
+    success criterion.
+    """
+    paragraphs = []
+    sub = best[best["time"] == "synth_duration"]
+    for img, part in sub.groupby("img", sort=False):
+        verdicts = []
+        for row in part.itertuples():
+            verdict = (f"a tie ({row.best_method.removeprefix('tie: ')})"
+                       if not row.winner else f"{row.winner} ({_g(row.best_loss)})")
+            verdicts.append(f"≤ {row.budget_s:g} s {verdict}")
+        text = (f"{img}, lowest median overall L2 loss per synthesis-time budget "
+                f"(a winner only outside the other's min–max over seeds): "
+                f"{'; '.join(verdicts)}.")
+        mine = lost[lost["img"] == img]
+        if len(mine):
+            by_other = [f"{', '.join(rows['group'])} to {other}"
+                        for other, rows in mine.groupby("other", sort=False)]
+            text += (f" At the largest budget, {mine['winner'].iloc[0]} still "
+                     f"loses {'; '.join(by_other)}.")
+        ok = reached[(reached["img"] == img) & (reached["n_success"] > 0)]
+        if len(ok):
+            text += " Plenoptic's success criterion was met by " + "; ".join(
+                f"{r.curve} in {r.n_success} of {r.n_seeds} seeds"
+                for r in ok.itertuples()) + "."
+        elif len(reached):
+            text += " No method met plenoptic's success criterion."
+        paragraphs.append(text)
+    return "\n\n".join(paragraphs)

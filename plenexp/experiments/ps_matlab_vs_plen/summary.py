@@ -114,9 +114,9 @@ def summarize(input_dir: Path | None, output_dir: Path,
 
     Files in ``output_dir``: ``all_loss.csv``; ``best_method.csv``,
     ``groups_lost.csv``, ``success.csv`` and ``summary.txt`` (their text,
-    also printed); the loss figures (:mod:`.loss_figures`). The metamers at
-    equal budgets are :func:`.metamers.metamer_grids` (they need the runs'
-    files, and torch).
+    also printed); ``conclusion.txt`` (the decision in a few sentences); the
+    loss figures (:mod:`.loss_figures`). The metamers at equal budgets are
+    :func:`.metamers.metamer_grids` (they need the runs' files, and torch).
 
     Returns
     -------
@@ -139,5 +139,7 @@ def summarize(input_dir: Path | None, output_dir: Path,
     text = [*stats.format_best(best), "", *stats.format_groups_lost(lost, best), "",
             *stats.format_success(reached)]
     (output_dir / "summary.txt").write_text("\n".join(text) + "\n")
+    (output_dir / "conclusion.txt").write_text(
+        stats.conclusion(best, lost, reached) + "\n")
     return frame
 
