@@ -86,8 +86,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """``--sbatch`` and the options that override its choices."""
     group = parser.add_argument_group(
         "SLURM submit script",
-        "--sbatch writes <task file stem>.sbatch beside the task file and "
-        "prints the sbatch command that submits it")
+        "With --sbatch, the writer puts <task file stem>.sbatch beside the "
+        "task file and prints the sbatch command that submits it.")
     group.add_argument("--sbatch", action="store_true",
                        help="also write the batch script (CPU: -C genoa; "
                        "GPU devices: --gres gpu:1 -p gpu)")
