@@ -159,6 +159,15 @@ def parse_duration(value) -> float:
     return float(text)
 
 
+def parse_durations(values: pd.Series) -> pd.Series:
+    """:func:`parse_duration` of a whole column (numbers read at once)."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    clock = numbers.isna() & values.astype(str).str.contains(":")
+    if clock.any():
+        numbers[clock] = values[clock].map(parse_duration)
+    return numbers.astype(float)
+
+
 def sort_frame(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     """Rows sorted by ``columns``, each in :func:`level_key` order."""
     columns = [c for c in columns if c in frame.columns]
@@ -664,6 +673,12 @@ def scatter_grid(agg: pd.DataFrame, x: str | Sequence[str], y: str,
     xlims = {col: padded_limits(np.concatenate(
         [agg[c].to_numpy(float) for c in (col, f"{col}_min", f"{col}_max")
          if c in agg.columns]), logs[col]) for col in xs}
+    xticks: dict = {}
+    places = {(i, j): _place(i, j, len(combos), n_cols, packed)
+              for i in range(len(images)) for j in range(len(combos))}
+    lowest = {}
+    for row, col in places.values():
+        lowest[col] = max(row, lowest.get(col, row))
     for i_img, image in enumerate(images):
         in_image = (keys[enc.image] == format_level(image)) if image is not None \
             else pd.Series(True, index=agg.index)
@@ -673,12 +688,7 @@ def scatter_grid(agg: pd.DataFrame, x: str | Sequence[str], y: str,
             [sub[c].to_numpy(float) for c in (y, f"{y}_min", f"{y}_max")
              if c in sub.columns]), logs[y])
         for i_combo, combo in enumerate(combos):
-            if packed:
-                row, col = divmod(i_img * len(combos) + i_combo, n_cols)
-            else:
-                block = math.ceil(len(combos) / n_cols)
-                row = i_img * block + i_combo // n_cols
-                col = i_combo % n_cols
+            row, col = places[i_img, i_combo]
             mask = in_image.copy()
             for column, value in zip(enc.facets, combo, strict=True):
                 mask &= keys[column] == format_level(value)
@@ -707,9 +717,26 @@ def scatter_grid(agg: pd.DataFrame, x: str | Sequence[str], y: str,
                     ax.set_xlim(*xlims[xcol])
                 if ylim:
                     ax.set_ylim(*ylim)
-                tidy_axis(ax.xaxis)
+                if xcol in xticks:  # the same limits: the same ticks
+                    scale, locs, formatter = xticks[xcol]
+                    ax.set_xscale(scale)
+                    ax.set_xlim(*xlims[xcol])
+                    ax.xaxis.set_major_locator(mticker.FixedLocator(locs))
+                    ax.xaxis.set_major_formatter(formatter)
+                else:
+                    tidy_axis(ax.xaxis)
+                    xticks[xcol] = (ax.xaxis.get_scale(), ax.get_xticks(),
+                                    ax.xaxis.get_major_formatter())
                 ax.minorticks_off()
-                ax.xaxis.grid(True, which="major", linewidth=0.4, alpha=0.5)
+                if row == lowest[col]:
+                    ax.xaxis.grid(True, which="major", linewidth=0.4, alpha=0.5)
+                else:
+                    # the column shares the x axis of its lowest panel (the
+                    # same limits): grid lines only, as in a facet grid
+                    ax.xaxis.set_visible(False)
+                    ax.vlines(xticks[xcol][1], 0, 1,
+                              transform=ax.get_xaxis_transform(), linewidth=0.4,
+                              alpha=0.5, color="#b0b0b0", zorder=0.5)
                 if first == 0:
                     tidy_axis(ax.yaxis)
                     ax.yaxis.grid(True, which="major", linewidth=0.4, alpha=0.5)
@@ -720,9 +747,9 @@ def scatter_grid(agg: pd.DataFrame, x: str | Sequence[str], y: str,
                     # the block shares its first panel's y axis: its grid lines
                     # only (an axis of ticks per panel doubles drawing time)
                     ax.yaxis.set_visible(False)
-                    for tick in row_ticks:
-                        ax.axhline(tick, linewidth=0.4, alpha=0.5, color="#b0b0b0",
-                                   zorder=0.5)
+                    ax.hlines(row_ticks, 0, 1, transform=ax.get_yaxis_transform(),
+                              linewidth=0.4, alpha=0.5, color="#b0b0b0",
+                              zorder=0.5)
     hollow = "n" in agg.columns and agg["n"].nunique() > 1
     handles = _legend_handles(agg, enc, colours, front, hollow, n_max)
     if handles:
@@ -751,6 +778,15 @@ def caption(agg: pd.DataFrame) -> str:
     if high == 1:
         return f"each point: one run ({runs}); no seeds to aggregate"
     return f"each point: median of {runs} (seeds); bars: min to max"
+
+
+def _place(i_image: int, i_combo: int, n_combos: int, n_cols: int,
+           packed: bool) -> tuple[int, int]:
+    """Row and column of a panel (:func:`grid_shape`'s layout)."""
+    if packed:
+        return divmod(i_image * n_combos + i_combo, n_cols)
+    rows_per_image = math.ceil(n_combos / n_cols)
+    return i_image * rows_per_image + i_combo // n_cols, i_combo % n_cols
 
 
 def _combos(agg: pd.DataFrame, facets: Sequence[str]) -> list[tuple]:

@@ -72,6 +72,13 @@ def test_durations_in_seconds_or_clock_text(text, seconds):
     assert value == seconds or (math.isnan(value) and math.isnan(seconds))
 
 
+def test_durations_of_a_column_mix_numbers_and_clock_text():
+    column = pd.Series(["04:05.5", "12.25", "", "1:00:00", "None"])
+    out = facets.parse_durations(column).tolist()
+    assert out[:2] == [245.5, 12.25] and out[3] == 3600.0
+    assert math.isnan(out[2]) and math.isnan(out[4])
+
+
 def test_aggregate_takes_median_min_max_and_n_over_seeds():
     frame = pd.DataFrame({"img": ["a"] * 3 + ["b"], "lr": ["1", "1", "1", "1"],
                           "seed": [0, 1, 2, 0], "loss": [1.0, 3.0, 2.0, 5.0],
