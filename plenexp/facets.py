@@ -734,9 +734,7 @@ def scatter_grid(agg: pd.DataFrame, x: str | Sequence[str], y: str,
                     # the column shares the x axis of its lowest panel (the
                     # same limits): grid lines only, as in a facet grid
                     ax.xaxis.set_visible(False)
-                    ax.vlines(xticks[xcol][1], 0, 1,
-                              transform=ax.get_xaxis_transform(), linewidth=0.4,
-                              alpha=0.5, color="#b0b0b0", zorder=0.5)
+                    _grid_lines(ax, xticks[xcol][1], "x")
                 if first == 0:
                     tidy_axis(ax.yaxis)
                     ax.yaxis.grid(True, which="major", linewidth=0.4, alpha=0.5)
@@ -747,9 +745,7 @@ def scatter_grid(agg: pd.DataFrame, x: str | Sequence[str], y: str,
                     # the block shares its first panel's y axis: its grid lines
                     # only (an axis of ticks per panel doubles drawing time)
                     ax.yaxis.set_visible(False)
-                    ax.hlines(row_ticks, 0, 1, transform=ax.get_yaxis_transform(),
-                              linewidth=0.4, alpha=0.5, color="#b0b0b0",
-                              zorder=0.5)
+                    _grid_lines(ax, row_ticks, "y")
     hollow = "n" in agg.columns and agg["n"].nunique() > 1
     handles = _legend_handles(agg, enc, colours, front, hollow, n_max)
     if handles:
@@ -778,6 +774,19 @@ def caption(agg: pd.DataFrame) -> str:
     if high == 1:
         return f"each point: one run ({runs}); no seeds to aggregate"
     return f"each point: median of {runs} (seeds); bars: min to max"
+
+
+def _grid_lines(ax, ticks, axis: str) -> None:
+    """Grid lines at ``ticks`` of a hidden axis: one line, NaN-separated."""
+    ticks = np.asarray(ticks, dtype=float)
+    across = np.tile([0.0, 1.0, np.nan], len(ticks))
+    along = np.repeat(ticks, 3)
+    if axis == "x":
+        line = Line2D(along, across, transform=ax.get_xaxis_transform())
+    else:
+        line = Line2D(across, along, transform=ax.get_yaxis_transform())
+    line.set(linewidth=0.4, alpha=0.5, color="#b0b0b0", zorder=0.5)
+    ax.add_artist(line)
 
 
 def _place(i_image: int, i_combo: int, n_combos: int, n_cols: int,
