@@ -138,7 +138,7 @@ def add_device_argument(parser: argparse.ArgumentParser) -> None:
         "--device",
         "-d",
         default="cpu",
-        help="cpu, cuda, cuda:N or a bare GPU index N (default: cpu)",
+        help="cpu, cuda, cuda:N or a bare GPU index N",
     )
 
 
@@ -190,7 +190,7 @@ def add_summary_arguments(parser: argparse.ArgumentParser, experiment: str,
     from pathlib import Path
 
     parser.add_argument("--grid", default="quick",
-                        help="grid whose runs to gather (default: quick)")
+                        help="grid whose runs to gather")
     parser.add_argument("--input_dir", "--input-dir", dest="input_dir", type=Path,
                         default=None, help="gather runs below this directory "
                         f"instead (default: <output-root>/{experiment}/<grid>)")
