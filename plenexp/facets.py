@@ -504,15 +504,35 @@ def _plain(value: float, _pos=None) -> str:
     return f"{value:g}"
 
 
-def tidy_axis(axis, minimum: int = 2, wanted: int = 3) -> None:
-    """Enough tick labels: decades, else 1-3, 1-2-5, 1-2-3-5, 1..9; else linear.
+#: Tick sets of log axes, from sparse to dense (multiples of each decade).
+LOG_SUBS = ((1.0,), (1.0, 3.0), (1.0, 2.0, 5.0), (1.0, 2.0, 3.0, 5.0),
+            tuple(range(1, 10)))
 
-    Log axes get the first of those tick sets that labels at least ``wanted``
-    values, or the richest one labelling at least ``minimum``, among those
-    whose labels fit the axis (``axis.get_tick_space()``); a log axis over too
-    narrow a range for that becomes linear. The chosen ticks are then fixed
-    (only those inside the limits: a big grid draws several times faster), so
-    call this after the limits are set.
+
+def log_ticks(low: float, high: float, subs: Sequence[float]) -> list[float]:
+    """``s * 10**k`` for ``s`` in ``subs``, inside ``[low, high]``."""
+    first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
+    return [s * 10.0**k for k in range(first, last + 1) for s in subs
+            if low <= s * 10.0**k <= high]
+
+
+def _spread(ticks: list[float], low: float, high: float) -> float:
+    """Smallest gap between ticks, as a fraction of a log axis."""
+    span = math.log10(high / low)
+    places = [math.log10(t / low) / span for t in ticks]
+    return min((b - a for a, b in zip(places, places[1:], strict=False)),
+               default=1.0)
+
+
+def tidy_axis(axis, minimum: int = 2, wanted: int = 3) -> None:
+    """Enough tick labels, evenly spread; a log axis too narrow becomes linear.
+
+    Log axes get the first tick set of :data:`LOG_SUBS` that labels at least
+    ``wanted`` values, else the richest labelling at least ``minimum``, among
+    those whose labels fit the axis (``axis.get_tick_space()``) and are not
+    crowded at one end of a decade (800 next to 900). The ticks are then fixed
+    (a big grid draws several times faster), so call this after the limits are
+    set.
     """
     if axis.get_scale() == "log":
         low, high = sorted(axis.get_view_interval())
@@ -522,18 +542,23 @@ def tidy_axis(axis, minimum: int = 2, wanted: int = 3) -> None:
         axis.set_major_formatter(formatter)
         axis.set_minor_formatter(mticker.NullFormatter())
         room = max(minimum, axis.get_tick_space())
-        good = []
-        for subs in ((1.0,), (1.0, 3.0), (1.0, 2.0, 5.0), (1.0, 2.0, 3.0, 5.0),
-                     tuple(range(1, 10))):
-            axis.set_major_locator(mticker.LogLocator(base=10, subs=subs))
-            count = len(visible_tick_labels(axis))
-            if minimum <= count <= room:
-                good.append(subs)
-                if count >= wanted:
+        chosen = None
+        if math.isfinite(decades) and decades > 0:
+            for subs in LOG_SUBS:
+                ticks = log_ticks(low, high, subs)
+                if not minimum <= len(ticks) <= room \
+                        or _spread(ticks, low, high) < 0.6 / room:
+                    continue
+                chosen = ticks
+                if len(ticks) >= wanted:
                     break
-        if good:
-            axis.set_major_locator(mticker.LogLocator(base=10, subs=good[-1]))
-            _fix_ticks(axis)
+            decade_ticks = log_ticks(low, high, (1.0,))
+            if chosen is None and len(decade_ticks) > room:
+                # many decades: every second, third ... decade
+                stride = math.ceil(len(decade_ticks) / room)
+                chosen = decade_ticks[::stride]
+        if chosen:
+            axis.set_major_locator(mticker.FixedLocator(chosen))
             return
         getattr(axis.axes, f"set_{axis.axis_name}scale")("linear")
         getattr(axis.axes, f"set_{axis.axis_name}lim")(low, high)

@@ -274,3 +274,17 @@ def test_narrow_log_range_still_gets_two_labels():
     facets.tidy_axis(ax.yaxis)
     assert len(facets.visible_tick_labels(ax.yaxis)) >= 2
     plt.close(fig)
+
+
+@pytest.mark.parametrize("low, high", [(150, 950), (27, 190), (1e-8, 1e3),
+                                       (2e-6, 6e-4)])
+def test_log_ticks_are_spread_and_never_crowd(low, high):
+    fig = plt.figure(figsize=(4, 3))
+    ax = fig.add_axes([0.15, 0.2, facets.AXES_W / 4, facets.AXES_H / 3])
+    ax.set_xscale("log")
+    ax.set_xlim(low, high)
+    facets.tidy_axis(ax.xaxis)
+    assert ax.get_xscale() == "log"
+    assert 2 <= len(facets.visible_tick_labels(ax.xaxis)) <= 8
+    checks.check_no_text_overlap(fig)
+    plt.close(fig)
