@@ -192,7 +192,7 @@ def add_summary_arguments(parser: argparse.ArgumentParser, experiment: str,
     from pathlib import Path
 
     parser.add_argument("--grid", default="quick",
-                        help="grid whose runs to gather (default: quick)")
+                        help="grid whose runs to gather")
     parser.add_argument("--input_dir", "--input-dir", dest="input_dir", type=Path,
                         default=None, help="gather runs below this directory "
                         f"instead (default: <output-root>/{experiment}/<grid>)")

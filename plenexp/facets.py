@@ -159,6 +159,15 @@ def parse_duration(value) -> float:
     return float(text)
 
 
+def parse_durations(values: pd.Series) -> pd.Series:
+    """:func:`parse_duration` of a whole column (numbers read at once)."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    clock = numbers.isna() & values.astype(str).str.contains(":")
+    if clock.any():
+        numbers[clock] = values[clock].map(parse_duration)
+    return numbers.astype(float)
+
+
 def sort_frame(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     """Rows sorted by ``columns``, each in :func:`level_key` order."""
     columns = [c for c in columns if c in frame.columns]
@@ -495,15 +504,35 @@ def _plain(value: float, _pos=None) -> str:
     return f"{value:g}"
 
 
-def tidy_axis(axis, minimum: int = 2, wanted: int = 3) -> None:
-    """Enough tick labels: decades, else 1-3, 1-2-5, 1-2-3-5, 1..9; else linear.
+#: Tick sets of log axes, from sparse to dense (multiples of each decade).
+LOG_SUBS = ((1.0,), (1.0, 3.0), (1.0, 2.0, 5.0), (1.0, 2.0, 3.0, 5.0),
+            tuple(range(1, 10)))
 
-    Log axes get the first of those tick sets that labels at least ``wanted``
-    values, or the richest one labelling at least ``minimum``, among those
-    whose labels fit the axis (``axis.get_tick_space()``); a log axis over too
-    narrow a range for that becomes linear. The chosen ticks are then fixed
-    (only those inside the limits: a big grid draws several times faster), so
-    call this after the limits are set.
+
+def log_ticks(low: float, high: float, subs: Sequence[float]) -> list[float]:
+    """``s * 10**k`` for ``s`` in ``subs``, inside ``[low, high]``."""
+    first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
+    return [s * 10.0**k for k in range(first, last + 1) for s in subs
+            if low <= s * 10.0**k <= high]
+
+
+def _spread(ticks: list[float], low: float, high: float) -> float:
+    """Smallest gap between ticks, as a fraction of a log axis."""
+    span = math.log10(high / low)
+    places = [math.log10(t / low) / span for t in ticks]
+    return min((b - a for a, b in zip(places, places[1:], strict=False)),
+               default=1.0)
+
+
+def tidy_axis(axis, minimum: int = 2, wanted: int = 3) -> None:
+    """Enough tick labels, evenly spread; a log axis too narrow becomes linear.
+
+    Log axes get the first tick set of :data:`LOG_SUBS` that labels at least
+    ``wanted`` values, else the richest labelling at least ``minimum``, among
+    those whose labels fit the axis (``axis.get_tick_space()``) and are not
+    crowded at one end of a decade (800 next to 900). The ticks are then fixed
+    (a big grid draws several times faster), so call this after the limits are
+    set.
     """
     if axis.get_scale() == "log":
         low, high = sorted(axis.get_view_interval())
@@ -513,18 +542,23 @@ def tidy_axis(axis, minimum: int = 2, wanted: int = 3) -> None:
         axis.set_major_formatter(formatter)
         axis.set_minor_formatter(mticker.NullFormatter())
         room = max(minimum, axis.get_tick_space())
-        good = []
-        for subs in ((1.0,), (1.0, 3.0), (1.0, 2.0, 5.0), (1.0, 2.0, 3.0, 5.0),
-                     tuple(range(1, 10))):
-            axis.set_major_locator(mticker.LogLocator(base=10, subs=subs))
-            count = len(visible_tick_labels(axis))
-            if minimum <= count <= room:
-                good.append(subs)
-                if count >= wanted:
+        chosen = None
+        if math.isfinite(decades) and decades > 0:
+            for subs in LOG_SUBS:
+                ticks = log_ticks(low, high, subs)
+                if not minimum <= len(ticks) <= room \
+                        or _spread(ticks, low, high) < 0.6 / room:
+                    continue
+                chosen = ticks
+                if len(ticks) >= wanted:
                     break
-        if good:
-            axis.set_major_locator(mticker.LogLocator(base=10, subs=good[-1]))
-            _fix_ticks(axis)
+            decade_ticks = log_ticks(low, high, (1.0,))
+            if chosen is None and len(decade_ticks) > room:
+                # many decades: every second, third ... decade
+                stride = math.ceil(len(decade_ticks) / room)
+                chosen = decade_ticks[::stride]
+        if chosen:
+            axis.set_major_locator(mticker.FixedLocator(chosen))
             return
         getattr(axis.axes, f"set_{axis.axis_name}scale")("linear")
         getattr(axis.axes, f"set_{axis.axis_name}lim")(low, high)
@@ -664,6 +698,12 @@ def scatter_grid(agg: pd.DataFrame, x: str | Sequence[str], y: str,
     xlims = {col: padded_limits(np.concatenate(
         [agg[c].to_numpy(float) for c in (col, f"{col}_min", f"{col}_max")
          if c in agg.columns]), logs[col]) for col in xs}
+    xticks: dict = {}
+    places = {(i, j): _place(i, j, len(combos), n_cols, packed)
+              for i in range(len(images)) for j in range(len(combos))}
+    lowest = {}
+    for row, col in places.values():
+        lowest[col] = max(row, lowest.get(col, row))
     for i_img, image in enumerate(images):
         in_image = (keys[enc.image] == format_level(image)) if image is not None \
             else pd.Series(True, index=agg.index)
@@ -673,12 +713,7 @@ def scatter_grid(agg: pd.DataFrame, x: str | Sequence[str], y: str,
             [sub[c].to_numpy(float) for c in (y, f"{y}_min", f"{y}_max")
              if c in sub.columns]), logs[y])
         for i_combo, combo in enumerate(combos):
-            if packed:
-                row, col = divmod(i_img * len(combos) + i_combo, n_cols)
-            else:
-                block = math.ceil(len(combos) / n_cols)
-                row = i_img * block + i_combo // n_cols
-                col = i_combo % n_cols
+            row, col = places[i_img, i_combo]
             mask = in_image.copy()
             for column, value in zip(enc.facets, combo, strict=True):
                 mask &= keys[column] == format_level(value)
@@ -707,9 +742,24 @@ def scatter_grid(agg: pd.DataFrame, x: str | Sequence[str], y: str,
                     ax.set_xlim(*xlims[xcol])
                 if ylim:
                     ax.set_ylim(*ylim)
-                tidy_axis(ax.xaxis)
+                if xcol in xticks:  # the same limits: the same ticks
+                    scale, locs, formatter = xticks[xcol]
+                    ax.set_xscale(scale)
+                    ax.set_xlim(*xlims[xcol])
+                    ax.xaxis.set_major_locator(mticker.FixedLocator(locs))
+                    ax.xaxis.set_major_formatter(formatter)
+                else:
+                    tidy_axis(ax.xaxis)
+                    xticks[xcol] = (ax.xaxis.get_scale(), ax.get_xticks(),
+                                    ax.xaxis.get_major_formatter())
                 ax.minorticks_off()
-                ax.xaxis.grid(True, which="major", linewidth=0.4, alpha=0.5)
+                if row == lowest[col]:
+                    ax.xaxis.grid(True, which="major", linewidth=0.4, alpha=0.5)
+                else:
+                    # the column shares the x axis of its lowest panel (the
+                    # same limits): grid lines only, as in a facet grid
+                    ax.xaxis.set_visible(False)
+                    _grid_lines(ax, xticks[xcol][1], "x")
                 if first == 0:
                     tidy_axis(ax.yaxis)
                     ax.yaxis.grid(True, which="major", linewidth=0.4, alpha=0.5)
@@ -720,9 +770,7 @@ def scatter_grid(agg: pd.DataFrame, x: str | Sequence[str], y: str,
                     # the block shares its first panel's y axis: its grid lines
                     # only (an axis of ticks per panel doubles drawing time)
                     ax.yaxis.set_visible(False)
-                    for tick in row_ticks:
-                        ax.axhline(tick, linewidth=0.4, alpha=0.5, color="#b0b0b0",
-                                   zorder=0.5)
+                    _grid_lines(ax, row_ticks, "y")
     hollow = "n" in agg.columns and agg["n"].nunique() > 1
     handles = _legend_handles(agg, enc, colours, front, hollow, n_max)
     if handles:
@@ -751,6 +799,28 @@ def caption(agg: pd.DataFrame) -> str:
     if high == 1:
         return f"each point: one run ({runs}); no seeds to aggregate"
     return f"each point: median of {runs} (seeds); bars: min to max"
+
+
+def _grid_lines(ax, ticks, axis: str) -> None:
+    """Grid lines at ``ticks`` of a hidden axis: one line, NaN-separated."""
+    ticks = np.asarray(ticks, dtype=float)
+    across = np.tile([0.0, 1.0, np.nan], len(ticks))
+    along = np.repeat(ticks, 3)
+    if axis == "x":
+        line = Line2D(along, across, transform=ax.get_xaxis_transform())
+    else:
+        line = Line2D(across, along, transform=ax.get_yaxis_transform())
+    line.set(linewidth=0.4, alpha=0.5, color="#b0b0b0", zorder=0.5)
+    ax.add_artist(line)
+
+
+def _place(i_image: int, i_combo: int, n_combos: int, n_cols: int,
+           packed: bool) -> tuple[int, int]:
+    """Row and column of a panel (:func:`grid_shape`'s layout)."""
+    if packed:
+        return divmod(i_image * n_combos + i_combo, n_cols)
+    rows_per_image = math.ceil(n_combos / n_cols)
+    return i_image * rows_per_image + i_combo // n_cols, i_combo % n_cols
 
 
 def _combos(agg: pd.DataFrame, facets: Sequence[str]) -> list[tuple]:

@@ -11,7 +11,7 @@ from pathlib import Path
 from . import rundir
 
 
-def read_rows(path: Path) -> list[dict[str, str]]:
+def read_rows(path: str | os.PathLike) -> list[dict[str, str]]:
     """Rows of one small CSV file, as strings.
 
     Raises
@@ -61,7 +61,7 @@ def gather(
     rows: list[dict[str, str]] = []
     problems: list[str] = []
     for run_dir in rundir.done_runs(root):
-        path = run_dir / filename
+        path = os.path.join(run_dir, filename)
         try:
             run_rows = read_rows(path)
         except FileNotFoundError:

@@ -182,14 +182,15 @@ def atomic_run_dir(final: str | os.PathLike) -> Iterator[Path]:
 def done_runs(root: str | os.PathLike) -> Iterator[Path]:
     """Every complete run directory below ``root``, hidden ones skipped.
 
-    Uses ``os.scandir`` rather than globbing: summaries walk tens of thousands
-    of run directories.
+    Uses ``os.scandir`` and plain strings rather than globbing and ``Path``
+    objects: summaries walk tens of thousands of run directories.
     """
-    stack = [Path(root)]
+    root = os.fspath(root)
+    stack = [root]
     while stack:
         current = stack.pop()
-        if current != Path(root) and (current / DONE_MARKER).is_file():
-            yield current  # one stat per run, no listing
+        if current != root and os.path.isfile(os.path.join(current, DONE_MARKER)):
+            yield Path(current)  # one stat per run, no listing
             continue
         try:
             entries = list(os.scandir(current))
@@ -197,10 +198,10 @@ def done_runs(root: str | os.PathLike) -> Iterator[Path]:
             continue
         names = {e.name for e in entries}
         if DONE_MARKER in names:
-            yield current
+            yield Path(current)
             continue
         stack.extend(
-            Path(e.path)
+            e.path
             for e in sorted(entries, key=lambda e: e.name, reverse=True)
             if e.is_dir() and not e.name.startswith(".")
         )
@@ -209,7 +210,8 @@ def done_runs(root: str | os.PathLike) -> Iterator[Path]:
 def read_process_time(run_dir: str | os.PathLike) -> float | None:
     """Whole-process seconds recorded by ``time_process.sh``, if any."""
     try:
-        data = json.loads((Path(run_dir) / PROCESS_TIME).read_text())
+        with open(os.path.join(run_dir, PROCESS_TIME)) as f:
+            data = json.load(f)
         return float(data["elapsed_s"])
     except (FileNotFoundError, KeyError, ValueError, TypeError):
         return None

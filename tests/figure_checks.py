@@ -162,7 +162,8 @@ def check_tick_labels(fig: Figure, minimum: int = 2) -> None:
     """Every axis that shows tick labels shows at least ``minimum`` of them.
 
     An axes may hide its y axis only when an axes to its left in the same
-    row shows one (a shared y axis).
+    row shows one, and its x axis only when another in its column shows one
+    (shared axes).
     """
     _renderer(fig)
     rows: dict[float, list] = {}
@@ -175,10 +176,17 @@ def check_tick_labels(fig: Figure, minimum: int = 2) -> None:
             assert len(visible) >= minimum, (
                 f"{axis.axis_name} axis of {ax.get_title()!r} "
                 f"({axis.get_scale()}) has tick labels {labels}")
+    columns: dict[float, list] = {}
+    for ax in data_axes(fig):
+        columns.setdefault(round(ax.get_position().x0, 3), []).append(ax)
     for row in rows.values():
         first = min(row, key=lambda ax: ax.get_position().x0)
         assert first.yaxis.get_visible() and _labels_shown(first.yaxis), (
             f"the row of {first.get_title()!r} labels no y axis")
+    for column in columns.values():
+        assert any(ax.xaxis.get_visible() and _labels_shown(ax.xaxis)
+                   for ax in column), (
+            f"the column of {column[0].get_title()!r} labels no x axis")
 
 
 def check_figure(fig: Figure, numeric: tuple[str, ...] = (),

@@ -72,6 +72,13 @@ def test_durations_in_seconds_or_clock_text(text, seconds):
     assert value == seconds or (math.isnan(value) and math.isnan(seconds))
 
 
+def test_durations_of_a_column_mix_numbers_and_clock_text():
+    column = pd.Series(["04:05.5", "12.25", "", "1:00:00", "None"])
+    out = facets.parse_durations(column).tolist()
+    assert out[:2] == [245.5, 12.25] and out[3] == 3600.0
+    assert math.isnan(out[2]) and math.isnan(out[4])
+
+
 def test_aggregate_takes_median_min_max_and_n_over_seeds():
     frame = pd.DataFrame({"img": ["a"] * 3 + ["b"], "lr": ["1", "1", "1", "1"],
                           "seed": [0, 1, 2, 0], "loss": [1.0, 3.0, 2.0, 5.0],
@@ -266,4 +273,18 @@ def test_narrow_log_range_still_gets_two_labels():
     ax.set_ylim(0.716, 0.721)
     facets.tidy_axis(ax.yaxis)
     assert len(facets.visible_tick_labels(ax.yaxis)) >= 2
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("low, high", [(150, 950), (27, 190), (1e-8, 1e3),
+                                       (2e-6, 6e-4)])
+def test_log_ticks_are_spread_and_never_crowd(low, high):
+    fig = plt.figure(figsize=(4, 3))
+    ax = fig.add_axes([0.15, 0.2, facets.AXES_W / 4, facets.AXES_H / 3])
+    ax.set_xscale("log")
+    ax.set_xlim(low, high)
+    facets.tidy_axis(ax.xaxis)
+    assert ax.get_xscale() == "log"
+    assert 2 <= len(facets.visible_tick_labels(ax.xaxis)) <= 8
+    checks.check_no_text_overlap(fig)
     plt.close(fig)

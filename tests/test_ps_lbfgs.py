@@ -10,6 +10,7 @@ import sys
 import time
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -325,12 +326,45 @@ def test_every_option_has_help(script):
     parser = _parser(f"ps_lbfgs/{script}")
     for action in parser._actions:
         assert action.help, f"{script}: {action.option_strings or action.dest}"
-        # the parser shows real defaults; only computed ones (None) are described
-        assert ("(default" not in action.help or action.default is None
-                or script != "synthesize.py"), \
+        # the parser shows defaults; by hand only where it is computed (None)
+        assert "(default" not in action.help or action.default is None, \
             f"{script}: hand-written default in {action.option_strings}"
     if script == "synthesize.py":
         flags = {f for a in parser._actions for f in a.option_strings}
         assert {"--output_dir", "--output-dir", "--output_path", "-f", "-o",
                 "--seed", "-s", "--img", "-i", "--device", "-d"} <= flags
         assert "-t" not in flags
+
+
+def test_run_figures_say_the_sign_and_titles_do_not_overlap():
+    from plenexp import draw
+    from plenexp.experiments.ps_lbfgs import figures, run
+
+    args = {"img": "reptile_skin", "crop": 128, "loss": "l2_norm",
+            "coarse_to_fine": False, "init_reduced": False, "seed": 0,
+            "max_iter": 3, "max_eval": 4, "history_size": 10,
+            "line_search_fn": "strong_wolfe", "lr": 1.0}
+    image = run.load_target(args, torch.device("cpu"))
+    _, _, met = run.build(args, image)
+    run.setup(met, args, image)
+    met.synthesize(max_iter=2)
+    title = figures.run_title(args, float(met.losses[-1]), 2, 1.0)
+    status = draw.synthesis_status(met)
+    status.suptitle(title)
+    error = draw.representation_error(met.model, met.image, met.metamer,
+                                      title=f"error\n{title}")
+    with torch.no_grad():
+        diff = met.model(met.image) - met.model(met.metamer)
+    groups = met.model._representation_for_plotting(
+        {k: v[0, 0] for k, v in met.model.convert_to_dict(diff).items()})
+    expected = next(iter(groups.values())).flatten().numpy()
+    for fig in (status, error):
+        (first,) = [ax for ax in fig.axes if ax.get_ylabel() == draw.ERROR_LABEL]
+        assert draw.ERROR_LABEL == "PS(target) − PS(metamer)"
+        # the sign drawn is the sign labelled: target minus metamer
+        drawn = [line.get_ydata() for line in first.get_lines()
+                 if len(line.get_ydata()) == len(expected)]
+        assert any(np.allclose(d, expected) for d in drawn)
+        assert not any(np.allclose(d, -expected) for d in drawn)
+        checks.check_no_text_overlap(fig)
+        plt.close(fig)

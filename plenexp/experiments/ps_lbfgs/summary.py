@@ -99,7 +99,7 @@ def normalize_table(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
             if clock:
                 notes.append(f"{column}: {clock} value(s) written as [H:]MM:SS, "
                              "read as seconds")
-            frame[column] = frame[column].map(facets.parse_duration)
+            frame[column] = facets.parse_durations(frame[column])
     for column in ("LBFGS_max_iter", "LBFGS_history_size", "learning_rate", "loss",
                    "synth_iter", "seed", "evaluations", "steps",
                    "max_abs_rep_error", "seconds_to_success_loss",
