@@ -34,8 +34,9 @@ CLUSTER_SCRIPT = REPO / "tests" / "slurm" / "local_cluster.sh"
 #: Job states after which a job will not run again.
 FINAL_STATES = {"COMPLETED", "FAILED", "TIMEOUT", "CANCELLED", "NODE_FAIL",
                 "OUT_OF_MEMORY", "PREEMPTED", "BOOT_FAIL", "DEADLINE"}
-#: No job may take longer (the set takes about 7 minutes on 2 quiet cores; a
-#: loaded machine stretches every run).
+#: No job may take longer. The whole set took 17 minutes on a 2-core VM shared
+#: with other work (load about 5), 11 of them in the time-limit test: its grid
+#: must outlast the one-minute limit, and what is left is then run twice.
 JOB_TIMEOUT = 1500
 
 
