@@ -14,8 +14,10 @@ def normalize_device(spec: str | int) -> str:
     ``cuda:N``. Availability is checked where the run happens.
     """
     text = str(spec).strip().lower()
-    if text.isdigit():
-        return f"cuda:{text}"
-    if text in ("cpu", "cuda") or re.fullmatch(r"cuda:\d+", text):
+    # ASCII digits only ("²".isdigit() is true); "cuda:00" is "cuda:0"
+    match = re.fullmatch(r"(?:cuda:)?([0-9]{1,4})", text, flags=re.ASCII)
+    if match:
+        return f"cuda:{int(match[1])}"
+    if text in ("cpu", "cuda"):
         return text
     raise UsageError(f"unknown device {spec!r}: expected cpu, cuda, cuda:N or N")

@@ -30,13 +30,13 @@ def parse_args():
                       "(default: the target's size)")
     parser.add_argument("--n_iter", type=cli.positive_int, default=100,
                         help="textureSynthesis iterations (default: 100)")
-    parser.add_argument("--seed", "-s", type=cli.optional_int, default=0,
+    parser.add_argument("--seed", "-s", type=cli.optional_seed, default=0,
                         help="seed of MATLAB's rand and randn (textureAnalysis adds "
                         "noise to the target; None: the engine's own start) "
                         "(default: 0)")
     matlab.add_matlab_arguments(parser)
     cli.add_device_argument(parser)
-    parser.add_argument("--output_dir", "-o", default=None,
+    parser.add_argument("--output_dir", "-o", type=cli.path_text, default=None,
                         help="run directory (default: <output-root>/ps_matlab/"
                         "adhoc/<run-name>)")
     cli.add_output_root_argument(parser)

@@ -17,7 +17,7 @@ def parse_args():
     parser = cli.ArgumentParser(description=__doc__)
     parser.add_argument("--size", default="256",
                         help="image size, N or HxW (default: 256)")
-    parser.add_argument("--seeds", type=int, nargs="+", default=list(range(10)),
+    parser.add_argument("--seeds", type=cli.seed, nargs="+", default=list(range(10)),
                         help="seeds to write (default: 0 ... 9)")
     parser.add_argument("--output_dir", "-o", type=Path, default=None,
                         help="where to write (default: <output-root>/"

@@ -26,17 +26,6 @@ def optimizer_name(text: str) -> str:
     return names[text.lower()]
 
 
-def non_negative(text: str) -> float:
-    """Parse a number >= 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
-    return value
-
-
 def parse_args() -> dict:
     """Parse the command line (fast: no heavy imports)."""
     parser = cli.ArgumentParser(description=__doc__)
@@ -51,7 +40,7 @@ def parse_args() -> dict:
                         "seed-0)")
     parser.add_argument("--optimizer", type=optimizer_name, default="Adam",
                         help="Adam (coarse-to-fine) or LBFGS (default: Adam)")
-    parser.add_argument("--weighted", type=non_negative, default=0.0,
+    parser.add_argument("--weighted", type=cli.non_negative_float, default=0.0,
                         help="multiply the var_highpass_residual statistic by W in "
                         "the loss; 0: the plain loss (default: 0)")
     parser.add_argument("--loss", default="l2_norm", choices=constants.LOSSES,
@@ -64,7 +53,8 @@ def parse_args() -> dict:
     parser.add_argument("--synth_max_iter", type=cli.positive_int, default=200,
                         help="synthesis iterations (LBFGS: steps) (default: 200)")
     parser.add_argument("--output_path", "--output_dir", "-o", dest="output_path",
-                        default=None, help="run directory (default: <output-root>/"
+                        type=cli.path_text, default=None,
+                        help="run directory (default: <output-root>/"
                         "ps_matlab_vs_plen/adhoc/<run-name>)")
     cli.add_output_root_argument(parser)
     return vars(parser.parse_args())

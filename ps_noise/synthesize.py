@@ -36,7 +36,7 @@ def parse_args() -> dict:
     parser.add_argument("--init_noise_type", "-t", choices=ps_noise.NOISE_TYPES,
                         default="uniform", help="uniform: amplitude x U[0,1]; "
                         "normal: image + amplitude x N(0,1) (default: uniform)")
-    parser.add_argument("--init_seed", "-s", type=int, default=0,
+    parser.add_argument("--init_seed", "-s", type=cli.seed, default=0,
                         help="seed of the initial noise (default: 0)")
     parser.add_argument("--weighted", type=ps_noise.parse_weights,
                         default=ps_noise.parse_weights(ps_noise.DEFAULT_WEIGHTS),
@@ -50,7 +50,7 @@ def parse_args() -> dict:
                         help="synthesis iterations (LBFGS steps) (default: 200)")
     parser.add_argument("--no_plots", action="store_true",
                         help="skip the figure (plot.py draws it later)")
-    parser.add_argument("--output_path", "-f", default=None,
+    parser.add_argument("--output_path", "-f", type=cli.path_text, default=None,
                         help="run directory; a name ending in .pt (as in the "
                         "earlier version) means that name without .pt (default: "
                         "<output-root>/ps_noise/adhoc/<run-name>)")
