@@ -18,10 +18,10 @@ def parse_args():
                         help="keep only the central CROP x CROP pixels")
     parser.add_argument("--coarse_to_fine", action="store_true",
                         help="MetamerCTF, together, scales switched every 7 iters")
-    parser.add_argument("--seed", "-s", type=int, default=0)
+    parser.add_argument("--seed", "-s", type=cli.seed, default=0)
     parser.add_argument("--max_iter", type=cli.positive_int, default=10,
                         help="LBFGS iterations per step (default: 10)")
-    parser.add_argument("--max_eval", type=cli.optional_int, default=10,
+    parser.add_argument("--max_eval", type=cli.optional_positive_int, default=10,
                         help="LBFGS function evaluations per step, or None "
                         "(= 1.25 max_iter) (default: 10)")
     parser.add_argument("--history_size", type=cli.positive_int, default=100)
@@ -35,7 +35,7 @@ def parse_args():
                         help="synthesis iterations (LBFGS steps) (default: 200)")
     parser.add_argument("--store_progress", type=cli.optional_int, default=None,
                         help="keep the metamer every N iterations")
-    parser.add_argument("--lr", type=float, default=1.0)
+    parser.add_argument("--lr", type=cli.positive_float, default=1.0)
     parser.add_argument("--loss", default="l2_norm", choices=constants.LOSSES)
     parser.add_argument("--stop_criterion", type=cli.optional_float,
                         default=1e-4, help="stop when the loss changes less than "
@@ -43,7 +43,7 @@ def parse_args():
     parser.add_argument("--stop_iters_to_check", type=cli.positive_int, default=50)
     parser.add_argument("--no_plots", action="store_true",
                         help="skip the figures (analyze.py makes them later)")
-    parser.add_argument("--output_dir", "-o", default=None,
+    parser.add_argument("--output_dir", "-o", type=cli.path_text, default=None,
                         help="run directory (default: <output-root>/ps_lbfgs/"
                         "adhoc/<run-name>)")
     cli.add_output_root_argument(parser)
@@ -81,7 +81,8 @@ def main():
 
         synthesis.save_metamer(met, run.dir / "metamer.pt")
         images.save_grayscale_png(met.metamer.clip(0, 1), run.dir / "metamer.png")
-        torch.save(model(met.metamer).detach().cpu(), run.dir / "representation.pt")
+        synthesis.save_tensors(model(met.metamer).detach().cpu(),
+                               run.dir / "representation.pt")
         row = ps_lbfgs.loss_row(args, len(met.losses) - 1, float(met.losses[-1]),
                                 synth_duration, run.flat_record())
         results.write_row(row, run.dir / "loss.csv")

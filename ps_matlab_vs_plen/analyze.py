@@ -6,7 +6,8 @@ directory holding such runs, or a bare MATLAB MAT file named
 ``<img>_seed-<N>_iter-<Niter>.mat``. The loss between the target's and the
 metamer's PS statistics is computed with plenoptic's model in float64, for
 every loss function (mse, sse, l2_norm) x (overall + every statistic group),
-NaN (redundant) statistics ignored. Columns: img, init_img, optimizer (Adam |
+redundant statistics (as plenoptic marks them) left out; a metamer that is not
+finite is reported and skipped. Columns: img, init_img, optimizer (Adam |
 LBFGS-<history> | matlab), device, synth_iters, res_highpass_weight,
 init_time, synth_only_time, total_time, loss_func, loss_type, loss, then
 provenance. The table goes to ``loss.csv`` in a run directory, or to
@@ -28,7 +29,7 @@ def parse_args():
                         "files")
     parser.add_argument("--force", action="store_true",
                         help="recompute tables that exist")
-    parser.add_argument("--threads", type=cli.positive_int, default=1,
+    parser.add_argument("--threads", type=cli.threads, default=1,
                         help="torch threads (default: 1, fastest for these small "
                         "computations, above all on a busy machine)")
     parser.add_argument("--csv_dir", type=Path, default=None,

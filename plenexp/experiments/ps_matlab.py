@@ -196,7 +196,7 @@ def find_metamers(input_dir: str | os.PathLike,
     input_dir = Path(input_dir)
     found, problems = [], []
     run_dirs = set()
-    for run_dir in rundir.done_runs(input_dir):
+    for run_dir in rundir.done_runs(input_dir, problems):
         run_dirs.add(run_dir)
         if (run_dir / "metamer.mat").is_file():
             try:
@@ -274,11 +274,11 @@ def loss_table(metamers: list[MatlabMetamer]):
     for metamer in metamers:
         try:
             target, res, result = load_pair(metamer)
-        except ValueError as err:
+            model = models.get(target, images.n_scales_for(metamer.label))
+            losses = synthesis.group_losses(model, target, res)[LOSS]
+        except ValueError as err:  # unreadable, or not finite: no loss at all
             problems.append(f"{metamer.mat_path}: {err}")
             continue
-        model = models.get(target, images.n_scales_for(metamer.label))
-        losses = synthesis.group_losses(model, target, res)[LOSS]
         synth = result["synthToc"] - result["initToc"]
         n_iter = metamer.meta.get("n_iter")
         row = {"name": metamer.name, **metamer.meta,

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import paths
+from .. import images, paths
 from ..cli import UsageError
 from ..tasks import Task
 
@@ -81,8 +81,10 @@ def parse_shape(text: str) -> tuple[int, int]:
         If the text is not one or two positive integers.
     """
     match = re.fullmatch(r"\s*(\d+)\s*(?:[xX]\s*(\d+))?\s*", str(text))
-    if not match or int(match[1]) <= 0 or (match[2] and int(match[2]) <= 0):
-        raise UsageError(f"bad image size {text!r}: expected N or HxW, e.g. 256")
+    if not match or not 0 < int(match[1]) <= images.MAX_SIDE \
+            or (match[2] and not 0 < int(match[2]) <= images.MAX_SIDE):
+        raise UsageError(f"bad image size {text!r}: expected N or HxW, e.g. 256, "
+                         f"sides at most {images.MAX_SIDE}")
     height = int(match[1])
     return height, int(match[2] or height)
 
@@ -795,11 +797,10 @@ def summarize(input_dir: Path | None, from_csv: Path | None, output_dir: Path,
 
     from .. import results
 
-    output_dir.mkdir(parents=True, exist_ok=True)
     if from_csv is not None:
         frame = pd.read_csv(from_csv)
     else:
-        rows, problems = results.gather(input_dir, LOSS_TABLE)
+        rows, problems = results.gather(input_dir, LOSS_TABLE, required=COLUMNS)
         results.report(problems)
         if not rows:
             raise UsageError(f"no analysed results under {input_dir} (run "
@@ -907,7 +908,7 @@ def analyze(found: list[Path], force: bool = False, csv_dir: Path | None = None,
 
 def _analyze(found: list[Path], force: bool, csv_dir: Path | None,
              bare_kwargs: dict) -> int:
-    from .. import images, synthesis
+    from .. import images, results, synthesis
 
     cache: dict[tuple, tuple] = {}
     n_written = 0
@@ -922,19 +923,19 @@ def _analyze(found: list[Path], force: bool, csv_dir: Path | None,
             continue
         try:
             result = load_result(path, **bare_kwargs)
-        except (ValueError, KeyError, TypeError, OSError, RuntimeError) as err:
+            key = (result.img_spec, result.crop)
+            if key not in cache:
+                target = load_target(result)
+                cache[key] = (synthesis.make_model(
+                    target, images.n_scales_for(result.img_spec)), target)
+            model, target = cache[key]
+            rows = loss_rows(result, model, target)
+        except results.READ_ERRORS as err:
             # one broken result must not stop the analysis of hundreds
-            print(f"skipped {path}: {type(err).__name__}: {err}", file=sys.stderr,
+            print(f"skipped {path}: {results.describe(err)}", file=sys.stderr,
                   flush=True)
             failed.append(path)
             continue
-        key = (result.img_spec, result.crop)
-        if key not in cache:
-            target = load_target(result)
-            cache[key] = (synthesis.make_model(
-                target, images.n_scales_for(result.img_spec)), target)
-        model, target = cache[key]
-        rows = loss_rows(result, model, target)
         write_rows(rows, table)
         n_written += 1
         overall = next(r["loss"] for r in rows if r["loss_func"] == "l2_norm"
