@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import datetime
-import json
 import math
 import os
 import shlex
@@ -26,7 +25,7 @@ from html import escape
 from pathlib import Path
 from urllib.parse import quote
 
-from . import cli, paths, rundir
+from . import cli, paths, provenance, results, rundir
 
 INDEX = "index.html"
 SUMMARY = "summary"
@@ -57,6 +56,8 @@ class Grid:
     runs: list[Run] = field(default_factory=list)
     unfinished_logs: list[Path] = field(default_factory=list)
     other_figures: list[Path] = field(default_factory=list)
+    #: One line per file that could not be read, naming it.
+    problems: list[str] = field(default_factory=list)
 
 
 def _visible_dirs(path: Path) -> list[Path]:
@@ -72,11 +73,13 @@ def find_grids(root: Path) -> list[Grid]:
     grids = []
     for experiment in _visible_dirs(root):
         for grid_dir in _visible_dirs(experiment):
-            runs = sorted(rundir.done_runs(grid_dir))
-            if not runs and not (grid_dir / SUMMARY).is_dir():
+            problems: list[str] = []
+            runs = sorted(rundir.done_runs(grid_dir, problems))
+            if not runs and not _has_files(grid_dir / SUMMARY):
                 continue
             grid = Grid(experiment.name, grid_dir.name, grid_dir,
-                        [Run(r, sorted(r.glob("*.png"))) for r in runs])
+                        [Run(r, sorted(r.glob("*.png"))) for r in runs],
+                        problems=problems)
             _attach_figures(grid)
             finished = {r.dir.name for r in grid.runs}
             grid.unfinished_logs = sorted(
@@ -84,6 +87,14 @@ def find_grids(root: Path) -> list[Grid]:
                 if log.name[: -len(".log")] not in finished)
             grids.append(grid)
     return grids
+
+
+def _has_files(path: Path) -> bool:
+    # an empty summary/ (a summary that failed) is no summary
+    try:
+        return any(p.is_file() for p in path.rglob("*"))
+    except OSError:
+        return False
 
 
 def _attach_figures(grid: Grid) -> None:
@@ -104,7 +115,8 @@ def _attach_figures(grid: Grid) -> None:
 
 
 def _href(path: Path, root: Path) -> str:
-    return escape(quote(path.relative_to(root).as_posix()), quote=True)
+    # the file name's bytes, percent-encoded: right even where they are not UTF-8
+    return escape(quote(os.fsencode(path.relative_to(root).as_posix())), quote=True)
 
 
 def _link(path: Path, root: Path, text: str) -> str:
@@ -161,7 +173,7 @@ def _table_html(path: Path, root: Path) -> str:
 
 def _summary_html(grid: Grid, root: Path) -> str:
     summary = grid.dir / SUMMARY
-    if not summary.is_dir():
+    if not _has_files(summary):
         return "<p class='note'>No summary yet (run the experiment's summarize.py).</p>"
     parts = ["<h4>Summary</h4>"]
     figures = sorted(summary.glob("*.png"))
@@ -201,11 +213,13 @@ def _run_values(run: Path) -> list[tuple[str, str]]:
             if values.get(k) not in (None, "", "None")]
 
 
-def _arguments_html(run: Path) -> str:
+def _arguments_html(run: Path, problems: list[str]) -> str:
     try:
-        record = json.loads((run / "provenance.json").read_text())
+        record = provenance.load(run)
     except (OSError, ValueError) as err:
-        return f"<p class='note'>provenance unreadable: {escape(str(err))}</p>"
+        problems.append(f"{run / 'provenance.json'}: {results.describe(err)}")
+        return ("<p class='note'>provenance unreadable: "
+                f"{escape(results.describe(err))}</p>")
     args = record.get("args") or {}
     rows = "".join(f"<tr><th>{escape(str(k))}</th><td>{escape(str(v))}</td></tr>"
                    for k, v in args.items())
@@ -222,7 +236,7 @@ def _arguments_html(run: Path) -> str:
             "</details>")
 
 
-def _run_html(run: Run, root: Path) -> str:
+def _run_html(run: Run, root: Path, problems: list[str]) -> str:
     figures = "".join(_figure(p, root, p.stem, thumb=True) for p in run.figures)
     values = " &middot; ".join(f"{escape(k)} {escape(v)}"
                                for k, v in _run_values(run.dir))
@@ -241,7 +255,7 @@ def _run_html(run: Run, root: Path) -> str:
     return (f"<div class='run'><h5>{escape(run.dir.name)}</h5>"
             f"<div class='gallery'>{figures or '<p class=note>no figures</p>'}"
             f"</div><p class='values'>{values}</p><p>{' | '.join(links)}</p>"
-            f"{_arguments_html(run.dir)}</div>")
+            f"{_arguments_html(run.dir, problems)}</div>")
 
 
 def _grid_html(grid: Grid, root: Path, max_runs: int) -> str:
@@ -263,7 +277,7 @@ def _grid_html(grid: Grid, root: Path, max_runs: int) -> str:
                 "--max-runs shows more)" if len(shown) < len(grid.runs) else "")
         parts.append(f"<h4>Runs{more}</h4>")
         parts.append("<div class='runs'>" + "".join(
-            _run_html(run, root) for run in shown) + "</div>")
+            _run_html(run, root, grid.problems) for run in shown) + "</div>")
     if grid.other_figures:
         parts.append("<h4>Other figures</h4><div class='gallery'>" + "".join(
             _figure(p, root, p.relative_to(grid.dir).with_suffix("").as_posix(),
@@ -329,8 +343,10 @@ def write(root: str | os.PathLike, max_runs: int = 100) -> Path:
     page, grids = render(root, max_runs)
     index = root / INDEX
     tmp = root / f".{INDEX}.tmp-{os.getpid()}"
-    tmp.write_text(page)
+    # names that are not UTF-8 show escaped (their links are percent-encoded)
+    tmp.write_text(page, encoding="utf-8", errors="backslashreplace")
     os.replace(tmp, index)
+    results.report([line for grid in grids for line in grid.problems])
     n_runs = sum(len(g.runs) for g in grids)
     print(f"report: {index} ({len(grids)} grid(s), {n_runs} finished run(s))")
     return index

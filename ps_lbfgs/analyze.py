@@ -25,14 +25,16 @@ def parse_args():
 def main():
     args = parse_args()
     runs = cli.finished_runs(args.dirs)
+    from plenexp import results
     from plenexp.experiments import ps_lbfgs
 
     n_done = 0
     for run in runs:
         needs_figures = args.force or not all((run / f).exists() for f in FIGURES)
-        if ps_lbfgs.analyze_run(run, figures=needs_figures, force=args.force):
-            n_done += 1
-            print(f"analyzed {run}", flush=True)
+        with results.skipping(run):  # one bad run does not stop the others
+            if ps_lbfgs.analyze_run(run, figures=needs_figures, force=args.force):
+                n_done += 1
+                print(f"analyzed {run}", flush=True)
     print(f"{n_done} of {len(runs)} run(s) updated")
 
 

@@ -28,16 +28,18 @@ def main():
     """Rebuild the tables (and figures) that need it."""
     args = parse_args()
     runs = cli.finished_runs(args.dirs)
+    from plenexp import results
     from plenexp.experiments import ps_noise
 
     n_done = 0
     for run in runs:
-        if args.force or not (run / ps_noise.TABLE).exists():
-            ps_noise.analyze_run(run)
-            n_done += 1
-            print(f"analyzed {run}", flush=True)
-        if args.plots:
-            ps_noise.plot_run(run)
+        with results.skipping(run):  # one bad run does not stop the others
+            if args.force or not (run / ps_noise.TABLE).exists():
+                ps_noise.analyze_run(run)
+                n_done += 1
+                print(f"analyzed {run}", flush=True)
+            if args.plots:
+                ps_noise.plot_run(run)
     print(f"{n_done} of {len(runs)} run table(s) rebuilt")
 
 

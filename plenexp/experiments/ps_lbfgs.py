@@ -95,6 +95,13 @@ GRIDS = {
 }
 
 
+#: Columns of ``loss.csv`` the summary reads; a table without them is skipped.
+REQUIRED_COLUMNS = ("search_func", "LBFGS_max_eval")
+#: Columns the summary needs as numbers; a row without one is skipped.
+NUMERIC_COLUMNS = ("LBFGS_max_iter", "LBFGS_history_size", "learning_rate",
+                   "synth_iter", "seed", "synth_duration")
+
+
 def parse_duration(value) -> float:
     """Seconds from a number or ``[H:]MM:SS[.f]`` text; NaN when empty."""
     if value is None:
@@ -333,11 +340,12 @@ def summarize(input_dir, from_csv, output_dir):
 
     from .. import results
 
-    output_dir.mkdir(parents=True, exist_ok=True)
     if from_csv is not None:
         frame = pd.read_csv(from_csv, dtype=str, keep_default_na=False)
     else:
-        rows, problems = results.gather(input_dir, "loss.csv")
+        rows, problems = results.gather(input_dir, "loss.csv",
+                                        required=REQUIRED_COLUMNS,
+                                        numeric=NUMERIC_COLUMNS)
         results.report(problems)
         if not rows:
             from ..cli import UsageError

@@ -19,6 +19,7 @@ import math
 import os
 from pathlib import Path
 
+from .. import cli
 from ..tasks import Task
 
 EXPERIMENT = "ps_noise"
@@ -85,9 +86,10 @@ def parse_weights(text: str) -> tuple[float, ...]:
         except ValueError:
             raise argparse.ArgumentTypeError(
                 f"weight of {name} is not a number: {part!r} in {text!r}") from None
-        if not math.isfinite(value) or value < 0:
+        if not math.isfinite(value) or not 0 <= value <= cli.MAX_MAGNITUDE:
             raise argparse.ArgumentTypeError(
-                f"weight of {name} must be a finite number >= 0, got {part!r}")
+                f"weight of {name} must be a finite number >= 0 and <= "
+                f"{cli.MAX_MAGNITUDE:g}, got {part!r}")
         weights.append(value)
     if not any(weights):
         raise argparse.ArgumentTypeError(f"all seven weights are 0 in {text!r}")
@@ -100,15 +102,13 @@ def format_weights(weights) -> str:
 
 
 def noise_amplitude(text: str) -> float:
-    """Parse ``--init_noise``: a finite number > 0."""
+    """Parse ``--init_noise``: a number in (0, ``cli.MAX_MAGNITUDE``]."""
     try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value <= 0:
+        return cli.positive_float(text)
+    except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(
-            f"expected a noise amplitude > 0, got {text!r}")
-    return value
+            f"expected a noise amplitude > 0 and <= {cli.MAX_MAGNITUDE:g}, "
+            f"got {text!r}") from None
 
 
 def run_name(args: dict) -> str:
@@ -317,12 +317,10 @@ def loss_row(args: dict, model, image, init, metamer, loss_value: float,
 
 def save_results(run_dir: Path, met, init) -> None:
     """``metamer.pt`` (plenoptic's lean save), ``init.pt``, ``metamer.png``."""
-    import torch
-
     from .. import images, synthesis
 
     synthesis.save_metamer(met, run_dir / METAMER_FILE)
-    torch.save(init.detach().cpu(), run_dir / INIT_FILE)
+    synthesis.save_tensors(init.detach().cpu(), run_dir / INIT_FILE)
     images.save_grayscale_png(met.metamer.clip(0, 1), run_dir / "metamer.png")
 
 
@@ -510,6 +508,13 @@ def start_label(noise_type: str, amplitude: float) -> str:
     return f"{noise_type} {float(amplitude):g}"
 
 
+#: Columns of ``loss.csv`` the summary reads; a table without them is skipped.
+REQUIRED_COLUMNS = ("image", "crop", "noise_type", "weights", "device")
+#: Columns the summary needs as numbers; a row without one is skipped.
+NUMERIC_COLUMNS = ("noise_amplitude", "seed", "synth_iter", "l2_no_minmax",
+                   "out_of_range", "metamer_min", "metamer_max")
+
+
 def gather_table(input_dir: Path):
     """Every finished run's ``loss.csv`` below ``input_dir`` as one DataFrame."""
     import pandas as pd
@@ -517,7 +522,8 @@ def gather_table(input_dir: Path):
     from .. import results
     from ..cli import UsageError
 
-    rows, problems = results.gather(input_dir, TABLE)
+    rows, problems = results.gather(input_dir, TABLE, required=REQUIRED_COLUMNS,
+                                    numeric=NUMERIC_COLUMNS)
     results.report(problems)
     if not rows:
         raise UsageError(f"no finished runs with a loss under {input_dir}")
@@ -606,9 +612,8 @@ def contact_sheet(frame, output_dir: Path) -> list[Path]:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import torch
 
-    from .. import figures, provenance
+    from .. import figures, provenance, results, synthesis
 
     written = []
     frame = frame.assign(
@@ -627,8 +632,9 @@ def contact_sheet(frame, output_dir: Path) -> list[Path]:
                                  figsize=(2.3 * n_cols, 2.5 * len(rows) + 0.6))
         for ax in axes.flat:
             ax.set_axis_off()
-        args = run_args(provenance.load(sub["run_dir"].iloc[0]))
-        _show(axes[0, 0], load_target(args), "target")
+        with results.skipping(sub["run_dir"].iloc[0], "target not drawn"):
+            args = run_args(provenance.load(sub["run_dir"].iloc[0]))
+            _show(axes[0, 0], load_target(args), "target")
         headers = ["", "initial image"] + [f"weights\n{w}" for w in weights]
         for j, header in enumerate(headers):
             axes[0, j].text(0.5, 1.2, header, transform=axes[0, j].transAxes,
@@ -640,18 +646,18 @@ def contact_sheet(frame, output_dir: Path) -> list[Path]:
                        & (sub["device"] == device)]
             for _, run in runs.iterrows():
                 run_dir = Path(run["run_dir"])
-                met = torch.load(run_dir / METAMER_FILE, weights_only=True,
-                                 map_location="cpu")["_metamer"]
-                j = weights.index(run["weights"]) + 2
-                _show(axes[i, j], met, f"L2 {run['l2_no_minmax']:.3g}, "
-                      f"[{run['metamer_min']:.2f}, {run['metamer_max']:.2f}]")
-                axes[i, j].title.set_fontsize(8)
+                with results.skipping(run_dir / METAMER_FILE, "not drawn"):
+                    met = synthesis.load_tensors(run_dir / METAMER_FILE)["_metamer"]
+                    j = weights.index(run["weights"]) + 2
+                    _show(axes[i, j], met, f"L2 {run['l2_no_minmax']:.3g}, "
+                          f"[{run['metamer_min']:.2f}, {run['metamer_max']:.2f}]")
+                    axes[i, j].title.set_fontsize(8)
                 if not axes[i, 1].images:
-                    init = torch.load(run_dir / INIT_FILE, weights_only=True,
-                                      map_location="cpu")
-                    _show(axes[i, 1], init, label, float(init.min()),
-                          float(init.max()))
-                    axes[i, 1].title.set_fontsize(8)
+                    with results.skipping(run_dir / INIT_FILE, "not drawn"):
+                        init = synthesis.load_tensors(run_dir / INIT_FILE)
+                        _show(axes[i, 1], init, label, float(init.min()),
+                              float(init.max()))
+                        axes[i, 1].title.set_fontsize(8)
         several_crops = frame.loc[frame["image"] == image, "crop_text"].nunique() > 1
         name = f"{image}_crop-{crop}" if several_crops and crop else image
         size = f", {crop}x{crop} crop" if crop else ""
