@@ -526,8 +526,9 @@ BAD_NUMBERS = [
                                 "--weighted", "1,1,1,1,0,0,1e300"]),
     ("ps_noise/synthesize.py", ["--img", "reptile_skin", "--init_noise", "1e300"]),
     ("ps_noise/synthesize.py", ["--img", "reptile_skin", "--init_seed", "-1"]),
-    ("ps_matlab_vs_plen/synthesize.py", ["--img", "reptile_skin", "--weighted",
-                                         "inf"]),
+    ("ps_matlab_vs_plen/synthesize.py", ["--img", "reptile_skin", "--crop", "128",
+                                         "--init_img", "{init}", "--synth_max_iter",
+                                         "1", "--weighted", "inf"]),
     ("ps_matlab_vs_plen/generate_init_imgs.py", ["--size", "99999999"]),
     ("ps_matlab_vs_plen/generate_init_imgs.py", ["--seeds", "99999999999"]),
     ("ps_matlab/synthesize.py", ["--img", "reptile_skin", "--seed", "-3"]),
@@ -542,8 +543,12 @@ BAD_NUMBERS = [
 @pytest.mark.parametrize("script, args", BAD_NUMBERS,
                          ids=[f"{s.split('/')[0]}-{' '.join(a[-2:])}"
                               for s, a in BAD_NUMBERS])
-def test_bad_numbers_are_refused_cleanly(script, args, work):
+def test_bad_numbers_are_refused_cleanly(script, args, work, tmp_path):
     work, env = work
+    if "{init}" in args:  # an initial image that exists, outside the work dir
+        init = _image_file(tmp_path / "init.png", np.random.default_rng(0).integers(
+            0, 256, (128, 128), dtype="uint8"))
+        args = [str(init) if a == "{init}" else a for a in args]
     proc = _run([REPO / script, *args], work, env)
     _assert_refused(proc, work)
 
