@@ -147,12 +147,14 @@ def describe(err: BaseException) -> str:
     return f"{type(err).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
-#: What reading one damaged or hostile result may raise. Each such result is
-#: reported and skipped; a summary or analysis goes on with the rest.
-READ_ERRORS: tuple[type[BaseException], ...] = (
+#: What reading one damaged or hostile result file may raise.
+DATA_ERRORS: tuple[type[BaseException], ...] = (
     OSError, ValueError, KeyError, IndexError, TypeError, AttributeError,
-    RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile,
-    cli.UsageError)
+    RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile)
+#: What working on one result may raise, a result that does not fit what it
+#: claims (``UsageError``) included. Each such result is reported and skipped;
+#: a summary or analysis goes on with the rest.
+READ_ERRORS = (*DATA_ERRORS, cli.UsageError)
 
 
 @contextmanager

@@ -263,7 +263,8 @@ def load_tensors(path: str | os.PathLike, map_location="cpu") -> dict:
         data = torch.load(path, map_location=map_location, weights_only=True)
     except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile,
             ValueError, AttributeError, TypeError) as err:
-        first = (str(err).strip().splitlines() or [""])[0]
+        # torch explains at length; its first sentence says what went wrong
+        first = (str(err).strip().splitlines() or [""])[0].split(". ")[0]
         raise ValueError(f"{path}: not a readable result file "
                          f"({type(err).__name__}: {first})") from None
     return data

@@ -510,6 +510,36 @@ def test_analysis_of_real_runs_skips_bad_metamers_and_provenance(tmp_path,
     assert f"analyzed {first}" in proc.stdout and "1 of 4 run(s)" in proc.stdout
 
 
+@pytest.mark.slow
+def test_ps_noise_summary_and_analysis_skip_bad_saved_tensors(tmp_path,
+                                                              run_script):
+    grid = tmp_path / "grid"
+    first = grid / "run-c"
+    run_script("ps_noise/synthesize.py", "--img", "reptile_skin", "--crop", "128",
+               "--synth_max_iter", "1", "--no_plots", "-f", first)
+    # the contact sheet takes a row's initial image from its first run: a bad
+    # one there gives way to the next
+    bad_init, bad_metamer = grid / "run-a", grid / "run-b"
+    for copy in (bad_init, bad_metamer):
+        shutil.copytree(first, copy)
+    (bad_init / "init.pt").write_bytes(os.urandom(100))
+    (bad_metamer / "metamer.pt").write_text("not a result")
+    out = tmp_path / "summary"
+    proc = run_script("ps_noise/summarize.py", "--input_dir", grid, "--output-dir",
+                      out, check=False)
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert f"skipped {bad_init / 'init.pt'}: not drawn" in proc.stderr
+    assert f"skipped {bad_metamer / 'metamer.pt'}: not drawn" in proc.stderr
+    assert "3 run(s) summarized" in proc.stdout  # their tables are good
+    assert (out / "contact_sheet_reptile_skin.png").stat().st_size > 1000
+    proc = run_script("ps_noise/analyze.py", grid, "--force", check=False)
+    assert proc.returncode == 1, proc.stderr
+    for bad in (bad_init, bad_metamer):
+        assert f"skipped {bad}: " in proc.stderr
+    assert f"analyzed {first}" in proc.stdout and "1 of 3 run table" in proc.stdout
+
+
 # --------------------------------------------------------------------------
 # 7. Bad numbers: exit 2, one line, nothing on disk
 # --------------------------------------------------------------------------

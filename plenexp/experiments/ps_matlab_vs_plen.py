@@ -923,15 +923,21 @@ def _analyze(found: list[Path], force: bool, csv_dir: Path | None,
             continue
         try:
             result = load_result(path, **bare_kwargs)
-            key = (result.img_spec, result.crop)
-            if key not in cache:
-                target = load_target(result)
-                cache[key] = (synthesis.make_model(
-                    target, images.n_scales_for(result.img_spec)), target)
-            model, target = cache[key]
-            rows = loss_rows(result, model, target)
-        except results.READ_ERRORS as err:
+        except results.DATA_ERRORS as err:
             # one broken result must not stop the analysis of hundreds
+            print(f"skipped {path}: {results.describe(err)}", file=sys.stderr,
+                  flush=True)
+            failed.append(path)
+            continue
+        key = (result.img_spec, result.crop)
+        if key not in cache:
+            target = load_target(result)
+            cache[key] = (synthesis.make_model(
+                target, images.n_scales_for(result.img_spec)), target)
+        model, target = cache[key]
+        try:
+            rows = loss_rows(result, model, target)
+        except results.READ_ERRORS as err:  # a metamer of the wrong size, NaN...
             print(f"skipped {path}: {results.describe(err)}", file=sys.stderr,
                   flush=True)
             failed.append(path)
