@@ -150,6 +150,13 @@ def test_nan_matlab_metamer_is_reported_and_left_out_of_the_summary(tmp_path,
     losses = pd.read_csv(csvs / good.with_suffix(".csv").name)["loss"]
     assert (losses > 0).all() and losses.notna().all()
 
+    # ps_matlab's figures: the NaN metamer is named and not drawn
+    proc = run_script("ps_matlab/plot.py", mats, "-o", tmp_path / "figs",
+                      check=False)
+    assert proc.returncode == 1 and f"skipped {nan}: " in proc.stderr
+    assert sorted(p.name for p in (tmp_path / "figs").glob("*.png")) == [
+        f"{good.stem}.png"]
+
 
 DIVERGE = """
 import sys

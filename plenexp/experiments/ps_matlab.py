@@ -353,16 +353,14 @@ def plot_metamers(metamers: list[MatlabMetamer], output_dir: Path) -> list[Path]
     written
         The PNG files written (unreadable metamers are reported and skipped).
     """
-    import sys
-
-    from .. import figures
+    from .. import figures, results
 
     models, written = _Models(), []
     for metamer in metamers:
         try:
             fig, loss = metamer_figure(metamer, models)
-        except ValueError as err:
-            print(f"skipped {metamer.mat_path}: {err}", file=sys.stderr)
+        except ValueError as err:  # unreadable, or not finite
+            results.report([f"{metamer.mat_path}: {err}"])
             continue
         paths = figures.save(fig, output_dir / metamer.name)
         written.append(paths[-1])
