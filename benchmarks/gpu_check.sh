@@ -26,7 +26,7 @@ EOF
 "$PYTHON" ps_matlab_vs_plen/generate_init_imgs.py --size 128 --seeds 0 \
     --output-root "$root"
 for writer in ps_lbfgs/write_disbatch.py ps_noise/write_disbatch.py \
-        ps_matlab_vs_plen/plenoptic_write_disbatch.py; do
+        ps_matlab_vs_plen/write_disbatch.py; do
     experiment=${writer%%/*}
     taskfile="$root/$experiment/smoke/gpu-$(basename "$writer" .py).txt"
     "$PYTHON" "$writer" "$taskfile" --grid smoke --device cuda --output-root "$root"

@@ -30,7 +30,9 @@ def parse_args():
 
 def main():
     args = parse_args()
-    from plenexp import bench, paths, results
+    from _support import bench
+
+    from plenexp import paths, results
 
     print(bench.machine_line())
     work = Path(tempfile.mkdtemp(prefix="plenexp-bench-memory-"))

@@ -61,7 +61,9 @@ def bare_run(bench, work: Path, i: int, args) -> tuple:
 
 def main():
     args = parse_args()
-    from plenexp import bench, paths
+    from _support import bench
+
+    from plenexp import paths
 
     print(bench.machine_line())
     print(f"device {args.device}; LBFGS {args.iters} steps at "

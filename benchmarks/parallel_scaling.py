@@ -49,7 +49,9 @@ def write_taskfile(root: Path, n: int, iters: int) -> Path:
 
 def main():
     args = parse_args()
-    from plenexp import bench, rundir
+    from _support import bench
+
+    from plenexp import rundir
 
     print(bench.machine_line())
     print(f"{args.tasks} tasks of {args.iters} LBFGS steps at 128x128, one "

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import errno
 import math
-import os
 import re
 import signal
 import sys
@@ -20,12 +19,37 @@ from typing import NoReturn
 from . import paths
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter,
+                     argparse.RawDescriptionHelpFormatter):
+    """Defaults shown after every option's help; docstrings keep their lines."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        # ``is``: a default of 0 or 0.0 is shown (it equals False)
+        if "(default" in text or any(action.default is v for v in
+                                     (None, False, argparse.SUPPRESS)):
+            return text
+        return super()._get_help_string(action)
+
+
+#: Loss names accepted by ``--loss``.
+LOSSES = ("l2_norm", "mse", "portilla_simoncelli_loss_factory")
+
+
 class UsageError(Exception):
     """Bad input from the user: reported as one line, exit status 2."""
 
 
 class ArgumentParser(argparse.ArgumentParser):
-    """``argparse.ArgumentParser`` whose errors fit on one line."""
+    """``argparse.ArgumentParser`` whose errors fit on one line.
+
+    ``--help`` shows every option's default (write help texts without their
+    own "(default: ...)").
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         """Exit with status 2 and one line naming the problem."""
@@ -205,10 +229,26 @@ def non_negative_float(text: str) -> float:
     return value
 
 
+def normalize_device(spec: str | int) -> str:
+    """Check a ``--device`` value and give its canonical form.
+
+    ``cpu`` and ``cuda`` are kept; ``cuda:N`` and a bare index ``N`` become
+    ``cuda:N`` with ``N`` in plain ASCII digits (``cuda:00`` is ``cuda:0``;
+    ``²`` is no index). Availability is checked where the run happens, so
+    task writers need not import torch.
+    """
+    text = str(spec).strip().lower()
+    # ASCII digits only: "²".isdigit() is true
+    match = re.fullmatch(r"(?:cuda:)?([0-9]{1,4})", text, flags=re.ASCII)
+    if match:
+        return f"cuda:{int(match[1])}"
+    if text in ("cpu", "cuda"):
+        return text
+    raise UsageError(f"unknown device {spec!r}: expected cpu, cuda, cuda:N or N")
+
+
 def device(text: str) -> str:
     """Parse ``--device``: ``cpu``, ``cuda``, ``cuda:N`` or ``N`` (canonical form)."""
-    from .devices_spec import normalize_device
-
     try:
         return normalize_device(text)
     except UsageError as err:
@@ -243,6 +283,24 @@ def add_device_argument(parser: argparse.ArgumentParser) -> None:
         default="cpu",
         help="cpu, cuda, cuda:N or a bare GPU index N (default: cpu)",
     )
+
+
+def add_run_dir_argument(parser: argparse.ArgumentParser, experiment: str,
+                         short: str | None = "-o") -> None:
+    """Add ``--output_dir`` (the run directory), one spelling in every script.
+
+    ``--output-dir``, ``--output_path`` and ``-f`` are accepted as aliases;
+    ``short`` is ``-o`` unless the experiment's original scripts used ``-o``
+    for something else (ps_matlab_vs_plen: ``--optimizer``).
+    """
+    flags = ["--output_dir", "--output-dir", "--output_path", "-f"]
+    if short:
+        flags.append(short)
+    parser.add_argument(
+        *flags, dest="output_dir", type=path_text, default=None,
+        help="run directory; only a finished run or an empty directory there "
+        f"is replaced (default: <output-root>/{experiment}/adhoc/<run name>_"
+        "<digest of the arguments>)")
 
 
 def add_output_root_argument(parser: argparse.ArgumentParser) -> None:
@@ -316,48 +374,18 @@ def summary_dirs(args: argparse.Namespace, experiment: str):
     return input_dir, args.output_dir or input_dir / "summary"
 
 
+# ``finished_runs`` and ``plot_destinations`` belong with run directories and
+# live in ``plenexp.rundir``; these two names stay only until every script calls
+# ``rundir`` directly (rundir imports this module, hence the late import).
 def finished_runs(dirs) -> list:
-    """Every finished run in or below ``dirs`` (run directories or parents).
+    """Same as :func:`plenexp.rundir.finished_runs`."""
+    from . import rundir
 
-    Raises
-    ------
-    UsageError
-        If a directory does not exist or none holds a finished run.
-    """
-    from . import results, rundir
-
-    for path in dirs:
-        if not path.is_dir():
-            raise UsageError(f"no such directory: {path}")
-    problems: list[str] = []
-    # each run once, however it was named (a symlink, a parent and a child)
-    runs = list({os.path.realpath(run): run for path in dirs
-                 for run in rundir.done_runs(path, problems)}.values())
-    results.report(problems)
-    if not runs:
-        raise UsageError("no finished runs (with done.json) under "
-                         + ", ".join(map(str, dirs)))
-    return runs
+    return rundir.finished_runs(dirs)
 
 
 def plot_destinations(run_dirs, output_dir=None) -> list:
-    """Pair each finished run with where its figures go.
-
-    Figures go into the run itself, or into ``output_dir``; with several runs,
-    one subdirectory per run there, so no run's figures overwrite another's.
-
-    Raises
-    ------
-    UsageError
-        If a directory is not a finished run.
-    """
+    """Same as :func:`plenexp.rundir.plot_destinations`."""
     from . import rundir
 
-    for run in run_dirs:
-        if not rundir.is_done(run):
-            raise UsageError(f"{run} is not a finished run (no done.json)")
-    if output_dir is None:
-        return [(run, run) for run in run_dirs]
-    if len(run_dirs) == 1:
-        return [(run_dirs[0], output_dir)]
-    return [(run, output_dir / run.name) for run in run_dirs]
+    return rundir.plot_destinations(run_dirs, output_dir)

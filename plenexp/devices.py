@@ -8,8 +8,7 @@ import time
 
 import torch
 
-from .cli import UsageError
-from .devices_spec import normalize_device
+from .cli import UsageError, normalize_device
 from .provenance import cpu_name
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 
 from . import devices, paths, provenance, rundir
+from .paths import NOT_RESULT_ARGS
 
 
 @dataclass
@@ -48,21 +49,38 @@ class RunContext:
         return row
 
 
+
+
+def args_digest(args: dict) -> str:
+    """Eight hex digits that change with every argument that changes a result."""
+    import hashlib
+    import json
+
+    kept = {k: v for k, v in sorted(args.items()) if k not in NOT_RESULT_ARGS}
+    text = json.dumps(kept, sort_keys=True, default=str)
+    return hashlib.sha1(text.encode()).hexdigest()[:8]
+
+
 def run_dir_for(
     output_dir: str | os.PathLike | None,
     output_root: str | os.PathLike | None,
     experiment: str,
     run_name: str,
+    args: dict | None = None,
 ) -> Path:
     """The run directory: ``output_dir`` if given, else under the output root.
 
     Runs started by hand without ``--output_dir`` land in
-    ``<root>/<experiment>/adhoc/<run_name>``.
+    ``<root>/<experiment>/adhoc/<run_name>_<digest>``, where the digest
+    (:func:`args_digest`) covers every argument that changes the result: a
+    second hand run with other settings never replaces the first, and the same
+    command run again replaces its own earlier run.
     """
     if output_dir:
         return Path(output_dir)
     root = paths.output_root(output_root)
-    return paths.grid_dir(root, experiment, "adhoc") / run_name
+    name = f"{run_name}_{args_digest(args)}" if args is not None else run_name
+    return paths.grid_dir(root, experiment, "adhoc") / name
 
 
 @contextmanager

@@ -7,6 +7,10 @@ from pathlib import Path
 
 OUTPUT_ROOT_ENV = "PLENEXP_OUTPUT_ROOT"
 DEFAULT_OUTPUT_ROOT = "./outputs"
+#: Arguments that say where a run goes or whether figures are drawn, not
+#: what it computes: left out of an ad hoc run's name and of result tables.
+NOT_RESULT_ARGS = frozenset({"output_dir", "output_path", "output_root", "no_plots",
+                             "force"})
 
 #: The repository checkout this package lives in (used for script paths).
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 
-from . import cli
+from . import cli, rundir
 
 #: Width of the drawing, pixels; boxes narrower than MIN_WIDTH are left out.
 WIDTH, ROW, MIN_WIDTH, FONT = 1200, 17, 0.5, 11
@@ -148,9 +148,8 @@ def main() -> None:
     if root.total <= 0:
         raise cli.UsageError(f"{args.speedscope} holds no samples")
     svg = flame_svg(root, args.title or args.speedscope.name)
-    tmp = args.svg.with_name(f".{args.svg.name}.tmp-{os.getpid()}")
-    tmp.write_text(svg)
-    os.replace(tmp, args.svg)
+    with rundir.atomic_path(args.svg) as tmp:
+        tmp.write_text(svg)
     print(f"flame graph: {args.svg}")
     if args.top > 0:
         print(f"most time spent in (of {root.total:.1f} s sampled):")

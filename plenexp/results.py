@@ -184,18 +184,23 @@ def to_frame(rows: list[dict[str, str]]):
     return frame
 
 
-def write_row(row: dict, path: str | os.PathLike) -> None:
-    """Write one row, with a header, as a CSV file (no pandas on this path)."""
-    with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(row))
+def write_row(row: dict | list[dict], path: str | os.PathLike) -> None:
+    """Write one row (or rows with the same columns), with a header, as CSV.
+
+    Written atomically (readers never see half a table), without pandas (this
+    is on the synthesis path); ``None`` is written as ``None``.
+    """
+    rows = [row] if isinstance(row, dict) else list(row)
+    with rundir.atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
-        writer.writerow({k: "None" if v is None else v for k, v in row.items()})
+        writer.writerows({k: "None" if v is None else v for k, v in r.items()}
+                         for r in rows)
 
 
 def write_csv_atomic(frame, path: str | os.PathLike) -> None:
     """Write a DataFrame to CSV through a temporary file and a rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    frame.to_csv(tmp, index=False)
-    os.replace(tmp, path)
+    with rundir.atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False)

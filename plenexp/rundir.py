@@ -22,9 +22,11 @@ import socket
 import stat
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+
+from .cli import UsageError
 
 #: Written last into a run directory; its presence means the run is complete.
 DONE_MARKER = "done.json"
@@ -46,12 +48,54 @@ def is_done(run_dir: str | os.PathLike) -> bool:
     return (Path(run_dir) / DONE_MARKER).is_file()
 
 
-def write_json(path: str | os.PathLike, obj: object) -> None:
-    """Write JSON to ``path`` through a temporary file and a rename."""
+def check_replaceable(final: str | os.PathLike) -> None:
+    """Refuse to put a run where something other than a finished run stands.
+
+    Only a finished run of this project (its ``done.json``) or an empty
+    directory may be replaced: a run pointed at a folder of the user's own files
+    must never delete them.
+
+    Raises
+    ------
+    UsageError
+        If ``final`` is a file, or a directory that is not empty and holds no
+        finished run.
+    """
+    final = Path(final)
+    if not os.path.lexists(final):
+        return
+    if final.is_symlink() or not final.is_dir():
+        raise UsageError(f"{final} exists and is not a run directory: "
+                         "give a new or finished run's directory")
+    if is_done(final):
+        return
+    if any(os.scandir(final)):
+        raise UsageError(f"{final} is a directory that holds no finished run "
+                         "(no done.json): refusing to replace it; give a new "
+                         "directory")
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Give a hidden temporary path that replaces ``path`` when the block ends.
+
+    Readers never see a half-written file: the temporary file sits beside
+    ``path`` (same file system, so the rename is atomic) and is removed if the
+    block raises.
+    """
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(obj, indent=2, default=str) + "\n")
-    os.replace(tmp, path)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_json(path: str | os.PathLike, obj: object) -> None:
+    """Write JSON to ``path`` atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2, default=str) + "\n")
 
 
 def _pid_alive(pid: int) -> bool:
@@ -142,10 +186,17 @@ def publish(tmp: Path, final: Path, marker: dict | None = None) -> None:
     tmp
         The finished temporary run directory.
     final
-        Where the run should appear. An earlier run there is replaced.
+        Where the run should appear. An earlier finished run there is replaced;
+        anything else there is refused (:func:`check_replaceable`).
     marker
         Extra content for the completion marker.
+
+    Raises
+    ------
+    UsageError
+        If ``final`` is neither absent, empty, nor a finished run.
     """
+    check_replaceable(final)
     write_json(tmp / DONE_MARKER, {"finished": time.time(), **(marker or {})})
     recover_replaced(final)
     old = hidden_dir(final, "old")
@@ -154,6 +205,7 @@ def publish(tmp: Path, final: Path, marker: dict | None = None) -> None:
     for _ in range(_PUBLISH_ATTEMPTS):
         try:
             if final.exists():
+                check_replaceable(final)
                 os.replace(final, old)
             os.replace(tmp, final)
             break
@@ -184,7 +236,8 @@ def atomic_run_dir(final: str | os.PathLike) -> Iterator[Path]:
     Parameters
     ----------
     final
-        The run directory to create (or replace).
+        The run directory to create, or a finished run to replace. Anything
+        else there is refused before any work starts.
 
     Yields
     ------
@@ -193,6 +246,7 @@ def atomic_run_dir(final: str | os.PathLike) -> Iterator[Path]:
         the process is terminated), it is removed and ``final`` is untouched.
     """
     final = Path(final)
+    check_replaceable(final)
     created = _make_parents(final.parent)
     try:
         _remove_stale_partials(final)
@@ -227,9 +281,7 @@ def _heartbeat(path: Path, stop: threading.Event) -> None:
             return
 
 
-def _usage_error(path: Path, err: OSError):
-    from .cli import UsageError
-
+def _usage_error(path: Path, err: OSError) -> UsageError:
     return UsageError(f"cannot write {path}: {err.strerror or err}")
 
 
@@ -333,3 +385,52 @@ def read_process_time(run_dir: str | os.PathLike) -> float | None:
         return float(data["elapsed_s"])
     except (FileNotFoundError, KeyError, ValueError, TypeError):
         return None
+
+
+def finished_runs(dirs: Sequence[Path]) -> list[Path]:
+    """Every finished run in or below ``dirs`` (run directories or parents).
+
+    Each run once, however it was named (a symlink, a parent and a child);
+    directories that cannot be read are reported (``results.report``) and
+    skipped.
+
+    Raises
+    ------
+    UsageError
+        If a directory does not exist or none holds a finished run.
+    """
+    from . import results
+
+    for path in dirs:
+        if not path.is_dir():
+            raise UsageError(f"no such directory: {path}")
+    problems: list[str] = []
+    runs = list({os.path.realpath(run): run for path in dirs
+                 for run in done_runs(path, problems)}.values())
+    results.report(problems)
+    if not runs:
+        raise UsageError("no finished runs (with done.json) under "
+                         + ", ".join(map(str, dirs)))
+    return runs
+
+
+def plot_destinations(run_dirs: list[Path], output_dir: Path | None = None
+                      ) -> list[tuple[Path, Path]]:
+    """Pair each finished run with where its figures go.
+
+    Figures go into the run itself, or into ``output_dir``; with several runs,
+    one subdirectory per run there, so no run's figures overwrite another's.
+
+    Raises
+    ------
+    UsageError
+        If a directory is not a finished run.
+    """
+    for run in run_dirs:
+        if not is_done(run):
+            raise UsageError(f"{run} is not a finished run (no done.json)")
+    if output_dir is None:
+        return [(run, run) for run in run_dirs]
+    if len(run_dirs) == 1:
+        return [(run_dirs[0], output_dir)]
+    return [(run, output_dir / run.name) for run in run_dirs]

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import math
 import os
 import sys
+import time
 from collections.abc import Callable
 
 import plenoptic as po
 import torch
 
-from .cli import UsageError
-from .constants import LOSSES
+from .cli import LOSSES, UsageError
 
 set_seed = po.set_seed
 
@@ -134,6 +135,7 @@ def synthesize(
     stop_iters_to_check: int = 50,
     progress_chunks: int = 10,
     label: str = "",
+    trajectory: Trajectory | None = None,
 ) -> None:
     """Run ``n_iter`` synthesis iterations, printing a progress line now and then.
 
@@ -150,6 +152,8 @@ def synthesize(
         ``n_iter`` iterations run.
     progress_chunks
         How many progress lines at most; 0 runs in one call, silently.
+    trajectory
+        Attached to ``met`` beforehand; its final state is added at the end.
 
     Raises
     ------
@@ -191,6 +195,98 @@ def synthesize(
             print(f"{label}loss converged after {len(met.losses) - 1} iterations",
                   flush=True)
             break
+    if trajectory is not None:
+        trajectory.finish(met)
+
+
+class Trajectory:
+    """Per-step record of a synthesis: seconds, loss and PS model evaluations.
+
+    Evaluations (forward passes of the model, line-search evaluations and
+    plenoptic's final-loss passes included) are the same on every machine, so
+    they are a cost axis that is not timing noise. One row per optimizer step,
+    a few KB per run; a run's trajectory draws its whole loss-against-time
+    curve, and a shorter run with the same seed is a prefix of a longer one.
+
+    Parameters
+    ----------
+    met
+        The metamer, set up but not yet synthesized.
+    synchronize
+        Called before every clock reading (``devices.synchronize`` on GPUs).
+
+    Attributes
+    ----------
+    rows
+        One dict per state of the metamer: ``step`` (steps taken), ``seconds``
+        (since the trajectory started) and ``evaluations`` (model evaluations
+        spent) when that state was reached, and its ``loss``. Row 0 is the
+        initial image; :meth:`finish` adds the final state.
+    evaluations
+        Model evaluations so far.
+    """
+
+    COLUMNS = ("step", "seconds", "loss", "evaluations")
+
+    def __init__(self, met: po.Metamer,
+                 synchronize: Callable[[], None] | None = None) -> None:
+        self.rows: list[dict] = []
+        self.evaluations = 0
+        self._synchronize = synchronize or (lambda: None)
+        met.model.register_forward_hook(self._count)
+        step = met._optimizer_step
+
+        # plenoptic has no per-step callback: wrap the instance's step method.
+        # A step returns the loss of the metamer it started from (LBFGS's
+        # first evaluation), so the row describes the state before the step.
+        def recorded_step(*args, **kwargs):
+            seconds, evaluations = self._now(), self.evaluations
+            loss = step(*args, **kwargs)
+            self.rows.append({"step": len(self.rows), "seconds": seconds,
+                              "loss": float(loss), "evaluations": evaluations})
+            return loss
+
+        met._optimizer_step = recorded_step
+        self._synchronize()
+        self._start = time.perf_counter()
+
+    def _now(self) -> float:
+        self._synchronize()
+        return time.perf_counter() - self._start
+
+    def _count(self, module, inputs, output) -> None:
+        self.evaluations += 1
+
+    def finish(self, met: po.Metamer) -> None:
+        """Add the final state (plenoptic's loss after the last step)."""
+        if self.rows and self.rows[-1]["step"] == len(met.losses) - 1:
+            return
+        self.rows.append({"step": len(self.rows), "seconds": self._now(),
+                          "loss": float(met.losses[-1]),
+                          "evaluations": self.evaluations})
+
+    @property
+    def steps(self) -> int:
+        """Optimizer steps recorded (the final state not counted)."""
+        return max(0, len(self.rows) - 1)
+
+    def write_csv(self, path: str | os.PathLike) -> None:
+        """Write ``trajectory.csv`` (atomically)."""
+        from .rundir import atomic_path
+
+        with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=self.COLUMNS)
+            writer.writeheader()
+            writer.writerows(self.rows)
+
+
+def read_trajectory(path: str | os.PathLike) -> list[dict]:
+    """Read a ``trajectory.csv`` written by :meth:`Trajectory.write_csv`."""
+    with open(path, newline="") as f:
+        return [{"step": int(row["step"]), "seconds": float(row["seconds"]),
+                 "loss": float(row["loss"]),
+                 "evaluations": int(row["evaluations"])}
+                for row in csv.DictReader(f)]
 
 
 def save_metamer(met: po.Metamer, path: str | os.PathLike) -> None:
@@ -202,11 +298,15 @@ def save_metamer(met: po.Metamer, path: str | os.PathLike) -> None:
     """
     optimizer = met._optimizer
     met._optimizer = None
+    # a Trajectory's per-step wrapper is a local function: not picklable
+    step = met.__dict__.pop("_optimizer_step", None)
     buffer = io.BytesIO()
     try:
         met.save(buffer)
     finally:
         met._optimizer = optimizer
+        if step is not None:
+            met._optimizer_step = step
     _write_bytes(buffer, path)
 
 
@@ -354,12 +454,6 @@ def group_losses(
         out["l2_norm"][key] = math.sqrt(sse)
         out["mse"][key] = sse / values.numel() if values.numel() else float("nan")
     return out
-
-
-def tensor_to_uint8(image: torch.Tensor):
-    """A ``(1, 1, H, W)`` image in [0, 1] as an 8-bit numpy array (clipped)."""
-    array = image.detach().clip(0, 1).cpu().double().numpy()[0, 0]
-    return (array * 255).round().astype("uint8")
 
 
 def log(message: str) -> None:

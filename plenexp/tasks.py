@@ -11,8 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import cli, paths, rundir
-from .devices_spec import normalize_device
+from . import cli, cost, paths, rundir, sbatch
 
 #: Wraps a task's command in ``py-spy record`` (``--profile``).
 PROFILE_SCRIPT = paths.REPO_ROOT / "plenexp" / "profile_process.sh"
@@ -95,6 +94,24 @@ def write_taskfile(lines: Iterable[str], path: Path) -> int:
     return len(lines)
 
 
+#: Task orders of ``--order``; the first is the default.
+ORDERS = ("longest-first", "as-grid")
+
+
+def order_tasks(tasks: Sequence[Task], costs: Sequence[float],
+                order: str = ORDERS[0]) -> list[int]:
+    """Indices of ``tasks`` in the order they go into the task file.
+
+    ``longest-first``: by estimated cost, largest first, equal costs in grid
+    order; ``as-grid``: the grid's order.
+    """
+    if order == "as-grid":
+        return list(range(len(tasks)))
+    if order != "longest-first":
+        raise ValueError(f"unknown task order {order!r}: expected one of {ORDERS}")
+    return cost.longest_first(costs)
+
+
 def add_writer_arguments(parser: argparse.ArgumentParser, grids: Sequence[str],
                          default_grid: str = "quick") -> None:
     """Arguments every task writer takes."""
@@ -115,6 +132,11 @@ def add_writer_arguments(parser: argparse.ArgumentParser, grids: Sequence[str],
                         help="record each run with py-spy: a flame graph "
                         "(<run>.profile.svg) and a speedscope file "
                         "(<run>.profile.speedscope.json) beside the run")
+    parser.add_argument("--order", choices=ORDERS, default=ORDERS[0],
+                        help="task order: longest-first (by each task's cost "
+                        "estimate, so no long task starts last; the default) or "
+                        "as-grid (the grid's own order)")
+    sbatch.add_arguments(parser)
 
 
 def write_disbatch(
@@ -168,7 +190,8 @@ def write_disbatch(
     if extra_arguments is not None:
         extra_arguments(parser)
     args = parser.parse_args(argv)
-    device = normalize_device(args.device)
+    sbatch.check_arguments(args)
+    device = cli.normalize_device(args.device)
     extra = tuple(extra_task_args(args)) if extra_task_args is not None else ()
     root = paths.output_root(args.output_root).resolve()
     grid_dir = paths.grid_dir(root, experiment, args.grid)
@@ -176,22 +199,37 @@ def write_disbatch(
         grid_dir / f"{taskfile_prefix}-{safe_name(device)}.txt")
     env = task_env(root, args.threads)
     script = paths.script(experiment, timing_script)
-    lines, skipped = [], 0
     grid = grids[args.grid]
+    todo, skipped = [], 0
     for task in (grid(root=root, device=device) if grid_context else grid()):
         run_dir = grid_dir / f"{task.name}_device-{safe_name(device)}"
         if args.skip_done and rundir.is_done(run_dir):
             skipped += 1
             continue
+        todo.append((task, run_dir))
+    costs = [cost.estimate_seconds((*task.argv, *extra), device) for task, _ in todo]
+    lines, ordered_costs = [], []
+    for i in order_tasks([task for task, _ in todo], costs, args.order):
+        task, run_dir = todo[i]
         command = ["bash", script, *task.argv, *extra, "--device", device,
                    output_flag, run_dir]
         if args.profile:
             command = ["bash", PROFILE_SCRIPT, run_dir, *command]
         lines.append(shell_line(command, env, paths.run_log(run_dir)))
+        ordered_costs.append(costs[i])
     grid_dir.mkdir(parents=True, exist_ok=True)
     n = write_taskfile(lines, taskfile)
-    extra = f" ({skipped} already done, left out)" if skipped else ""
-    print(f"wrote {n} task(s) to {taskfile}{extra}")
-    print(f"run them with: disbatch -s localhost:{os.cpu_count()} "
-          f"{shlex.quote(str(taskfile))}")
+    done = f" ({skipped} already done, left out)" if skipped else ""
+    print(f"wrote {n} task(s) to {taskfile}{done}")
+    if args.sbatch and n:
+        submit = sbatch.script_for(
+            args, taskfile, ordered_costs, device,
+            job_name=f"{experiment}-{args.grid}-{taskfile.stem}",
+            grid_dir=grid_dir).write()
+        print(f"submit with: sbatch {shlex.quote(str(submit))}")
+    elif args.sbatch:
+        print("nothing left to run: no submit script written")
+    else:
+        print(f"run them with: disbatch -s localhost:{os.cpu_count()} "
+              f"{shlex.quote(str(taskfile))}")
     return taskfile

@@ -7,10 +7,7 @@ missing. The whole-process time recorded by ``time_synthesize.sh`` is added as
 
 from pathlib import Path
 
-from plenexp import cli
-
-FIGURES = ("target_vs_metamer.png", "synthesis_status.png",
-           "representation_error.png")
+from plenexp import cli, rundir
 
 
 def parse_args():
@@ -18,21 +15,23 @@ def parse_args():
     parser.add_argument("dirs", nargs="+", type=Path,
                         help="run directories, or directories holding runs")
     parser.add_argument("--force", action="store_true",
-                        help="rebuild even where the table and figures exist")
+                        help="rebuild the table and figures even where they exist "
+                        "(the loss is computed again from the saved metamer)")
     return parser.parse_args()
 
 
 def main():
     args = parse_args()
-    runs = cli.finished_runs(args.dirs)
-    from plenexp import results
-    from plenexp.experiments import ps_lbfgs
+    runs = rundir.finished_runs(args.dirs)
+    from plenexp.experiments.ps_lbfgs import results
+    from plenexp.results import skipping
 
     n_done = 0
     for run in runs:
-        needs_figures = args.force or not all((run / f).exists() for f in FIGURES)
-        with results.skipping(run):  # one bad run does not stop the others
-            if ps_lbfgs.analyze_run(run, figures=needs_figures, force=args.force):
+        needs_figures = args.force or not all(
+            (run / f"{name}.png").exists() for name in results.FIGURES)
+        with skipping(run):  # one bad run does not stop the others
+            if results.analyze_run(run, figures=needs_figures, force=args.force):
                 n_done += 1
                 print(f"analyzed {run}", flush=True)
     print(f"{n_done} of {len(runs)} run(s) updated")

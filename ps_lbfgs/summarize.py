@@ -1,12 +1,15 @@
-"""Gather every ps_lbfgs run's loss.csv into all_loss.csv and draw the summary.
+"""Gather every ps_lbfgs run's loss.csv into all_loss.csv and write the summary.
 
-Loss against synthesis duration (log-log), faceted by learning rate x history
-size, colour by max_eval / max_iter, marker by max_iter, one figure per line
-search, as SVG and PNG. ``--from-csv`` re-plots an existing table, including
-those of the earlier version of this experiment.
+Final loss against synthesis seconds (and PS model evaluations, when
+recorded): one point per configuration (median over seeds, min-max bars),
+one panel per image and panel variable, each image's Pareto front drawn as a
+line; ``pareto.csv``, ``success.csv``, ``configurations.csv`` and
+``summary.txt`` (the front in words, the success share, what was assumed
+reading the table). ``--from-csv`` re-plots an existing table, including those
+of the earlier version of this experiment.
 """
 
-from plenexp import cli
+from plenexp import cli, timing_report
 
 EXPERIMENT = "ps_lbfgs"
 
@@ -20,10 +23,12 @@ def parse_args():
 def main():
     args = parse_args()
     input_dir, output_dir = cli.summary_dirs(args, EXPERIMENT)
-    from plenexp.experiments import ps_lbfgs
+    from plenexp.experiments.ps_lbfgs import summary
 
-    frame = ps_lbfgs.summarize(input_dir, args.from_csv, output_dir)
-    print(f"{len(frame)} run(s) summarized; figures and all_loss.csv in {output_dir}")
+    frame = summary.summarize(input_dir, output_dir, from_csv=args.from_csv)
+    timing_report.write(frame, output_dir)
+    print(f"{len(frame)} run(s) summarized; figures, tables and summary.txt in "
+          f"{output_dir}")
 
 
 if __name__ == "__main__":

@@ -1,13 +1,15 @@
 """Write the disBatch task file of one ps_lbfgs grid (one shell line per run).
 
-Grids: quick (offline, minutes on a laptop), full (the last published sweep,
-48 runs), mse and small_lr (the earlier sweeps).
+Grids: quick (offline, minutes on a laptop), smoke (seconds), full (the last
+published sweep, 48 runs), mse and small_lr (the earlier sweeps). Every grid
+gives all its runs one budget (``--synth_max_iter``), so shorter budgets are
+read from the runs' trajectories rather than run again.
 """
 
 from plenexp import cli, tasks
-from plenexp.experiments import ps_lbfgs
+from plenexp.experiments.ps_lbfgs import grids
 
 if __name__ == "__main__":
-    cli.run(lambda: tasks.write_disbatch(ps_lbfgs.EXPERIMENT, ps_lbfgs.GRIDS,
+    cli.run(lambda: tasks.write_disbatch(grids.EXPERIMENT, grids.GRIDS,
                                          output_flag="--output_dir",
-                                         description=__doc__))
+                                         description=__doc__, grid_context=True))

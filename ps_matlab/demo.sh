@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The quick grid end to end: task file, disBatch on this machine, one figure
-# per MATLAB metamer, summary. Needs MATLAB or GNU Octave and local copies of
+# The quick grid end to end: task file, disBatch on this machine, each run's
+# table and figure (analyze.py), summary. Needs MATLAB or GNU Octave and local copies of
 # textureSynth and matlabPyrTools; without them it prints one line and exits 0.
 # Honours PLENEXP_OUTPUT_ROOT (default ./outputs) and PYTHON.
 source "$(dirname "$0")/../plenexp/demo_env.sh"
@@ -19,6 +19,6 @@ echo "ps_matlab: $setup"
 "$PYTHON" "$here/write_disbatch.py" "$grid/disbatch-cpu.txt" --grid quick \
     --output-root "$root" --skip-done
 "$PYTHON" -m plenexp.disbatch_local "$grid/disbatch-cpu.txt"
-"$PYTHON" "$here/plot.py" "$grid"
+"$PYTHON" "$here/analyze.py" "$grid"
 "$PYTHON" "$here/summarize.py" --grid quick --output-root "$root"
-echo "figures: $grid/figures/ (one per metamer) and $grid/summary/"
+echo "figures: ps_matlab.png in each run directory and $grid/summary/"

@@ -1,8 +1,8 @@
 """Draw every MATLAB metamer of a results directory as seen through plenoptic.
 
-One figure per metamer (SVG and PNG): the original image | the MATLAB metamer,
-titled with its PS loss (plenoptic's model, l2_norm) | plenoptic's
-representation difference PS(target) - PS(metamer). Metamers are finished
+One figure per metamer (SVG and PNG): the target | the textureSynth metamer,
+titled with its engine and PS loss (plenoptic's model, l2_norm), above
+plenoptic's representation difference PS(target) - PS(metamer). Metamers are finished
 synthesize.py run directories, or loose synthesize.m MAT files named
 <image>_..., whose target is <image>.pgm/.png/... in --target_dir.
 """
@@ -15,12 +15,12 @@ EXPERIMENT = "ps_matlab"
 
 
 def parse_args():
+    """Parse the command line (no heavy imports yet)."""
     parser = cli.ArgumentParser(description=__doc__)
     parser.add_argument("input_dir", nargs="?", type=Path, default=None,
                         help="results directory (default: <output-root>/ps_matlab/"
                         "<grid>)")
-    parser.add_argument("--grid", default="quick",
-                        help="grid whose runs to draw (default: quick)")
+    parser.add_argument("--grid", default="quick", help="grid whose runs to draw")
     parser.add_argument("--target_dir", "--target-dir", type=Path, default=None,
                         help="targets of loose MAT files (default: beside them)")
     parser.add_argument("--output_dir", "--output-dir", "-o", type=Path,
@@ -31,6 +31,7 @@ def parse_args():
 
 
 def main():
+    """Draw every metamer found."""
     args = parse_args()
     input_dir = args.input_dir or paths.grid_dir(
         paths.output_root(args.output_root), EXPERIMENT, args.grid)
@@ -39,16 +40,16 @@ def main():
                              "(run write_disbatch.py and disBatch first)")
     if args.target_dir is not None and not args.target_dir.is_dir():
         raise cli.UsageError(f"--target_dir {args.target_dir} does not exist")
-    from plenexp import results
-    from plenexp.experiments import ps_matlab
+    from plenexp import results as tables
+    from plenexp.experiments.ps_matlab import results
 
-    metamers, problems = ps_matlab.find_metamers(input_dir, args.target_dir)
-    results.report(problems)
+    metamers, problems = results.find_metamers(input_dir, args.target_dir)
+    tables.report(problems)
     if not metamers:
         raise cli.UsageError(f"no MATLAB metamers (metamer.mat in finished runs, "
                              f"or *.mat files) under {input_dir}")
     output_dir = args.output_dir or input_dir / "figures"
-    written = ps_matlab.plot_metamers(metamers, output_dir)
+    written = results.plot_metamers(metamers, output_dir)
     print(f"{len(written)} figure(s) in {output_dir}")
     if len(written) < len(metamers):
         raise SystemExit(1)

@@ -6,7 +6,9 @@ textureSynthesis from --init_img or from textureSynth's own noise of --size.
 Writes into the run directory: metamer.mat (res on a 0-255 scale, initToc,
 synthToc), metamer.png, target.png (the 8-bit target MATLAB read), init.png
 (with --init_img) and provenance.json (engine and version, code commits,
-init_duration and synth_duration from the MAT file).
+init_duration and synth_duration from the MAT file). Then plenoptic scores the
+metamer: loss.csv (its PS loss, overall and by statistic group) and, unless
+--no_plots, the figure ps_matlab.{svg,png}.
 """
 
 import sys
@@ -29,23 +31,22 @@ def parse_args():
                       help="start from textureSynth's Gaussian noise of SIZE x SIZE "
                       "(default: the target's size)")
     parser.add_argument("--n_iter", type=cli.positive_int, default=100,
-                        help="textureSynthesis iterations (default: 100)")
+                        help="textureSynthesis iterations")
     parser.add_argument("--seed", "-s", type=cli.optional_seed, default=0,
                         help="seed of MATLAB's rand and randn (textureAnalysis adds "
-                        "noise to the target; None: the engine's own start) "
-                        "(default: 0)")
+                        "noise to the target; None: the engine's own start)")
     matlab.add_matlab_arguments(parser)
     cli.add_device_argument(parser)
-    parser.add_argument("--output_dir", "-o", type=cli.path_text, default=None,
-                        help="run directory (default: <output-root>/ps_matlab/"
-                        "adhoc/<run-name>)")
+    parser.add_argument("--no_plots", action="store_true",
+                        help="skip the figure (analyze.py draws it later)")
+    cli.add_run_dir_argument(parser, EXPERIMENT)
     cli.add_output_root_argument(parser)
     return vars(parser.parse_args())
 
 
 def main():
     args = parse_args()
-    from plenexp.devices_spec import normalize_device
+    from plenexp.cli import normalize_device
 
     if normalize_device(args["device"]) != "cpu":
         raise cli.UsageError(f"textureSynth runs on the CPU only, not --device "
@@ -55,7 +56,7 @@ def main():
     import torch
 
     from plenexp import harness, images
-    from plenexp.experiments import ps_matlab
+    from plenexp.experiments.ps_matlab import grids
 
     target = images.load_image(args["img"], crop=args["crop"])
     matlab.check_size(*target.shape[-2:], what=f"image {args['img']!r}")
@@ -66,25 +67,22 @@ def main():
                 f"initial image {args['init_img']!r} is "
                 f"{tuple(init_image.shape[-2:])}, the target "
                 f"{tuple(target.shape[-2:])}: they must be the same size")
-        init_label = f"init-{images.image_label(args['init_img'])}"
     else:
         init_image = None
         size = args["size"]
         shape = (size, size) if size else tuple(target.shape[-2:])
         matlab.check_size(*shape, what="--size")
-        init_label = "size-target" if not size else f"size-{size}x{size}"
-    run_dir = harness.run_dir_for(
-        args["output_dir"], args["output_root"], EXPERIMENT,
-        ps_matlab.run_name(args["img"], args["crop"], init_label, args["seed"],
-                           args["n_iter"]))
+    init_label = grids.init_label(args)
+    run_dir = harness.run_dir_for(args["output_dir"], args["output_root"],
+                                  EXPERIMENT, grids.run_name(args), args=args)
 
-    with harness.started_run(run_dir, args, torch.device("cpu")) as run:
-        run.record.update(engine=engine.name, engine_executable=engine.executable,
+    with harness.started_run(run_dir, args, torch.device("cpu")) as ctx:
+        ctx.record.update(engine=engine.name, engine_executable=engine.executable,
                           init=init_label, texturesynth_dir=str(dirs.texturesynth),
                           pyrtools_dir=str(dirs.pyrtools), **dirs.commits())
-        images.save_grayscale_png(target, run.dir / "target.png")
+        images.save_grayscale_png(target, ctx.dir / "target.png")
         if init_image is not None:
-            init = run.dir / "init.png"
+            init = ctx.dir / "init.png"
             images.save_grayscale_png(init_image, init)
         else:
             init = shape
@@ -93,12 +91,12 @@ def main():
               f"{args['n_iter']} iterations", flush=True)
         try:
             engine_run = matlab.run_synthesize(
-                engine, dirs, run.dir / "target.png", init, args["n_iter"],
-                run.dir / "metamer.mat", run.dir / "metamer.png", args["seed"])
+                engine, dirs, ctx.dir / "target.png", init, args["n_iter"],
+                ctx.dir / "metamer.mat", ctx.dir / "metamer.png", args["seed"])
         except matlab.EngineError as err:
             sys.exit(f"{sys.argv[0].rsplit('/', 1)[-1]}: error: {err}")
-        result = matlab.read_result(run.dir / "metamer.mat")
-        run.record.update(
+        result = matlab.read_result(ctx.dir / "metamer.mat")
+        ctx.record.update(
             engine_version=engine_run.version,
             engine_wall_duration=engine_run.wall_seconds,
             init_duration=result["initToc"],
@@ -108,6 +106,14 @@ def main():
         print(f"analysis {result['initToc']:.2f} s, synthesis "
               f"{result['synthToc'] - result['initToc']:.2f} s, engine wall "
               f"{engine_run.wall_seconds:.2f} s", flush=True)
+        # the MATLAB side is done: plenoptic scores the metamer
+        from plenexp.experiments.ps_matlab import results, run
+
+        found = results.run_metamer(ctx.dir, args, ctx.flat_record(),
+                                    name=run_dir.name)
+        row = results.score_run(found, ctx.dir, figure=not args["no_plots"])
+        print(f"{row['name']}: {run.LOSS_LABEL} {row['loss']:.4g}",
+              flush=True)
 
 
 if __name__ == "__main__":

@@ -8,11 +8,11 @@ the engine.
 """
 
 from plenexp import cli, matlab, tasks
-from plenexp.experiments import ps_matlab
+from plenexp.experiments.ps_matlab import grids
 
 if __name__ == "__main__":
     cli.run(lambda: tasks.write_disbatch(
-        ps_matlab.EXPERIMENT, ps_matlab.GRIDS, output_flag="--output_dir",
+        grids.EXPERIMENT, grids.GRIDS, output_flag="--output_dir",
         description=__doc__, grid_context=True,
         extra_arguments=matlab.add_matlab_arguments,
-        extra_task_args=ps_matlab.code_arguments))
+        extra_task_args=grids.code_arguments))

@@ -1,24 +1,31 @@
-"""Compute the loss table of finished results: one CSV per result.
+"""Score finished results into their loss tables (and draw each run's figure).
 
 A result is a finished run directory (MATLAB ``metamer.mat`` from
 ps_matlab/synthesize.py, or plenoptic ``metamer.pt`` from synthesize.py), a
 directory holding such runs, or a bare MATLAB MAT file named
-``<img>_seed-<N>_iter-<Niter>.mat``. The loss between the target's and the
-metamer's PS statistics is computed with plenoptic's model in float64, for
-every loss function (mse, sse, l2_norm) x (overall + every statistic group),
-redundant statistics (as plenoptic marks them) left out; a metamer that is not
-finite is reported and skipped. Columns: img, init_img, optimizer (Adam |
-LBFGS-<history> | matlab), device, synth_iters, res_highpass_weight,
-init_time, synth_only_time, total_time, loss_func, loss_type, loss, then
-provenance. The table goes to ``loss.csv`` in a run directory, or to
-``<stem>.csv`` beside a bare file (or in --csv_dir). Results that already have
-their table are left alone unless --force.
+``<img>_seed-<N>_iter-<Niter>.mat``. Every kept metamer (a plenoptic run's
+checkpoints too) is scored against the target with plenoptic's PS model in
+float64, for every loss function (l2_norm, mse, sse, max_abs: the largest
+absolute difference of one statistic) x (overall + every statistic group),
+redundant statistics left out: the same scoring synthesize.py wrote when the
+run ended, so ``--force`` reproduces it. Columns: img, seed, init_img,
+optimizer (Adam | LBFGS-<history> | textureSynth), engine (plenoptic
+<version> | Octave <version> | MATLAB <version>), device, host, synth_iters,
+steps, evaluations, res_highpass_weight, init_duration, synth_duration,
+process_duration, loss_func, loss_type, loss, then provenance and the metamer
+each row scores. The table goes to ``loss.csv`` in a run directory, or to
+``<stem>.csv`` beside a bare file (or in --csv_dir). Each run directory also
+gets its figure (``metamers.png``: initial image, kept metamers, target)
+unless --no_plots. Results that have their table and figure are left alone
+unless --force.
 """
 
 import sys
 from pathlib import Path
 
 from plenexp import cli
+
+EXPERIMENT = "ps_matlab_vs_plen"
 
 
 def parse_args():
@@ -28,9 +35,11 @@ def parse_args():
                         help="run directories, directories holding runs, or MAT "
                         "files")
     parser.add_argument("--force", action="store_true",
-                        help="recompute tables that exist")
+                        help="recompute tables and figures that exist")
+    parser.add_argument("--no_plots", action="store_true",
+                        help="write the tables only, no figures")
     parser.add_argument("--threads", type=cli.threads, default=1,
-                        help="torch threads (default: 1, fastest for these small "
+                        help="torch threads (1 is fastest for these small "
                         "computations, above all on a busy machine)")
     parser.add_argument("--csv_dir", type=Path, default=None,
                         help="where tables of bare MAT files go (default: beside "
@@ -46,26 +55,35 @@ def parse_args():
                       help="initial image label (default: from the file name)")
     bare.add_argument("--synth_iters", type=cli.positive_int, default=None,
                       help="iterations (default: from the file name)")
+    bare.add_argument("--engine", default=None,
+                      help="the engine that made the files, e.g. 'Octave 7.3.0' "
+                      "(default: engine unknown)")
     return parser.parse_args()
 
 
 def main() -> None:
-    """Write each result's loss table."""
+    """Write each result's loss table, then each run's figure."""
     args = parse_args()
-    from plenexp.experiments import ps_matlab_vs_plen as vs
+    from plenexp.experiments.ps_matlab_vs_plen import results
 
-    found = vs.results_below(args.results)
+    found = results.results_below(args.results)
     if not found:
         raise cli.UsageError("no finished results under "
                              + ", ".join(map(str, args.results)))
     failed: list = []
-    n_written = vs.analyze(found, force=args.force, csv_dir=args.csv_dir,
-                           threads=args.threads, img=args.img, crop=args.crop,
-                           init_img=args.init_img, synth_iters=args.synth_iters,
-                           failed=failed)
+    n_written = results.analyze(found, force=args.force, csv_dir=args.csv_dir,
+                                threads=args.threads, failed=failed, img=args.img,
+                                crop=args.crop, init_img=args.init_img,
+                                synth_iters=args.synth_iters, engine=args.engine)
+    n_figures = 0
+    if not args.no_plots:
+        for path in found:
+            if path.is_dir() and path not in failed and \
+                    results.table_path(path).is_file():
+                n_figures += results.draw_run(path, force=args.force)
     print(f"{n_written} of {len(found)} result(s) analysed "
           f"({len(found) - n_written - len(failed)} already had their table, "
-          f"{len(failed)} unreadable)")
+          f"{len(failed)} unreadable), {n_figures} figure(s) drawn")
     if failed:
         sys.exit(1)
 

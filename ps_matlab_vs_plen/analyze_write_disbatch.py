@@ -9,7 +9,7 @@ DIR/analyze-disbatch.txt.
 
 from pathlib import Path
 
-from plenexp import cli, tasks
+from plenexp import cli, sbatch, tasks
 
 
 def parse_args():
@@ -21,35 +21,43 @@ def parse_args():
     parser.add_argument("--force", action="store_true",
                         help="analyse runs that have their table too")
     parser.add_argument("--threads", type=cli.threads, default=1,
-                        help="threads per task (default: 1)")
+                        help="threads per task")
     cli.add_output_root_argument(parser)
+    sbatch.add_arguments(parser)
     return parser.parse_args()
 
 
 def main() -> None:
     """Write one analysis task per result still lacking its table."""
     args = parse_args()
+    sbatch.check_arguments(args)
     if not args.dir.is_dir():
         raise cli.UsageError(f"no such directory: {args.dir}")
     import sys
 
     from plenexp import paths, rundir
-    from plenexp.experiments import ps_matlab_vs_plen as vs
+    from plenexp.experiments.ps_matlab_vs_plen import grids
 
     runs = list(rundir.done_runs(args.dir))
-    todo = [run for run in runs if args.force or not vs.table_path(run).exists()]
+    todo = [run for run in runs if args.force or not grids.table_path(run).exists()]
     env = tasks.task_env(paths.output_root(args.output_root).resolve(),
                          args.threads)
-    script = paths.script(vs.EXPERIMENT, "analyze.py")
+    script = paths.script(grids.EXPERIMENT, "analyze.py")
     force = ["--force"] if args.force else []
     lines = [tasks.shell_line([sys.executable, script, run.resolve(), *force], env,
                               run.resolve().with_name(run.name + ".analyze.log"))
              for run in todo]
     taskfile = args.taskfile or args.dir / "analyze-disbatch.txt"
     n = tasks.write_taskfile(lines, taskfile)
-    n_analysed = sum(vs.table_path(run).exists() for run in runs)
+    n_analysed = sum(grids.table_path(run).exists() for run in runs)
     print(f"wrote {n} task(s) to {taskfile} ({n_analysed} of {len(runs)} "
           "finished run(s) have their table)")
+    if args.sbatch and n:
+        from plenexp import cost
+
+        script = sbatch.script_for(args, taskfile, [cost.ANALYZE_SECONDS] * n, "cpu",
+                                   f"{grids.EXPERIMENT}-analyze", args.dir).write()
+        print(f"submit with: sbatch {script}")
 
 
 if __name__ == "__main__":

@@ -1,21 +1,22 @@
 #!/usr/bin/env bash
 # The quick grid end to end: initial images, plenoptic runs (always) and MATLAB
 # runs (when Octave or MATLAB and the textureSynth code are available), each
-# through disBatch on this machine, then analysis, summary and metamer figures.
-# Honours PLENEXP_OUTPUT_ROOT (default ./outputs) and PYTHON.
+# through disBatch on this machine, then analysis and the summary (figures,
+# metamers at equal budgets, best method per budget). Honours
+# PLENEXP_OUTPUT_ROOT (default ./outputs) and PYTHON.
 source "$(dirname "$0")/../plenexp/demo_env.sh"
 grid="$root/ps_matlab_vs_plen/quick"
 
 "$PYTHON" "$here/generate_init_imgs.py" --size 128 --seeds 0 1 --output-root "$root"
 
-"$PYTHON" "$here/plenoptic_write_disbatch.py" "$grid/plenoptic-cpu.txt" --grid quick \
+"$PYTHON" "$here/write_disbatch.py" "$grid/plenoptic-cpu.txt" --grid quick \
     --output-root "$root" --skip-done
 "$PYTHON" -m plenexp.disbatch_local "$grid/plenoptic-cpu.txt"
 
 if setup=$(cd "$repo" && "$PYTHON" -m plenexp.matlab 2>&1); then
     echo "MATLAB side: $setup"
-    "$PYTHON" "$here/matlab_write_disbatch.py" "$grid/matlab-cpu.txt" --grid quick \
-        --output-root "$root" --skip-done
+    "$PYTHON" "$here/write_disbatch.py" "$grid/matlab-cpu.txt" --grid quick \
+        --side matlab --output-root "$root" --skip-done
     "$PYTHON" -m plenexp.disbatch_local "$grid/matlab-cpu.txt"
 else
     echo "MATLAB side skipped: ${setup##*error: }"
@@ -23,5 +24,4 @@ fi
 
 "$PYTHON" "$here/analyze.py" "$grid"
 "$PYTHON" "$here/summarize.py" --grid quick --output-root "$root"
-"$PYTHON" "$here/plot.py" --grid quick --output-root "$root"
-echo "figures: $grid/summary/ (metamers in $grid/summary/metamers/)"
+echo "figures: $grid/summary/ (metamers at equal budgets in $grid/summary/metamers/)"

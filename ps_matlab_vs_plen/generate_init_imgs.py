@@ -9,19 +9,20 @@ Rerunning rewrites the same pixels.
 
 from pathlib import Path
 
-from plenexp import cli
+from plenexp import cli, paths
 
 
 def parse_args():
     """Parse the command line (fast: no heavy imports)."""
     parser = cli.ArgumentParser(description=__doc__)
-    parser.add_argument("--size", default="256",
-                        help="image size, N or HxW (default: 256)")
+    parser.add_argument("--size", default="256", help="image size, N or HxW")
     parser.add_argument("--seeds", type=cli.seed, nargs="+", default=list(range(10)),
-                        help="seeds to write (default: 0 ... 9)")
-    parser.add_argument("--output_dir", "-o", type=Path, default=None,
-                        help="where to write (default: <output-root>/"
-                        "ps_matlab_vs_plen/init_images/<H>x<W>)")
+                        help="seeds to write")
+    parser.add_argument("--output_dir", "--output-dir", dest="output_dir",
+                        type=Path, default=None,
+                        help="write here instead (the grids and synthesize.py "
+                        "--init_img seed-N look under the output root: "
+                        "<output-root>/ps_matlab_vs_plen/init_images/<H>x<W>)")
     cli.add_output_root_argument(parser)
     return parser.parse_args()
 
@@ -29,15 +30,16 @@ def parse_args():
 def main() -> None:
     """Write one PNG per seed."""
     args = parse_args()
-    from plenexp import paths
-    from plenexp.experiments import ps_matlab_vs_plen as vs
+    from plenexp.experiments.ps_matlab_vs_plen import grids
 
-    shape = vs.parse_shape(args.size)
+    shape = grids.parse_shape(args.size)
     if any(seed < 0 for seed in args.seeds):
         raise cli.UsageError("seeds must be >= 0")
-    out_dir = args.output_dir or vs.init_image_dir(
+    out_dir = args.output_dir or grids.init_image_dir(
         paths.output_root(args.output_root), shape)
-    written = vs.write_init_images(out_dir, args.seeds, shape)
+    from plenexp.experiments.ps_matlab_vs_plen import init_images
+
+    written = init_images.write_init_images(out_dir, args.seeds, shape)
     print(f"wrote {len(written)} initial image(s) of {shape[0]}x{shape[1]} to "
           f"{out_dir}")
 

@@ -5,14 +5,21 @@ Adam runs as ``MetamerCTF`` (coarse-to-fine ``together``, a scale added every
 ``strong_wolfe`` line search and ``lr`` 1. The stopping criterion is off, so
 every run does exactly ``--synth_max_iter`` iterations. Writes into the run
 directory: ``metamer.pt`` (plenoptic save, loads with ``weights_only=True``),
-``metamer.png``, and ``provenance.json`` with ``init_time`` (target loading,
-model and optimizer set-up, after the imports) and ``synth_time`` (the
-iterations alone), in seconds. ``analyze.py`` turns the run into its loss table.
+``metamer.png``, ``trajectory.csv`` (per step: seconds, loss, model
+evaluations), ``checkpoints.pt`` (the metamer after each ``--checkpoints``
+step), ``loss.csv`` (the PS loss of each kept metamer against the target,
+every loss function x statistic group, scored as ``analyze.py`` scores every
+result) and ``provenance.json`` (``init_duration``: target loading, model and
+optimizer set-up, after the imports; ``synth_duration``: the iterations
+alone; seconds).
+
+``-o`` is ``--optimizer`` here (the original repository's meaning): give the
+run directory as ``--output_dir``.
 """
 
 import argparse
 
-from plenexp import cli, constants
+from plenexp import cli
 
 EXPERIMENT = "ps_matlab_vs_plen"
 
@@ -30,79 +37,87 @@ def parse_args() -> dict:
     """Parse the command line (fast: no heavy imports)."""
     parser = cli.ArgumentParser(description=__doc__)
     parser.add_argument("--img", "-i", default="fig4a",
-                        help="target image: built-in name, PS paper figure or file "
-                        "(default: fig4a)")
+                        help="target image: built-in name, PS paper figure or file")
     parser.add_argument("--crop", type=cli.positive_int, default=None,
                         help="keep only the central CROP x CROP pixels")
-    parser.add_argument("--init_img", "-t", default="seed-0",
+    parser.add_argument("--init_img", default="seed-0",
                         help="initial image: a file, or seed-N from "
-                        "generate_init_imgs.py under the output root (default: "
-                        "seed-0)")
-    parser.add_argument("--optimizer", type=optimizer_name, default="Adam",
-                        help="Adam (coarse-to-fine) or LBFGS (default: Adam)")
+                        "generate_init_imgs.py under the output root")
+    parser.add_argument("--optimizer", "-o", type=optimizer_name, default="Adam",
+                        help="Adam (coarse-to-fine) or LBFGS")
     parser.add_argument("--weighted", type=cli.non_negative_float, default=0.0,
+                        metavar="W",
                         help="multiply the var_highpass_residual statistic by W in "
-                        "the loss; 0: the plain loss (default: 0)")
-    parser.add_argument("--loss", default="l2_norm", choices=constants.LOSSES,
-                        help="loss function (default: l2_norm)")
+                        "the loss; 0: the plain loss")
+    parser.add_argument("--loss", default="l2_norm", choices=cli.LOSSES,
+                        help="loss function")
     parser.add_argument("--max_iter", type=cli.positive_int, default=10,
-                        help="LBFGS iterations (= max_eval) per step (default: 10)")
+                        help="LBFGS iterations (= max_eval) per step")
     parser.add_argument("--history_size", type=cli.positive_int, default=100,
-                        help="LBFGS history size (default: 100)")
+                        help="LBFGS history size")
     cli.add_device_argument(parser)
     parser.add_argument("--synth_max_iter", type=cli.positive_int, default=200,
-                        help="synthesis iterations (LBFGS: steps) (default: 200)")
-    parser.add_argument("--output_path", "--output_dir", "-o", dest="output_path",
-                        type=cli.path_text, default=None,
-                        help="run directory (default: <output-root>/"
-                        "ps_matlab_vs_plen/adhoc/<run-name>)")
+                        help="synthesis iterations (LBFGS: steps)")
+    parser.add_argument("--checkpoints", type=cli.positive_int, nargs="+",
+                        default=[], metavar="STEP",
+                        help="also keep (and score) the metamer after these "
+                        "steps: the results of shorter runs, for free")
+    cli.add_run_dir_argument(parser, EXPERIMENT, short=None)
     cli.add_output_root_argument(parser)
-    return vars(parser.parse_args())
+    args = vars(parser.parse_args())
+    if any(k >= args["synth_max_iter"] for k in args["checkpoints"]):
+        parser.error("--checkpoints must be below --synth_max_iter")
+    args["checkpoints"] = sorted(set(args["checkpoints"]))
+    return args
 
 
 def main() -> None:
     """Synthesize one metamer into its run directory."""
     args = parse_args()
-    import torch
-
-    from plenexp import devices, harness, images, paths, synthesis
-    from plenexp.experiments import ps_matlab_vs_plen as vs
+    from plenexp import devices, harness, images, paths, results, synthesis
+    from plenexp.experiments.ps_matlab_vs_plen import grids, init_images, run
 
     device = devices.resolve_device(args["device"])
     clock = devices.Stopwatch(device)  # initialization: after the imports
-    image = images.load_image(args["img"], crop=args["crop"]).to(device)
+    image = run.load_target(args, device)
     root = paths.output_root(args["output_root"])
-    init_path = vs.resolve_init_image(args["init_img"], root, image.shape[-2:])
-    init = vs.load_init_image(init_path, image)
-    name = vs.plenoptic_run_name(args["img"], init_path.stem, args["optimizer"],
-                                 args["weighted"], args["history_size"],
-                                 args["synth_max_iter"])
-    run_dir = harness.run_dir_for(args["output_path"], args["output_root"],
-                                  EXPERIMENT, name)
-    with harness.started_run(run_dir, args, device) as run:
-        model = synthesis.make_model(image, images.n_scales_for(args["img"]))
-        weights = {vs.WEIGHTED_GROUP: args["weighted"]} if args["weighted"] else None
-        loss = synthesis.make_loss(args["loss"], model, image, weights)
-        if args["optimizer"] == "Adam":
-            met = synthesis.make_metamer(image, model, loss, coarse_to_fine=True)
-            met.setup(init)
-        else:
-            met = synthesis.make_metamer(image, model, loss)
-            met.setup(init, optimizer=torch.optim.LBFGS,
-                      optimizer_kwargs=synthesis.lbfgs_kwargs(
-                          args["max_iter"], args["max_iter"], args["history_size"],
-                          "strong_wolfe", 1.0))
-        run.record["init_time"] = clock.restart()
-        synthesis.synthesize(met, args["synth_max_iter"], stop_criterion=None)
-        run.record["synth_time"] = clock.elapsed()
-        run.record.update(init_img_path=str(init_path.resolve()),
-                          synth_iters=len(met.losses) - 1,
-                          final_loss=float(met.losses[-1]))
-        synthesis.save_metamer(met, run.dir / "metamer.pt")
-        images.save_grayscale_png(met.metamer.clip(0, 1), run.dir / "metamer.png")
-        synthesis.log(f"init {run.record['init_time']:.2f} s, synthesis "
-                      f"{run.record['synth_time']:.2f} s, final loss "
-                      f"{met.losses[-1]:.4g}")
+    init_path = init_images.resolve_init_image(args["init_img"], root,
+                                               image.shape[-2:])
+    init = init_images.load_init_image(init_path, image)
+    run_dir = harness.run_dir_for(args["output_dir"], args["output_root"],
+                                  EXPERIMENT, grids.run_name(args), args=args)
+    with harness.started_run(run_dir, args, device) as ctx:
+        model, _, met = run.build(args, image)
+        run.setup(met, args, init)
+        ctx.record["init_duration"] = clock.restart()
+        trajectory = synthesis.Trajectory(
+            met, synchronize=lambda: devices.synchronize(device))
+        kept = run.synthesize(met, args["synth_max_iter"], args["checkpoints"],
+                              trajectory)
+        ctx.record.update(synth_duration=clock.elapsed(), steps=trajectory.steps,
+                          evaluations=trajectory.evaluations,
+                          init_img_path=str(init_path.resolve()),
+                          checkpoints=sorted(kept), final_loss=float(met.losses[-1]),
+                          objective=run.objective_name(args))
+        ctx.measure_memory()
+        synthesis.save_metamer(met, ctx.dir / "metamer.pt")
+        images.save_grayscale_png(met.metamer.clip(0, 1), ctx.dir / "metamer.png")
+        trajectory.write_csv(ctx.dir / "trajectory.csv")
+        if kept:
+            run.save_checkpoints(kept, ctx.dir / run.CHECKPOINTS)
+        metamers = {f"{run.CHECKPOINTS}:step-{k}": v for k, v in kept.items()}
+        metamers["metamer.pt"] = met.metamer.detach()
+        record = ctx.flat_record()
+        states = run.plenoptic_states(args, record, trajectory.rows)
+        extra = {k: record.get(k) for k in run.EXTRA_COLUMNS}
+        rows = run.state_rows(states, metamers.__getitem__, model, image,
+                              {**extra, "objective": record["objective"]})
+        results.write_row(rows, ctx.dir / grids.LOSS_TABLE)
+        final = next(r["loss"] for r in rows if r["metamer"] == "metamer.pt")
+        print(f"init {ctx.record['init_duration']:.2f} s, synthesis "
+              f"{ctx.record['synth_duration']:.2f} s, {trajectory.evaluations} "
+              f"model evaluations, final objective {met.losses[-1]:.4g}, PS loss "
+              f"(L2) {final:.4g}", flush=True)
 
 
 if __name__ == "__main__":

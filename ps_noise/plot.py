@@ -1,7 +1,7 @@
 """Redraw the figure of saved ps_noise runs.
 
-Original | initial image | metamer | representation error, titled with device,
-duration, loss and weights.
+Target | initial image | metamer (titled with its named losses) above
+PS(target) - PS(metamer), titled with device, duration and weights.
 
 The initial image is regenerated from the run's seed, noise type and amplitude
 and checked against the ``init.pt`` that synthesis saved; a mismatch (e.g. a
@@ -18,7 +18,8 @@ def parse_args():
     """Parse the command line (no heavy imports yet)."""
     parser = cli.ArgumentParser(description=__doc__)
     parser.add_argument("run_dirs", nargs="+", type=Path, help="finished run(s)")
-    parser.add_argument("--output_dir", "-o", type=Path, default=None,
+    parser.add_argument("--output_dir", "--output-dir", "-o", type=Path,
+                        default=None,
                         help="where to write (default: each run's directory); "
                         "with several runs, one subdirectory per run")
     parser.add_argument("--no-check", "--no_check", dest="check",
@@ -32,10 +33,10 @@ def main():
     """Draw each run's figure."""
     args = parse_args()
     destinations = cli.plot_destinations(args.run_dirs, args.output_dir)
-    from plenexp.experiments import ps_noise
+    from plenexp.experiments.ps_noise import results
 
     for run, out in destinations:
-        written = ps_noise.plot_run(run, out, check_init=args.check)
+        written = results.plot_run(run, out, check_init=args.check)
         print(f"figure of {run.name}: {written[-1]}")
 
 

@@ -1,26 +1,23 @@
 """Synthesize one PS metamer from an initial image far outside the target's range.
 
 The initial image is ``uniform`` noise (amplitude x U[0, 1]) or the target plus
-``normal`` noise (image + amplitude x N(0, 1)), drawn from ``--init_seed``. The
-loss is the L2 norm of the PS statistics, with seven weights (``--weighted``):
-the six pixel statistics (mean, variance, skew, kurtosis, min, max) and the
+``normal`` noise (image + amplitude x N(0, 1)), drawn from ``--seed``. The loss
+is the L2 norm of the PS statistics, with seven weights (``--weights``): the
+six pixel statistics (mean, variance, skew, kurtosis, min, max) and the
 variance of the highpass residuals. LBFGS (max_iter = max_eval = 10,
 strong_wolfe, lr 1), range penalty off with the allowed range widened to cover
 the initial image, no stopping criterion: exactly ``--synth_max_iter`` steps.
 
 Writes into the run directory: ``metamer.pt`` (plenoptic save, loads with
 ``weights_only=True``), ``init.pt`` (the initial image used), ``metamer.png``,
-``loss.csv`` (weighted loss, unweighted loss by statistic group, pixel ranges,
-initialization and synthesis seconds), ``provenance.json`` and, unless
-``--no_plots``, the figure ``ps_noise.{svg,png}``.
+``trajectory.csv`` (per step: seconds, loss, model evaluations), ``loss.csv``
+(weighted loss, unweighted loss by statistic group, pixel ranges,
+initialization and synthesis seconds, evaluations), ``provenance.json`` and,
+unless ``--no_plots``, the figure ``ps_noise.{svg,png}``.
 """
 
-from pathlib import Path
-
 from plenexp import cli
-from plenexp.experiments import ps_noise
-
-EXPERIMENT = "ps_noise"
+from plenexp.experiments.ps_noise import grids
 
 
 def parse_args() -> dict:
@@ -28,32 +25,30 @@ def parse_args() -> dict:
     parser = cli.ArgumentParser(description=__doc__)
     parser.add_argument("--img", "-i", default="einstein",
                         help="target image: built-in name (einstein, curie, ...), "
-                        "PS paper figure or file (default: einstein)")
+                        "PS paper figure or file")
     parser.add_argument("--crop", type=cli.positive_int, default=None,
                         help="keep only the central CROP x CROP pixels")
-    parser.add_argument("--init_noise", "-n", type=ps_noise.noise_amplitude,
-                        default=1.0, help="noise amplitude (default: 1)")
-    parser.add_argument("--init_noise_type", "-t", choices=ps_noise.NOISE_TYPES,
+    parser.add_argument("--init_noise", "-n", type=grids.noise_amplitude,
+                        default=1.0, help="noise amplitude")
+    parser.add_argument("--init_noise_type", choices=grids.NOISE_TYPES,
                         default="uniform", help="uniform: amplitude x U[0,1]; "
-                        "normal: image + amplitude x N(0,1) (default: uniform)")
-    parser.add_argument("--init_seed", "-s", type=cli.seed, default=0,
-                        help="seed of the initial noise (default: 0)")
-    parser.add_argument("--weighted", type=ps_noise.parse_weights,
-                        default=ps_noise.parse_weights(ps_noise.DEFAULT_WEIGHTS),
+                        "normal: image + amplitude x N(0,1)")
+    parser.add_argument("--seed", "--init_seed", "-s", dest="seed", type=cli.seed,
+                        default=0, help="seed of the initial noise")
+    parser.add_argument("--weights", "--weighted", dest="weights",
+                        type=grids.parse_weights,
+                        default=grids.parse_weights(grids.DEFAULT_WEIGHTS),
                         help="seven comma-separated loss weights: pixel mean, "
                         "variance, skew, kurtosis, min, max, then the variance of "
-                        f"the highpass residuals (default: {ps_noise.DEFAULT_WEIGHTS})")
+                        f"the highpass residuals (default: {grids.DEFAULT_WEIGHTS})")
     parser.add_argument("--history_size", type=cli.positive_int, default=100,
-                        help="LBFGS history size (default: 100)")
+                        help="LBFGS history size")
     cli.add_device_argument(parser)
     parser.add_argument("--synth_max_iter", type=cli.positive_int, default=200,
-                        help="synthesis iterations (LBFGS steps) (default: 200)")
+                        help="synthesis iterations (LBFGS steps)")
     parser.add_argument("--no_plots", action="store_true",
-                        help="skip the figure (plot.py draws it later)")
-    parser.add_argument("--output_path", "-f", type=cli.path_text, default=None,
-                        help="run directory; a name ending in .pt (as in the "
-                        "earlier version) means that name without .pt (default: "
-                        "<output-root>/ps_noise/adhoc/<run-name>)")
+                        help="skip the figure (analyze.py or plot.py draws it later)")
+    cli.add_run_dir_argument(parser, grids.EXPERIMENT)
     cli.add_output_root_argument(parser)
     return vars(parser.parse_args())
 
@@ -61,44 +56,48 @@ def parse_args() -> dict:
 def main() -> None:
     """Run one synthesis and write its run directory."""
     args = parse_args()
-    import torch
+    from pathlib import Path
 
     from plenexp import devices, harness, results, synthesis
+    from plenexp.experiments.ps_noise import run
 
     device = devices.resolve_device(args["device"])
-    image = ps_noise.load_target(args, device)
-    output = args["output_path"]
-    if output and output.endswith(".pt"):
+    image = run.load_target(args, device)
+    output = args["output_dir"]
+    if output and output.endswith(".pt"):  # the earlier version's file name
         output = str(Path(output).with_suffix(""))
-    run_dir = harness.run_dir_for(output, args["output_root"], EXPERIMENT,
-                                  ps_noise.run_name(args))
-    with harness.started_run(run_dir, args, device) as run:
+    run_dir = harness.run_dir_for(output, args["output_root"], grids.EXPERIMENT,
+                                  grids.run_name(args), args=args)
+    with harness.started_run(run_dir, args, device) as ctx:
         clock = devices.Stopwatch(device)
-        init = ps_noise.make_initial_image(image, args["init_noise_type"],
-                                           args["init_noise"], args["init_seed"])
-        model, loss, met = ps_noise.build(args, image, init)
-        met.setup(init, optimizer=torch.optim.LBFGS,
-                  optimizer_kwargs=synthesis.lbfgs_kwargs(
-                      max_iter=10, max_eval=10, history_size=args["history_size"],
-                      line_search_fn="strong_wolfe", lr=1.0))
-        run.record["init_duration"] = clock.restart()
-        synthesis.synthesize(met, args["synth_max_iter"], stop_criterion=None)
-        synth_duration = clock.elapsed()
-        run.record["synth_duration"] = synth_duration
-        run.measure_memory()
+        init = run.initial_image(args, image)
+        model, loss, met = run.build(args, image, init)
+        run.setup(met, init, args["history_size"])
+        trajectory = synthesis.Trajectory(
+            met, synchronize=lambda: devices.synchronize(device))
+        ctx.record["init_duration"] = clock.restart()
+        synthesis.synthesize(met, args["synth_max_iter"], stop_criterion=None,
+                             trajectory=trajectory)
+        ctx.record["synth_duration"] = clock.elapsed()
+        ctx.record.update(evaluations=trajectory.evaluations,
+                          steps=trajectory.steps)
+        ctx.measure_memory()
 
-        ps_noise.save_results(run.dir, met, init)
-        final_loss = float(met.losses[-1])
-        row = ps_noise.loss_row(args, model, image, init, met.metamer.detach(),
-                                final_loss, len(met.losses) - 1, run.flat_record())
-        results.write_row(row, run.dir / ps_noise.TABLE)
-        synthesis.log(f"final loss {final_loss:.4g} (unweighted L2 "
-                      f"{row['l2_norm']:.4g}) after {len(met.losses) - 1} "
-                      f"iterations, {synth_duration:.1f} s")
+        run.save_results(ctx.dir, met, init)
+        trajectory.write_csv(ctx.dir / run.TRAJECTORY)
+        metamer = met.metamer.detach()
+        row = run.loss_row(args, model, image, init, metamer, float(met.losses[-1]),
+                           len(met.losses) - 1, ctx.flat_record())
+        results.write_row(row, ctx.dir / run.TABLE)
+        print(f"after {row['synth_iter']} iterations, {row['synth_duration']:.1f} s, "
+              f"{row['evaluations']} model evaluations: "
+              f"{grids.LOSS_LABELS['loss']} {row['loss']:.4g}, "
+              f"{grids.LOSS_LABELS['l2_no_minmax']} {row['l2_no_minmax']:.4g}",
+              flush=True)
         if not args["no_plots"]:
-            ps_noise.write_run_figure(run.dir, model, image, init,
-                                      met.metamer.detach(), args, final_loss,
-                                      str(device), synth_duration)
+            from plenexp.experiments.ps_noise import figures
+
+            figures.write_run_figure(ctx.dir, model, image, init, metamer, args, row)
 
 
 if __name__ == "__main__":

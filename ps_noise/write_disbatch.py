@@ -7,9 +7,9 @@ runs).
 """
 
 from plenexp import cli, tasks
-from plenexp.experiments import ps_noise
+from plenexp.experiments.ps_noise import grids
 
 if __name__ == "__main__":
-    cli.run(lambda: tasks.write_disbatch(ps_noise.EXPERIMENT, ps_noise.GRIDS,
-                                         output_flag="--output_path",
-                                         description=__doc__))
+    cli.run(lambda: tasks.write_disbatch(grids.EXPERIMENT, grids.GRIDS,
+                                         output_flag="--output_dir",
+                                         description=__doc__, grid_context=True))

@@ -19,8 +19,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from _support import fake_runs
 
-from plenexp import fake_runs, rundir
+from plenexp import rundir
 
 from .conftest import REPO
 
@@ -247,7 +248,7 @@ def test_summarize_reports_each_bad_file_by_path_and_goes_on(tmp_path, run_scrip
     assert "6 file(s) or row(s) skipped" in proc.stderr
     table = pd.read_csv(grid / "summary" / "all_loss.csv")
     assert sorted(table["run_dir"]) == sorted(map(str, good))
-    assert (grid / "summary" / "loss_vs_duration_strong_wolfe.png").exists()
+    assert (grid / "summary" / "loss_vs_cost.png").exists()
 
 
 class _Evil:

@@ -24,8 +24,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from _support import fake_runs
 
-from plenexp import cli, fake_runs, rundir, tasks
+from plenexp import cli, rundir, tasks
 
 from .conftest import REPO
 
@@ -135,9 +136,9 @@ def test_nan_matlab_metamer_is_reported_and_left_out_of_the_summary(tmp_path,
     assert f"skipped {flat}: " in proc.stderr
     table = pd.read_csv(out / "all_loss.csv")
     assert list(table["mat_path"]) == [str(good)]
-    from plenexp.experiments import ps_matlab
+    from plenexp.experiments.ps_matlab.figures import group_columns
 
-    groups = ps_matlab.group_columns(table)
+    groups = group_columns(table)
     assert len(groups) == 11 and (table[["loss", *groups]] > 0).all(axis=None)
 
     # ps_matlab_vs_plen's analysis: the same NaN metamer gets no table, no 0.0
@@ -201,7 +202,7 @@ INJECTION = "x/line1\ntouch PWNED\nx"
 
 @pytest.mark.parametrize("writer", ["ps_lbfgs/write_disbatch.py",
                                     "ps_noise/write_disbatch.py",
-                                    "ps_matlab_vs_plen/plenoptic_write_disbatch.py"])
+                                    "ps_matlab_vs_plen/write_disbatch.py"])
 def test_a_line_break_in_the_output_root_is_refused(writer, work):
     work, env = work
     proc = _run([REPO / writer, "--grid", "smoke", "--output-root", INJECTION],
@@ -544,7 +545,7 @@ def test_ps_noise_summary_and_analysis_skip_bad_saved_tensors(tmp_path,
     assert proc.returncode == 1, proc.stderr
     for bad in (bad_init, bad_metamer):
         assert f"skipped {bad}: " in proc.stderr
-    assert f"analyzed {first}" in proc.stdout and "1 of 3 run table" in proc.stdout
+    assert f"analyzed {first}" in proc.stdout and "1 of 3 run(s)" in proc.stdout
 
 
 # --------------------------------------------------------------------------

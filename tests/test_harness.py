@@ -13,8 +13,8 @@ import pytest
 import torch
 
 from plenexp import cli, images, paths, rundir, tasks
+from plenexp.cli import normalize_device
 from plenexp.devices import resolve_device
-from plenexp.devices_spec import normalize_device
 
 
 def test_builtin_image_is_gray_float64_in_unit_range():

@@ -2,34 +2,37 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import subprocess
 import sys
 import time
 
+import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 import torch
 
-from plenexp import rundir
-from plenexp.experiments import ps_lbfgs
+from plenexp import cli, facets, rundir, synthesis
+from plenexp.experiments.ps_lbfgs import grids, summary, summary_figures
 
+from . import figure_checks as checks
 from .conftest import REPO
 
 
 def test_grid_sizes():
-    assert len(ps_lbfgs.full_grid()) == 48
-    assert len(ps_lbfgs.mse_grid()) == 192
-    assert len(ps_lbfgs.small_lr_grid()) == 432
-    assert 3 <= len(ps_lbfgs.quick_grid()) <= 12
-    for grid in ps_lbfgs.GRIDS.values():
+    assert len(grids.full_grid()) == 48
+    assert len(grids.mse_grid()) == 192
+    assert len(grids.small_lr_grid()) == 432
+    assert 3 <= len(grids.quick_grid()) <= 12
+    for grid in grids.GRIDS.values():
         names = [task.name for task in grid()]
         assert len(names) == len(set(names)), "run names must be unique"
 
 
 def test_full_grid_is_the_published_sweep():
-    tasks = ps_lbfgs.full_grid()
+    tasks = grids.full_grid()
     args = [dict(zip(t.argv[::2], t.argv[1::2], strict=False)) for t in tasks]
     assert {a["--img"] for a in args} == {"fig4a", "fig16b"}
     assert {a["--max_iter"] for a in args} == {"5", "10", "20", "40"}
@@ -38,36 +41,77 @@ def test_full_grid_is_the_published_sweep():
     assert {a["--synth_max_iter"] for a in args} == {"2000"}
 
 
-def test_normalize_table_reads_old_conventions():
-    frame = pd.DataFrame({
-        "index": [0, 0], "filename": ["fig4a", "fig4a"],
-        "coarse_to_fine": ["False", "False"], "seed": ["0", "1"],
-        "search_func": ["", "strong_wolfe"], "init_reduced": ["False", "False"],
-        "LBFGS_max_iter": ["10", "5"], "LBFGS_max_eval": ["", "2.0"],
-        "LBFGS_history_size": ["100", "100"], "learning_rate": ["1.0", "1.0"],
-        "synth_iter": ["3", "3"], "loss": ["0.5", "0.25"],
-        "synth_duration": ["1:02:03", "04:05.5"],
+def _legacy(max_eval, durations):
+    n = len(max_eval)
+    return pd.DataFrame({
+        "index": ["0"] * n, "filename": ["fig4a"] * n,
+        "coarse_to_fine": ["False"] * n, "seed": [str(i % 2) for i in range(n)],
+        "search_func": ["", *["strong_wolfe"] * (n - 1)],
+        "init_reduced": ["False"] * n,
+        "LBFGS_max_iter": ["10", "5", "10", "20"][:n], "LBFGS_max_eval": max_eval,
+        "LBFGS_history_size": ["100"] * n, "learning_rate": ["1.0"] * n,
+        "synth_iter": ["3"] * n, "loss": ["0.5", "0.25", "0.2", "0.1"][:n],
+        "synth_duration": durations,
     })
-    out = ps_lbfgs.normalize_table(frame)
+
+
+def test_normalize_table_reads_counts_and_clock_durations():
+    frame = _legacy(["", "2.0", "10.0"], ["1:02:03", "04:05.5", "12.5"])
+    out, notes = summary.normalize_table(frame)
     assert "index" not in out.columns
-    assert list(out["search_func"]) == ["None", "strong_wolfe"]
-    assert list(out["LBFGS_max_eval"]) == ["None", "2"]
-    assert list(out["synth_duration"]) == [3723.0, 245.5]
-    assert list(out["LBFGS_max_eval_frac"]) == [1.25, 0.5]
+    assert list(out["search_func"]) == ["None", "strong_wolfe", "strong_wolfe"]
+    assert list(out["LBFGS_max_eval"]) == ["None", "2", "10"]
+    assert list(out["synth_duration"]) == [3723.0, 245.5, 12.5]
+    assert list(out["LBFGS_max_eval_frac"]) == [1.25, 0.5, 1.0]
+    text = "\n".join(notes)
+    assert "read as a count" in text and "[H:]MM:SS" in text
+    assert "1 run(s) with an empty/None max_eval" in text
+    assert "no loss_function column" in text
 
 
-@pytest.mark.parametrize("table, rows", [("summary_mse", 192),
-                                         ("summary_small_lr", 432)])
+def test_normalize_table_reads_fractions_of_max_iter():
+    frame = _legacy(["0.5", "1.0", "", "0.5"], ["10", "11", "12", "13"])
+    out, notes = summary.normalize_table(frame)
+    assert list(out["LBFGS_max_eval_frac"]) == [0.5, 1.0, 1.25, 0.5]
+    assert list(out["LBFGS_max_eval"]) == ["5", "5", "None", "10"]
+    assert any("fraction of max_iter" in n for n in notes)
+    assert not any("[H:]MM:SS" in n for n in notes)
+
+
+@pytest.mark.parametrize("table, rows, lrs", [("summary_mse", 192, 4),
+                                               ("summary_small_lr", 432, 9)])
 def test_summarize_from_the_original_tables(shared_dir, run_script, tmp_path,
-                                            table, rows):
+                                            table, rows, lrs):
     csv = shared_dir / "reference" / "ps_lbfgs_original" / table / "all_loss.csv"
     out = tmp_path / table
     run_script("ps_lbfgs/summarize.py", "--from-csv", csv, "--output-dir", out)
     frame = pd.read_csv(out / "all_loss.csv")
     assert len(frame) == rows
     assert frame["synth_duration"].notna().all()
-    assert (out / "loss_vs_duration_strong_wolfe.svg").stat().st_size > 10_000
-    assert (out / "loss_vs_duration_strong_wolfe.png").stat().st_size > 10_000
+    assert (out / "loss_vs_cost.png").stat().st_size > 10_000
+    configs = pd.read_csv(out / "configurations.csv")
+    assert len(configs) == rows // 2 and set(configs["n"]) == {2}
+    front = pd.read_csv(out / "pareto.csv")
+    assert set(front["filename"]) == {"fig4a", "fig16b"}
+    # nothing on the front is beaten in both time and loss by any configuration
+    for _, row in front.iterrows():
+        same = configs[configs["filename"] == row["filename"]]
+        assert not ((same["synth_duration"] < row["synth_duration"])
+                    & (same["loss"] < row["loss"])).any()
+    text = (out / "summary.txt").read_text()
+    assert "Pareto front" in text and "read as a count" in text
+    assert "fixed: history 100" in text
+    assert len(pd.read_csv(out / "success.csv")) == rows // 2
+    # the figure itself: every check, lr panels in numeric order
+    raw = pd.read_csv(csv, dtype=str, keep_default_na=False)
+    normal, _ = summary.normalize_table(raw)
+    agg = facets.aggregate(normal, summary._config_columns(normal),
+                           ["loss", "synth_duration"])
+    fig = summary_figures.cost_figure(agg, ["synth_duration"], "", table)
+    checks.check_figure(fig, numeric=("lr",), legend_numeric=("max_iter",))
+    titles = checks.panel_titles(fig)
+    assert len(titles) == 2 * lrs and all(" | lr=" in t for t in titles)
+    plt.close(fig)
 
 
 def test_bad_image_exits_2_and_writes_nothing(run_script, tmp_path):
@@ -154,7 +198,10 @@ def test_smoke_grid_through_disbatch(tmp_path, run_script, script_env):
     run_script("ps_lbfgs/summarize.py", "--grid", "smoke", "--output-root", root)
     table = pd.read_csv(root / "ps_lbfgs" / "smoke" / "summary" / "all_loss.csv")
     assert len(table) == 2 and table["process_duration"].gt(0).all()
-    assert (root / "ps_lbfgs/smoke/summary/loss_vs_duration_strong_wolfe.png").exists()
+    assert (root / "ps_lbfgs/smoke/summary/loss_vs_cost.png").exists()
+    assert (root / "ps_lbfgs/smoke/summary/loss_curves.png").exists()
+    assert {"evaluations", "steps", "max_abs_rep_error"} <= set(table.columns)
+    assert (table["steps"] == 3).all() and (table["evaluations"] > 3).all()
 
 
 def test_analyze_rebuilds_table_and_figures(tmp_path, run_script):
@@ -195,3 +242,93 @@ def test_saved_result_loads_without_pickled_code(tmp_path, run_script):
     assert saved["_metamer"].shape == (1, 1, 128, 128)
     assert torch.load(out / "representation.pt", weights_only=True).ndim == 3
     assert os.path.getsize(out / "metamer.pt") < 2_000_000
+
+
+TINY = ("--img", "reptile_skin", "--crop", "128", "--max_iter", "3", "--max_eval",
+        "4", "--stop_criterion", "None", "--no_plots")
+
+
+def test_a_shorter_run_is_a_prefix_of_a_longer_one(tmp_path, run_script):
+    """5 steps, and the first 5 of 10 with the same seed: the same loss."""
+    for steps in (5, 10):
+        run_script("ps_lbfgs/synthesize.py", *TINY, "--seed", "3",
+                   "--synth_max_iter", str(steps), "-o", tmp_path / f"s{steps}")
+    short = synthesis.read_trajectory(tmp_path / "s5" / "trajectory.csv")
+    long = synthesis.read_trajectory(tmp_path / "s10" / "trajectory.csv")
+    assert [r["step"] for r in short] == list(range(6))
+    assert len(long) == 11
+    row = pd.read_csv(tmp_path / "s5" / "loss.csv").iloc[0]
+    assert row["loss"] == pytest.approx(long[5]["loss"], rel=1e-6)
+    assert [r["loss"] for r in short] == pytest.approx(
+        [r["loss"] for r in long[:6]], rel=1e-6)
+    assert [r["evaluations"] for r in short[:5]] == [r["evaluations"]
+                                                     for r in long[:5]]
+    # the row records what the trajectory counted
+    assert row["steps"] == 5 and row["evaluations"] >= short[-1]["evaluations"]
+    assert row["evaluations"] > 5  # line search: more than one pass per step
+    assert row["max_abs_rep_error"] > 0
+    assert long[-1]["loss"] < short[-1]["loss"] < short[0]["loss"]
+
+
+def test_analyze_force_reproduces_the_loss_it_wrote(tmp_path, run_script):
+    out = tmp_path / "run"
+    run_script("ps_lbfgs/synthesize.py", *TINY, "--synth_max_iter", "3",
+               "--loss", "mse", "-o", out)
+    first = pd.read_csv(out / "loss.csv").iloc[0]
+    proc = run_script("ps_lbfgs/analyze.py", "--force", out)
+    assert "1 of 1 run(s) updated" in proc.stdout
+    again = pd.read_csv(out / "loss.csv").iloc[0]
+    for column in ("loss", "max_abs_rep_error", "evaluations", "steps",
+                   "synth_duration"):
+        assert again[column] == pytest.approx(first[column], rel=1e-6), column
+    assert again["loss_function"] == "mse"
+    # figures drawn with the one sign convention, named on the axis
+    assert (out / "representation_error.png").stat().st_size > 5_000
+
+
+def test_ad_hoc_runs_with_other_budgets_do_not_replace_each_other(tmp_path,
+                                                                  run_script):
+    for steps in ("1", "2"):
+        run_script("ps_lbfgs/synthesize.py", "--img", "reptile_skin", "--crop",
+                   "128", "--synth_max_iter", steps, "--no_plots",
+                   "--output-root", tmp_path)
+    runs = sorted(rundir.done_runs(tmp_path / "ps_lbfgs" / "adhoc"))
+    assert len(runs) == 2
+    assert {pd.read_csv(r / "loss.csv")["synth_iter"].iloc[0] for r in runs} == {1, 2}
+    assert all("_crop-128_" in r.name for r in runs)
+
+
+def _parser(script: str):
+    """The script's parser, caught as ``parse_args`` is called."""
+    spec = importlib.util.spec_from_file_location("script", REPO / script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    caught = []
+
+    def catch(self, *args, **kwargs):
+        caught.append(self)
+        raise SystemExit(0)
+
+    original = cli.ArgumentParser.parse_args
+    cli.ArgumentParser.parse_args = catch
+    try:
+        with pytest.raises(SystemExit):
+            module.parse_args()
+    finally:
+        cli.ArgumentParser.parse_args = original
+    return caught[0]
+
+
+@pytest.mark.parametrize("script", ["synthesize.py", "analyze.py", "plot.py",
+                                    "summarize.py"])
+def test_every_option_has_help(script):
+    parser = _parser(f"ps_lbfgs/{script}")
+    for action in parser._actions:
+        assert action.help, f"{script}: {action.option_strings or action.dest}"
+        assert "(default" not in action.help or script != "synthesize.py", \
+            f"{script}: hand-written default in {action.option_strings}"
+    if script == "synthesize.py":
+        flags = {f for a in parser._actions for f in a.option_strings}
+        assert {"--output_dir", "--output-dir", "--output_path", "-f", "-o",
+                "--seed", "-s", "--img", "-i", "--device", "-d"} <= flags
+        assert "-t" not in flags

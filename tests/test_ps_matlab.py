@@ -8,6 +8,7 @@ need GNU Octave plus local copies of textureSynth and matlabPyrTools, named by
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -19,7 +20,10 @@ import pytest
 import scipy.io
 
 from plenexp import cli, matlab, rundir
-from plenexp.experiments import ps_matlab
+from plenexp.experiments.ps_matlab import figures, grids, results, summary
+from plenexp.record import RunRecord
+
+from . import figure_checks
 
 GROUPS = {
     "pixel_statistics", "auto_correlation_magnitude", "skew_reconstructed",
@@ -171,7 +175,7 @@ def test_write_disbatch_grids(run_script, no_code_env, fake_code, tmp_path):
     assert len(full) == 38
     assert all("--n_iter 100" in line and "--crop" not in line for line in full)
     assert {line.split("--img ")[1].split()[0] for line in full} == \
-        set(ps_matlab.FULL_IMAGES)
+        set(grids.FULL_IMAGES)
 
 
 def test_write_disbatch_refuses_without_code_or_on_gpu(run_script, no_code_env,
@@ -233,11 +237,12 @@ def test_engine_error_is_reported_and_leaves_nothing(run_script, no_code_env,
 def test_synthesize_through_octave(run_script, script_env, tmp_path):
     """Two real textureSynth iterations from a given noise image, timed and traced."""
     ts, pyr = real_code()
+    import plenoptic as po
     import torch
 
     from plenexp import images, synthesis
 
-    synthesis.set_seed(0)
+    po.set_seed(0)
     noise = torch.rand(1, 1, 128, 128, dtype=torch.float64)
     init_file = tmp_path / "noise.png"
     images.save_grayscale_png(noise, init_file)
@@ -327,8 +332,166 @@ def test_find_metamers_prefers_run_dirs(tmp_path, shared_dir):
         {"args": {"img": "metal.pgm", "seed": 0, "n_iter": 10},
          "engine": "octave", "synth_duration": 13.2}))
     (run / rundir.DONE_MARKER).write_text("{}")
-    metamers, problems = ps_matlab.find_metamers(tmp_path / "grid")
+    metamers, problems = results.find_metamers(tmp_path / "grid")
     assert problems == [] and len(metamers) == 1
     found = metamers[0]
     assert found.target_path == run / "target.png"
     assert found.meta["engine"] == "octave" and found.meta["n_iter"] == 10
+
+
+# ------------------------------------------------- analyze and load_run ---
+
+def _fake_run(run: Path, shared_dir: Path, mat: str = "metal_seed-0_iter-10",
+              img: str = "metal.pgm", seed: int = 0, n_iter: int = 10) -> Path:
+    """A finished run directory holding a real textureSynth result."""
+    run.mkdir(parents=True)
+    shutil.copy(shared_dir / f"reference/matlab/{mat}.mat", run / "metamer.mat")
+    shutil.copy(shared_dir / "textures/metal.pgm", run / "target.png")
+    (run / "provenance.json").write_text(json.dumps(
+        {"args": {"img": img, "seed": seed, "n_iter": n_iter, "crop": None},
+         "engine": "octave", "engine_version": "7.3.0"}))
+    (run / rundir.DONE_MARKER).write_text("{}")
+    return run
+
+
+@pytest.mark.slow
+def test_analyze_writes_table_and_figure_and_force_reproduces(
+        run_script, shared_dir, tmp_path):
+    grid = tmp_path / "grid"
+    run = _fake_run(grid / "metal_size-target_seed-0_iter-10_device-cpu", shared_dir)
+    proc = run_script("ps_matlab/analyze.py", grid)
+    assert "1 of 1 run(s) analyzed" in proc.stdout
+    row = pd.read_csv(run / "loss.csv").iloc[0]
+    assert GROUPS <= set(row.index)
+    assert (row["image"], row["seed"], row["n_iter"]) == ("metal", 0, 10)
+    assert 0 < row["max_abs_rep_error"] and 0.2 < row["loss"] < 0.35
+    assert (run / "ps_matlab.png").stat().st_size > 20_000
+    # the same number as scoring the loose MAT file beside its target
+    loose, _ = results.find_metamers(shared_dir / "reference/matlab",
+                                     shared_dir / "textures")
+    metal = next(m for m in loose if m.name == "metal_seed-0_iter-10")
+    assert results.Scorer().row(metal)["loss"] == pytest.approx(row["loss"])
+    assert "0 of 1 run(s) analyzed" in run_script("ps_matlab/analyze.py",
+                                                  grid).stdout
+    run_script("ps_matlab/analyze.py", "--force", "--no_plots", run)
+    assert pd.read_csv(run / "loss.csv").iloc[0]["loss"] == pytest.approx(
+        row["loss"], rel=1e-12)
+    record = results.load_run(run)
+    assert isinstance(record, RunRecord) and record.experiment == "ps_matlab"
+    assert record.args["n_iter"] == 10 and record.metamer is None
+    assert record.row["loss"] == pytest.approx(row["loss"])
+    assert record.images["target"].shape == record.images["metamer"].shape == (
+        1, 1, 256, 256)
+    assert float(record.images["metamer"].max()) <= 1.0
+
+
+def test_a_three_scale_image_is_scored_with_three_scales(shared_dir, tmp_path):
+    """fig12b's metamers are scored with the 3-scale model, as everywhere."""
+    import torch
+
+    from plenexp import synthesis
+
+    run = _fake_run(tmp_path / "fig12b_run", shared_dir, img="fig12b.png")
+    assert results.analyze_run(run, figures=False)
+    row = pd.read_csv(run / "loss.csv").iloc[0]
+    target, res, _ = results.load_pair(results.from_run_dir(run))
+    losses = {n: synthesis.group_losses(synthesis.make_model(target, n), target,
+                                        res)["l2_norm"]["overall"]
+              for n in (3, 4)}
+    assert row["loss"] == pytest.approx(losses[3])
+    assert abs(losses[4] - losses[3]) > 1e-3 * losses[3]
+    assert isinstance(res, torch.Tensor)
+
+
+# ------------------------------------------------------ summary figures ---
+
+def _made_up_table(images=("metal", "text", "fig12b"), seeds=(0, 1),
+                   iterations=(5, 10, 20, 50, 100), engines=("octave", "matlab")):
+    rng = np.random.default_rng(0)
+    rows = []
+    for image, seed, n_iter, engine in itertools.product(images, seeds,
+                                                         iterations, engines):
+        loss = 2.0 / n_iter ** 0.7 * (1 + 0.1 * rng.standard_normal())
+        rows.append({"name": f"{image}_{seed}_{n_iter}_{engine}", "image": image,
+                     "crop": None, "seed": seed, "n_iter": n_iter,
+                     "engine": engine,
+                     "engine_version": "7.3.0" if engine == "octave" else "R2023a",
+                     "synth_duration": 0.4 * n_iter, "loss": loss,
+                     "max_abs_rep_error": loss / 2,
+                     **{group: loss / 3 for group in sorted(GROUPS)}})
+    return pd.DataFrame(rows)
+
+
+def test_loss_overall_of_two_close_seeds_is_readable():
+    """The quick grid: one image, two seeds 0.716 and 0.721, one iteration count."""
+    frame = _made_up_table(images=("reptile_skin",), iterations=(20,),
+                           engines=("octave",))
+    frame["loss"] = [0.716, 0.721]
+    fig = figures.loss_overall(frame)
+    figure_checks.check_figure(fig)
+    (ax,) = figure_checks.data_axes(fig)
+    assert ax.get_yscale() == "linear"
+    texts = [t.get_text() for t in ax.texts]
+    assert texts == ["0.718\n(0.716 to 0.721, n=2)"]  # median 0.7185
+    assert "n = 2 runs" in fig._suptitle.get_text()
+
+
+def test_loss_overall_of_a_bigger_table_keeps_images_apart():
+    frame = _made_up_table()
+    fig = figures.loss_overall(frame)
+    figure_checks.check_figure(fig, legend_numeric=())
+    panels = figure_checks.images_per_panel(fig)
+    assert sorted(p for s in panels for p in s) == ["fig12b", "metal", "text"]
+    assert figure_checks.legend_sections(fig)["engine"] == ["MATLAB R2023a",
+                                                            "Octave 7.3.0"]
+    ax = figure_checks.data_axes(fig)[0]
+    assert ax.get_yscale() == "log" and ax.get_xscale() == "log"
+
+
+def test_loss_by_group_rows_name_image_seed_and_iterations():
+    frame = _made_up_table(images=("text", "metal"), iterations=(25, 10),
+                           engines=("octave",))
+    fig = figures.loss_by_group(frame)
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == ["metal / seed 0 / 10 it", "metal / seed 1 / 10 it",
+                      "metal / seed 0 / 25 it", "metal / seed 1 / 25 it",
+                      "text / seed 0 / 10 it", "text / seed 1 / 10 it",
+                      "text / seed 0 / 25 it", "text / seed 1 / 25 it"]
+    assert "Octave 7.3.0" in ax.get_title()
+
+
+def test_success_share_per_configuration():
+    frame = _made_up_table(images=("metal",), iterations=(10, 100),
+                           engines=("octave",))
+    frame["loss"] = [0.3, 0.2, 0.09, 0.3]
+    frame["max_abs_rep_error"] = [0.1, 0.1, 0.1, 0.1]
+    table = summary.success(frame)
+    shares = dict(zip(table["n_iter"], table["share"], strict=True))
+    assert shares == {10: 0.5, 100: 0.0}
+
+
+@pytest.mark.slow
+@pytest.mark.octave
+def test_synthesize_scores_and_analyze_force_reproduces(run_script, tmp_path):
+    """A 3-scale image (fig12b): the loss written at run time is rebuilt exactly."""
+    ts, pyr = real_code()
+    from plenexp import images
+
+    target = tmp_path / "fig12b.png"
+    images.save_grayscale_png(images.load_image("reptile_skin", crop=128), target)
+    run = tmp_path / "grid" / "run"
+    proc = run_script("ps_matlab/synthesize.py", "--img", target, "--n_iter", "2",
+                      "--engine", "octave", "--texturesynth-dir", ts,
+                      "--pyrtools-dir", pyr, "--no_plots", "--output_dir", run)
+    written = pd.read_csv(run / "loss.csv").iloc[0]
+    assert "PS loss (l2_norm, plenoptic)" in proc.stdout
+    assert (written["image"], written["n_iter"], written["engine"]) == (
+        "fig12b", 2, "octave")
+    assert not (run / "ps_matlab.png").exists()
+    run_script("ps_matlab/analyze.py", "--force", run)
+    again = pd.read_csv(run / "loss.csv").iloc[0]
+    for column in ("loss", "max_abs_rep_error", "pixel_statistics",
+                   "synth_duration"):
+        assert again[column] == pytest.approx(written[column], rel=1e-12), column
+    assert (run / "ps_matlab.png").stat().st_size > 20_000

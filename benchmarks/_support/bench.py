@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from . import provenance
+from plenexp import provenance
 
 
 @dataclass
@@ -99,10 +99,6 @@ def median(values: Sequence[float]) -> float:
     """Median of ``values``."""
     return statistics.median(values)
 
-
-def spread(values: Sequence[float]) -> str:
-    """``median (min-max)`` of seconds, for printing."""
-    return f"{median(values):.2f} s ({min(values):.2f}-{max(values):.2f})"
 
 
 def python() -> str:

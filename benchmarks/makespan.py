@@ -1,0 +1,152 @@
+"""How well does longest-first task order pack a disBatch job? Measured durations.
+
+For every ``all_loss.csv`` below DIR (default: ``../shared/reference/
+ps_lbfgs_original``, the earlier ps_lbfgs sweeps run on a cluster), each row's
+task is rebuilt from its arguments and given plenexp's cost estimate
+(``plenexp.cost``). Prints the estimate's Spearman rank correlation with the
+measured durations, and the simulated disBatch makespan (each task, in file
+order, starts on the first free slot) at 50 and 200 slots for: the table's
+own order ("file"), the estimate's order, the estimate's order had each run's
+number of steps been known in advance ("steps known": the estimate scaled by
+the measured ``synth_iter``; runs stop early, which no argument tells), and
+longest first by the measured durations (what a perfect estimate would give),
+all as ratios to the lower bound max(total / slots, longest task). Target: the
+estimate's order within 1.05x of the lower bound.
+
+Durations may be seconds or ``[H:]MM:SS``; ``LBFGS_max_eval`` may be a count,
+a fraction of ``LBFGS_max_iter`` (a non-integer, or written ``0.5x``) or empty
+(None: LBFGS's default).
+"""
+
+import math
+from pathlib import Path
+
+from plenexp import cli, paths
+
+SLOTS = (50, 200)
+TARGET = 1.05
+DEFAULT_DIR = paths.REPO_ROOT.parent / "shared" / "reference" / "ps_lbfgs_original"
+
+
+def parse_args():
+    parser = cli.ArgumentParser(description=__doc__)
+    parser.add_argument("dir", nargs="?", type=Path, default=DEFAULT_DIR,
+                        help="directory searched for all_loss.csv tables "
+                        "(default: ../shared/reference/ps_lbfgs_original)")
+    parser.add_argument("--slots", type=cli.positive_int, nargs="+",
+                        default=list(SLOTS), help="slot counts (default: 50 200)")
+    parser.add_argument("--synth-max-iter", "--synth_max_iter",
+                        dest="synth_max_iter", type=cli.positive_int, default=2000,
+                        help="steps per run when the table does not say "
+                        "(default: 2000, the earlier sweeps' value)")
+    return parser.parse_args()
+
+
+def max_eval_arg(value, max_iter: int) -> str:
+    """``--max_eval`` of a row: a count, ``None``, or a fraction made a count."""
+    text = str(value).strip().lower()
+    if text in ("", "nan", "none"):
+        return "None"
+    fraction = text.endswith("x")
+    number = float(text.rstrip("x"))
+    if fraction or not number.is_integer():
+        return str(max(1, int(max_iter * number)))
+    return str(int(number))
+
+
+def row_argv(row: dict, synth_max_iter: int) -> list[str]:
+    """The ps_lbfgs ``synthesize.py`` arguments of one table row."""
+    max_iter = int(float(row["LBFGS_max_iter"]))
+    search = str(row.get("search_func", "")).strip()
+    argv = ["--img", str(row["filename"]), "--max_iter", str(max_iter),
+            "--max_eval", max_eval_arg(row.get("LBFGS_max_eval", ""), max_iter),
+            "--history_size", str(int(float(row["LBFGS_history_size"]))),
+            "--line_search_fn", search if search and search != "nan" else "None",
+            "--lr", str(row["learning_rate"]),
+            "--synth_max_iter", str(int(float(row.get("synth_max_iter")
+                                              or synth_max_iter)))]
+    if str(row.get("crop", "")).strip() not in ("", "nan", "None"):
+        argv += ["--crop", str(int(float(row["crop"])))]
+    return argv
+
+
+def read_table(path: Path, synth_max_iter: int):
+    """Measured seconds, estimated seconds and steps-known estimates, file order.
+
+    The third list is empty when the table has no ``synth_iter``.
+    """
+    import pandas as pd
+
+    from plenexp import cost
+    from plenexp.facets import parse_duration
+
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    missing = {"filename", "LBFGS_max_iter", "LBFGS_history_size",
+               "learning_rate", "synth_duration"} - set(frame.columns)
+    if missing:
+        raise cli.UsageError(f"{path}: not a ps_lbfgs table (no "
+                             f"{', '.join(sorted(missing))})")
+    measured, estimated, steps_known = [], [], []
+    for row in frame.to_dict("records"):
+        seconds = parse_duration(row["synth_duration"])
+        if math.isnan(seconds):
+            continue
+        argv = row_argv(row, synth_max_iter)
+        measured.append(seconds)
+        estimated.append(cost.estimate_seconds(argv))
+        steps = str(row.get("synth_iter", "")).strip()
+        if steps and steps != "nan":
+            argv[argv.index("--synth_max_iter") + 1] = str(int(float(steps)))
+            steps_known.append(cost.estimate_seconds(argv))
+    if len(steps_known) != len(measured):
+        steps_known = []
+    return measured, estimated, steps_known
+
+
+def main():
+    args = parse_args()
+    if not args.dir.is_dir():
+        print(f"makespan.py: no reference tables: {args.dir} does not exist; "
+              "nothing to measure")
+        return
+    tables = sorted(args.dir.rglob("all_loss.csv"))
+    if not tables:
+        print(f"makespan.py: no all_loss.csv below {args.dir}; nothing to measure")
+        return
+    from scipy.stats import spearmanr
+
+    from plenexp import cost
+
+    met = True
+    for table in tables:
+        measured, estimated, steps_known = read_table(table, args.synth_max_iter)
+        if not measured:
+            print(f"{table}: no durations")
+            continue
+        rho = spearmanr(estimated, measured).statistic
+        by_estimate = [measured[i] for i in cost.longest_first(estimated)]
+        by_steps = [measured[i] for i in cost.longest_first(steps_known)]
+        by_measured = sorted(measured, reverse=True)
+        print(f"{table.relative_to(args.dir)}: {len(measured)} runs, "
+              f"{sum(measured) / 3600:.1f} h in all, longest {max(measured):.0f} s; "
+              f"rank correlation of estimate and duration: {rho:.2f}")
+        print(f"  {'slots':>5}  {'lower bound':>11}  {'file order':>10}  "
+              f"{'estimate':>8}  {'steps known':>11}  {'measured':>8}  "
+              "(makespan / lower bound)")
+        for slots in args.slots:
+            bound = cost.lower_bound(measured, slots)
+            file, estimate, steps, best = (
+                cost.makespan(order, slots) / bound if order else math.nan
+                for order in (measured, by_estimate, by_steps, by_measured))
+            ok = estimate <= TARGET
+            met &= ok
+            steps = "-" if math.isnan(steps) else f"{steps:.3f}x"
+            print(f"  {slots:>5}  {bound:>9.0f} s  {file:>9.3f}x  {estimate:>7.3f}x  "
+                  f"{steps:>11}  {best:>7.3f}x  "
+                  f"{'within' if ok else 'NOT within'} {TARGET}x")
+    print(f"estimate's order within {TARGET}x of the lower bound everywhere: "
+          f"{'yes' if met else 'no'}")
+
+
+if __name__ == "__main__":
+    cli.run(main)

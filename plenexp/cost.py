@@ -1,0 +1,210 @@
+"""How long a task will take, from its arguments alone.
+
+disBatch hands tasks to free slots in file order, so a long task written last
+finishes alone while every other slot idles. Task writers therefore order tasks
+by an estimate of their cost, longest first, and size a batch job's time limit
+from the same estimate.
+
+The estimate is the number of model evaluations a run may do times the seconds
+of one PS forward and backward pass at its image size, plus start-up:
+
+- plenoptic LBFGS: ``synth_max_iter`` steps of up to ``max_eval`` evaluations
+  (``None``: LBFGS's own default, 1.25 x ``max_iter``; without a line search
+  at most ``max_iter``), plus half an evaluation of overhead per step
+  (measured: 2.5, 10.2 and 40.2 forward passes per step at ``max_eval`` 2, 10
+  and 40);
+- plenoptic Adam: one evaluation per step;
+- MATLAB ``textureSynth`` (``--n_iter``): its seconds per iteration, slower
+  under Octave than under MATLAB.
+
+Runs that stop early (``ps_lbfgs``' stopping criterion) take at most this
+long, so the estimate is an upper bound for them; their order is unaffected,
+as early stopping does not depend on the arguments in a way known in advance.
+The constants are single-thread seconds on the 2-core AMD EPYC VM the
+repository is developed on; a cluster core is usually faster.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+#: Seconds of one PS forward + backward pass per pixel, one CPU thread
+#: (measured: 0.048 s at 128x128, 0.18 s at 256x256, float64, 4 scales).
+CPU_SECONDS_PER_EVAL_PIXEL = 0.18 / 256**2
+#: A GPU pass is this many times faster, but never under ``GPU_MIN_EVAL``
+#: seconds (kernel launches dominate small images). Not measured here: no GPU
+#: was available; ``benchmarks/gpu_check.sh`` measures it on a CUDA machine.
+GPU_SPEEDUP = 6.0
+GPU_MIN_EVAL = 0.01
+#: textureSynth seconds per iteration per pixel: Octave 0.37 s at 256x256
+#: (ps_matlab/README.md); MATLAB's JIT is taken as twice as fast.
+ENGINE_SECONDS_PER_ITER_PIXEL = {"octave": 0.37 / 256**2, "matlab": 0.185 / 256**2}
+#: Interpreter start-up, imports, model set-up and saving, per run (seconds).
+STARTUP = {"python": 6.0, "cuda": 15.0, "octave": 8.0, "matlab": 25.0}
+#: One analysis task (``analyze.py`` on one finished run): start-up, the PS
+#: statistics of target and metamer, the tables.
+ANALYZE_SECONDS = 30.0
+#: Size of images given by name (built-ins and PS paper figures); files are read.
+NAMED_IMAGE_SHAPES = {"parrot": (254, 266)}
+DEFAULT_SHAPE = (256, 256)
+
+#: Forward passes per LBFGS step beyond ``max_eval``.
+LBFGS_STEP_OVERHEAD = 0.5
+
+#: Script defaults for options a task leaves out (the same in every script).
+DEFAULTS = {"synth_max_iter": "200", "max_iter": "10", "n_iter": "100",
+            "line_search_fn": "strong_wolfe", "optimizer": "LBFGS",
+            "engine": "auto"}
+
+
+def parse_options(argv: Sequence[str]) -> dict[str, str | bool]:
+    """``--name value`` pairs (and bare flags, as True) of a task's argv.
+
+    Parameters
+    ----------
+    argv
+        The arguments of a task line's script, e.g. ``Task.argv``.
+
+    Returns
+    -------
+    options
+        Option name without dashes (``-`` read as ``_``) to its value; the last
+        occurrence wins, as with argparse.
+    """
+    options: dict[str, str | bool] = {}
+    words = [str(word) for word in argv]
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if not word.startswith("--"):
+            i += 1
+            continue
+        key = word[2:].replace("-", "_")
+        if "=" in key:
+            key, value = key.split("=", 1)
+            options[key] = value
+            i += 1
+        elif i + 1 < len(words) and not words[i + 1].startswith("--"):
+            options[key] = words[i + 1]
+            i += 2
+        else:
+            options[key] = True
+            i += 1
+    return options
+
+
+def _number(value, default: float) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return default
+    return number if math.isfinite(number) and number > 0 else default
+
+
+def image_shape(options: dict) -> tuple[int, int]:
+    """Height and width a run synthesizes at: ``--crop``, ``--size``, the image.
+
+    A named image has its known size (256x256 unless listed in
+    ``NAMED_IMAGE_SHAPES``); an image file's header is read; anything unreadable
+    counts as 256x256.
+    """
+    crop = options.get("crop")
+    if crop not in (None, True) and str(crop).lower() != "none":
+        side = int(_number(crop, DEFAULT_SHAPE[0]))
+        return side, side
+    size = options.get("size")
+    if size not in (None, True):
+        side = int(_number(size, DEFAULT_SHAPE[0]))
+        return side, side
+    img = str(options.get("img", ""))
+    if img in NAMED_IMAGE_SHAPES:
+        return NAMED_IMAGE_SHAPES[img]
+    if img and ("/" in img or "." in img) and Path(img).is_file():
+        try:
+            import imageio.v3 as iio
+
+            shape = iio.improps(img).shape
+            return int(shape[0]), int(shape[1])
+        except Exception:  # any unreadable file: the default size
+            return DEFAULT_SHAPE
+    return DEFAULT_SHAPE
+
+
+def evaluations(options: dict) -> float:
+    """Upper bound on the PS model evaluations of a plenoptic run."""
+    steps = _number(options.get("synth_max_iter", DEFAULTS["synth_max_iter"]), 200)
+    if str(options.get("optimizer", DEFAULTS["optimizer"])).lower() == "adam":
+        return steps
+    max_iter = _number(options.get("max_iter", DEFAULTS["max_iter"]), 10)
+    raw = options.get("max_eval", max_iter)  # every script's default: max_iter
+    max_eval = 1.25 * max_iter if str(raw).lower() == "none" else _number(raw, max_iter)
+    if str(options.get("line_search_fn", DEFAULTS["line_search_fn"])).lower() == "none":
+        max_eval = min(max_eval, max_iter)
+    return steps * (max_eval + LBFGS_STEP_OVERHEAD)
+
+
+def estimate_seconds(argv: Sequence[str], device: str = "cpu") -> float:
+    """Estimated seconds of one run, from its script arguments alone.
+
+    Parameters
+    ----------
+    argv
+        The run's script arguments (a task's ``argv`` and any options added to
+        every task, such as ``--engine``).
+    device
+        ``cpu`` or a CUDA device.
+
+    Returns
+    -------
+    seconds
+        Start-up plus synthesis, for one thread on a CPU like the one named in
+        this module's docstring.
+    """
+    options = parse_options(argv)
+    height, width = image_shape(options)
+    pixels = height * width
+    if "n_iter" in options:  # MATLAB textureSynth
+        engine = str(options.get("engine", DEFAULTS["engine"]))
+        engine = engine if engine in ENGINE_SECONDS_PER_ITER_PIXEL else "octave"
+        n_iter = _number(options["n_iter"], float(DEFAULTS["n_iter"]))
+        return (STARTUP["python"] + STARTUP[engine]
+                + n_iter * pixels * ENGINE_SECONDS_PER_ITER_PIXEL[engine])
+    per_eval = CPU_SECONDS_PER_EVAL_PIXEL * pixels
+    startup = STARTUP["python"]
+    if str(device).startswith("cuda") or str(device).isdigit():
+        per_eval = max(per_eval / GPU_SPEEDUP, GPU_MIN_EVAL)
+        startup = STARTUP["cuda"]
+    return startup + evaluations(options) * per_eval
+
+
+def longest_first(costs: Sequence[float]) -> list[int]:
+    """Indices of ``costs``, largest first; equal costs keep their order."""
+    return sorted(range(len(costs)), key=lambda i: -costs[i])
+
+
+def makespan(durations: Iterable[float], slots: int) -> float:
+    """When the last task ends, dispatched in order to ``slots`` free slots.
+
+    disBatch's dispatch: each task in file order starts on the slot that
+    frees first.
+    """
+    if slots < 1:
+        raise ValueError(f"slots must be at least 1, got {slots}")
+    free = [0.0] * slots
+    end = 0.0
+    for duration in durations:
+        start = heapq.heappop(free)
+        heapq.heappush(free, start + duration)
+        end = max(end, start + duration)
+    return end
+
+
+def lower_bound(durations: Sequence[float], slots: int) -> float:
+    """No order finishes sooner: ``max(total / slots, longest task)``."""
+    durations = list(durations)
+    if not durations:
+        return 0.0
+    return max(sum(durations) / slots, max(durations))

@@ -1,0 +1,415 @@
+"""The cluster path under a real SLURM scheduler (``pytest -m slurm``).
+
+Needs a running cluster: ``tests/slurm/local_cluster.sh start`` brings up a
+single-node one (``.ci/run`` does so when SLURM is installed). Every test is
+skipped, with the reason, when ``sbatch`` or ``slurmctld`` is missing or no
+cluster answers. Jobs are submitted exactly as the README says (``sbatch -p
+genoa -C genoa -n N -c 1 disBatch TASKFILE``) or through the submit scripts
+of ``write_disbatch.py --sbatch``; jobs a test leaves behind are cancelled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+
+from plenexp import paths, rundir
+
+from .conftest import REPO
+
+pytestmark = [pytest.mark.slurm, pytest.mark.slow]
+
+CLUSTER_SCRIPT = REPO / "tests" / "slurm" / "local_cluster.sh"
+#: Job states after which a job will not run again.
+FINAL_STATES = {"COMPLETED", "FAILED", "TIMEOUT", "CANCELLED", "NODE_FAIL",
+                "OUT_OF_MEMORY", "PREEMPTED", "BOOT_FAIL", "DEADLINE"}
+#: No job may take longer (the set takes about 7 minutes on 2 quiet cores; a
+#: loaded machine stretches every run).
+JOB_TIMEOUT = 1500
+
+
+def _cluster_conf() -> str | None:
+    """SLURM_CONF of the running test cluster, if any."""
+    if os.environ.get("SLURM_CONF"):
+        return os.environ["SLURM_CONF"]
+    base = os.environ.get("PLENEXP_SLURM_DIR") or os.path.join(
+        os.environ.get("TMPDIR", "/tmp"), "plenexp-slurm")
+    conf = Path(base) / "slurm.conf"
+    return str(conf) if conf.is_file() else None
+
+
+@pytest.fixture(scope="module")
+def slurm_env() -> dict[str, str]:
+    """Environment for SLURM commands; skips unless a cluster answers."""
+    missing = [cmd for cmd in ("sbatch", "slurmctld") if shutil.which(cmd) is None]
+    if missing:
+        pytest.skip(f"{' and '.join(missing)} not installed (SLURM tests need a "
+                    f"scheduler: {CLUSTER_SCRIPT.relative_to(REPO)} start)")
+    env = dict(os.environ)
+    conf = _cluster_conf()
+    if conf:
+        env["SLURM_CONF"] = conf
+    try:
+        ping = subprocess.run(["scontrol", "ping"], capture_output=True, text=True,
+                              env=env, timeout=15)
+        up = "is UP" in ping.stdout
+    except subprocess.TimeoutExpired:
+        up = False
+    if not up:
+        pytest.skip("no SLURM cluster answers (start one: "
+                    f"{CLUSTER_SCRIPT.relative_to(REPO)} start)")
+    # disBatch and this Python on the PATH of every job, as after `conda activate`
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    env.update(TQDM_DISABLE="1", OMP_NUM_THREADS="1", PYTHON=sys.executable)
+    env.pop("PLENEXP_OUTPUT_ROOT", None)
+    return env
+
+
+class Cluster:
+    """Submit, watch and cancel jobs; cancels what is left at the end."""
+
+    def __init__(self, env: dict[str, str], cwd: Path):
+        self.env, self.cwd, self.jobs = env, cwd, []
+
+    def run(self, *command, check=True, timeout=600) -> subprocess.CompletedProcess:
+        proc = subprocess.run([str(c) for c in command], capture_output=True,
+                              text=True, env=self.env, cwd=self.cwd,
+                              timeout=timeout)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"{shlex.join(map(str, command))} failed "
+                                 f"({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+        return proc
+
+    def python(self, script: str, *args, **kwargs) -> subprocess.CompletedProcess:
+        return self.run(sys.executable, REPO / script, *args, **kwargs)
+
+    def sbatch(self, *args) -> str:
+        """Submit; give the job id (from sbatch's own "Submitted batch job N")."""
+        out = self.run("sbatch", *args).stdout
+        job = re.search(r"Submitted batch job (\d+)", out)
+        assert job, out
+        self.jobs.append(job[1])
+        return job[1]
+
+    def info(self, job: str) -> dict[str, str]:
+        out = self.run("scontrol", "-o", "show", "job", job).stdout
+        return dict(re.findall(r"(\w+)=(\S*)", out))
+
+    def state(self, job: str) -> str:
+        return self.info(job)["JobState"]
+
+    def wait(self, *jobs: str, timeout: float = JOB_TIMEOUT) -> dict[str, str]:
+        """Wait until every job has ended; give their final states."""
+        deadline = time.monotonic() + timeout
+        while True:
+            states = {job: self.state(job) for job in jobs}
+            if all(state in FINAL_STATES for state in states.values()):
+                return states
+            assert time.monotonic() < deadline, f"jobs still running: {states}"
+            time.sleep(1.0)
+
+    def wait_for(self, condition, job: str, what: str, timeout: float = 600):
+        """Wait until ``condition()`` holds while ``job`` runs."""
+        deadline = time.monotonic() + timeout
+        while not condition():
+            state = self.state(job)
+            assert state not in FINAL_STATES, f"job {job} ended ({state}) before {what}"
+            assert time.monotonic() < deadline, f"timed out waiting for {what}"
+            time.sleep(0.3)
+
+    def cancel_all(self) -> None:
+        if self.jobs:
+            self.run("scancel", *self.jobs, check=False)
+
+
+@pytest.fixture
+def cluster(slurm_env, tmp_path):
+    jobs = Cluster(slurm_env, tmp_path)
+    yield jobs
+    jobs.cancel_all()
+
+
+def _run_dirs(taskfile: Path) -> list[Path]:
+    """The run directory of every task line, in file order."""
+    dirs = []
+    for line in taskfile.read_text().splitlines():
+        words = shlex.split(line)
+        flag = next(w for w in ("--output_dir", "--output_path") if w in words)
+        dirs.append(Path(words[words.index(flag) + 1]))
+    return dirs
+
+
+def _partials(run: Path) -> list[Path]:
+    return sorted(run.parent.glob(f".{run.name}.partial*"))
+
+
+def _status_rows(path: Path) -> list[list[str]]:
+    return [line.split("\t") for line in path.read_text().splitlines() if line]
+
+
+def _exit_status(status: Path) -> dict[str, str]:
+    """Exit status of every task line a disBatch job ran (not skipped ones)."""
+    return {row[-1]: row[6] for row in _status_rows(status) if "S" not in row[0]}
+
+
+def _ran(status: Path) -> list[str]:
+    """Task lines a disBatch job ran (skipped ones left out), with exit status 0."""
+    rows = [row for row in _status_rows(status) if "S" not in row[0]]
+    assert all(row[6] == "0" for row in rows), rows
+    return [row[-1] for row in rows]
+
+
+def _finished(run: Path) -> float:
+    return json.loads((run / rundir.DONE_MARKER).read_text())["finished"]
+
+
+# ------------------------------------------------------------ smoke grids ---
+
+def _matlab_available(cluster: Cluster) -> bool:
+    return cluster.run(sys.executable, "-m", "plenexp.matlab",
+                       check=False).returncode == 0
+
+
+def test_smoke_grids_with_the_readme_commands(cluster):
+    """Every experiment's smoke grid: README commands, then the whole analysis."""
+    out = cluster.cwd / "outputs"  # the default output root, ./outputs
+    submitted = {}
+    taskfiles = {"ps_lbfgs": "disbatch.txt", "ps_noise": "disbatch_noise.txt"}
+    for experiment, taskfile in taskfiles.items():
+        cluster.python(f"{experiment}/write_disbatch.py", taskfile, "--grid", "smoke",
+                       "--device", "cpu")
+        submitted[taskfile] = cluster.sbatch("-p", "genoa", "-C", "genoa", "-n", "2",
+                                             "-c", "1", "disBatch", taskfile)
+    cluster.python("ps_matlab_vs_plen/generate_init_imgs.py", "--size", "128",
+                   "--seeds", "0")
+    cluster.python("ps_matlab_vs_plen/plenoptic_write_disbatch.py", "plenoptic.txt",
+                   "--grid", "smoke")
+    submitted["plenoptic.txt"] = cluster.sbatch(
+        "-p", "genoa", "-C", "genoa", "-n", "2", "-c", "1", "disBatch", "plenoptic.txt")
+    matlab = _matlab_available(cluster)
+    if matlab:  # MATLAB or Octave and the textureSynth code: their sides too
+        cluster.python("ps_matlab/write_disbatch.py", "matlab.txt", "--grid", "smoke")
+        cluster.python("ps_matlab_vs_plen/matlab_write_disbatch.py", "vs_matlab.txt",
+                       "--grid", "smoke")
+        for taskfile in ("matlab.txt", "vs_matlab.txt"):
+            submitted[taskfile] = cluster.sbatch(
+                "-p", "genoa", "-C", "genoa", "-n", "2", "-c", "1", "disBatch",
+                taskfile)
+    states = cluster.wait(*submitted.values())
+    assert set(states.values()) == {"COMPLETED"}, states
+    for taskfile in submitted:
+        runs = _run_dirs(cluster.cwd / taskfile)
+        assert runs and all(rundir.is_done(run) for run in runs), taskfile
+        status = next(cluster.cwd.glob(f"{taskfile}_disBatch_*_status.txt"))
+        assert len(_ran(status)) == len(runs)
+        host = json.loads((runs[0] / "process_time.json").read_text())["host"]
+        node = cluster.info(submitted[taskfile])["NodeList"]
+        assert host.split(".")[0] == node  # ran on the node SLURM gave the job
+
+    grids = {e: out / e / "smoke" for e in ("ps_lbfgs", "ps_noise",
+                                            "ps_matlab_vs_plen")}
+    for experiment, grid in grids.items():
+        cluster.python(f"{experiment}/analyze.py", grid)
+    cluster.python("ps_lbfgs/summarize.py", "--grid", "smoke")
+    cluster.python("ps_noise/summarize.py", "--grid", "smoke")
+    best = cluster.python("ps_matlab_vs_plen/summarize.py", "--grid", "smoke")
+    assert "result(s) summarized" in best.stdout
+    if matlab:
+        cluster.python("ps_matlab/summarize.py", "--grid", "smoke")
+        grids["ps_matlab"] = out / "ps_matlab" / "smoke"
+    for experiment, grid in grids.items():
+        table = pd.read_csv(grid / "summary" / "all_loss.csv")
+        assert len(table) >= 1, experiment
+        timing = (grid / "summary" / "timing.txt").read_text()
+        assert re.search(r"\n  \S+\s+.+\s+\d+\s+[\d.]+\n", timing), timing
+    report = cluster.run(sys.executable, "-m", "plenexp.report")
+    index = out / "index.html"
+    assert index.is_file(), report.stdout + report.stderr
+    page = index.read_text()
+    for experiment in grids:
+        assert experiment in page
+    assert "timing.txt" in page
+
+
+# ------------------------------------------------------ killed, resumed ---
+
+def _resume_both_ways(cluster: Cluster, writer: str, grid: str, taskfile: Path,
+                      job: str, extra: tuple[str, ...] = ()) -> None:
+    """After ``job`` was killed: resume with --skip-done and with -r STATUS -R.
+
+    Both resubmissions start from the same killed state and run side by side;
+    each must run exactly the runs the kill left unfinished, and the runs that
+    had finished must not run again.
+    """
+    runs = _run_dirs(taskfile)
+    lines = dict(zip(runs, taskfile.read_text().splitlines(), strict=True))
+    done = [run for run in runs if rundir.is_done(run)]
+    missing = [run for run in runs if run not in done]
+    assert missing, "the job finished before it was killed"
+    # a run was under way when the job died (its task had opened its log)...
+    assert any(paths.run_log(run).exists() for run in missing)
+    # ...and nothing of an unfinished run counts; the killed one cleaned up
+    assert sorted(rundir.done_runs(taskfile.parent)) == sorted(done)
+    for run in missing:
+        assert not run.exists() and not _partials(run), run
+    finished = {run: _finished(run) for run in done}
+
+    # 1. --skip-done writes exactly the missing runs
+    rest = taskfile.with_name("rest.txt")
+    # (time limits: the estimate's, x1.5, assumes a quiet core; tests share theirs)
+    proc = cluster.python(writer, rest, "--grid", grid, "--skip-done", "--sbatch",
+                          "--ntasks", "1", "--time", "00:30:00", *extra)
+    assert (f"{len(done)} already done" in proc.stdout) == bool(done)
+    assert sorted(_run_dirs(rest)) == sorted(missing)
+    # 2. the killed job's own submit script, given its disBatch status file,
+    # which records the finished tasks with exit status 0 (and at most the
+    # killed one otherwise)
+    status = taskfile.parent / "slurm" / f"{taskfile.stem}-job{job}_status.txt"
+    assert status.is_file()
+    recorded = _exit_status(status)
+    assert {line for line, rc in recorded.items() if rc == "0"} == {
+        lines[run] for run in done}
+    assert len(recorded) - len(done) <= 1
+
+    skip_job = cluster.sbatch(rest.with_suffix(".sbatch"))
+    # the command line overrides the script's own (too short) time limit
+    resume_job = cluster.sbatch("--time", "00:30:00", taskfile.with_suffix(".sbatch"),
+                                status)
+    states = cluster.wait(skip_job, resume_job)
+    assert states == {skip_job: "COMPLETED", resume_job: "COMPLETED"}
+    slurm_dir = taskfile.parent / "slurm"
+    assert sorted(_ran(slurm_dir / f"rest-job{skip_job}_status.txt")) == sorted(
+        rest.read_text().splitlines())
+    assert sorted(_ran(slurm_dir / f"{taskfile.stem}-job{resume_job}_status.txt")) \
+        == sorted(lines[run] for run in missing)
+    assert all(rundir.is_done(run) and not _partials(run) for run in runs)
+    assert {run: _finished(run) for run in done} == finished  # not run again
+
+
+def test_time_limit_kill_then_resume(cluster):
+    """``--time=00:01:00`` on a grid that needs longer: SIGTERM, then SIGKILL."""
+    root = cluster.cwd / "out"
+    grid = root / "ps_noise" / "quick"
+    proc = cluster.python("ps_noise/write_disbatch.py", "--grid", "quick",
+                          "--output-root", root, "--sbatch", "--ntasks", "1",
+                          "--time", "00:01:00")
+    script = grid / "disbatch-cpu.sbatch"
+    assert proc.stdout.splitlines()[-1] == f"submit with: sbatch {script}"
+    job = cluster.sbatch(script)
+    assert cluster.wait(job) == {job: "TIMEOUT"}
+    log = grid / "slurm" / f"ps_noise-quick-disbatch-cpu-{job}.out"
+    assert "DUE TO TIME LIMIT" in log.read_text()
+    _resume_both_ways(cluster, "ps_noise/write_disbatch.py", "quick",
+                      grid / "disbatch-cpu.txt", job, ("--output-root", root))
+
+
+def test_scancel_mid_run_then_resume(cluster):
+    """``scancel`` while the second of two runs is under way."""
+    root = cluster.cwd / "out"
+    grid = root / "ps_lbfgs" / "smoke"
+    cluster.python("ps_lbfgs/write_disbatch.py", "--grid", "smoke", "--output-root",
+                   root, "--sbatch", "--ntasks", "1")
+    taskfile = grid / "disbatch-cpu.txt"
+    first, second = _run_dirs(taskfile)
+    job = cluster.sbatch(taskfile.with_suffix(".sbatch"))
+    cluster.wait_for(lambda: rundir.is_done(first) and _partials(second), job,
+                     "the second run to start")
+    cluster.run("scancel", job)
+    assert cluster.wait(job) == {job: "CANCELLED"}
+    log = grid / "slurm" / f"ps_lbfgs-smoke-disbatch-cpu-{job}.out"
+    assert f"JOB {job} ON" in log.read_text() and "CANCELLED" in log.read_text()
+    _resume_both_ways(cluster, "ps_lbfgs/write_disbatch.py", "smoke", taskfile, job,
+                      ("--output-root", root))
+
+
+# --------------------------------------------------------------- requeue ---
+
+def test_requeue_while_the_first_copy_runs(cluster):
+    """A second copy of a job starts while the first still runs; then requeue.
+
+    On a cluster this happens when a node stops answering: SLURM requeues its
+    job elsewhere while the first copy still writes to the shared file
+    system. Here the second copy is submitted by hand while the first runs;
+    the first is then requeued (``sbatch --requeue``, ``scontrol requeue``) and
+    runs a third attempt. No attempt may delete a live attempt's partial
+    directory, and the run must end complete, once.
+    """
+    root = cluster.cwd / "out"
+    grid = root / "ps_lbfgs" / "quick"
+    cluster.python("ps_lbfgs/write_disbatch.py", "--grid", "quick", "--output-root",
+                   root)
+    # one run, made long enough (16 steps) to be caught in progress
+    line = (grid / "disbatch-cpu.txt").read_text().splitlines()[0]
+    line = re.sub(r"--synth_max_iter \d+", "--synth_max_iter 16", line)
+    taskfile = cluster.cwd / "one.txt"
+    taskfile.write_text(line + "\n")
+    (run,) = _run_dirs(taskfile)
+    submit = ("-p", "genoa", "-C", "genoa", "-n", "1", "-c", "1", "--requeue",
+              "disBatch", taskfile.name)
+    first = cluster.sbatch(*submit)
+    cluster.wait_for(lambda: len(_partials(run)) == 1, first, "the first attempt")
+    (first_partial,) = _partials(run)
+    second = cluster.sbatch(*submit)
+    cluster.wait_for(lambda: len(_partials(run)) == 2, second, "the second attempt")
+    time.sleep(2.0)  # both attempts are synthesizing
+    assert first_partial.exists(), "the second attempt deleted the live first one"
+    assert not rundir.is_done(run)
+
+    cluster.run("scontrol", "requeue", first)
+    cluster.wait_for(lambda: int(cluster.info(first)["Restarts"]) >= 1, second,
+                     "the requeue", timeout=60)
+    states = cluster.wait(first, second)
+    assert states == {first: "COMPLETED", second: "COMPLETED"}, states
+    assert cluster.info(first)["Restarts"] == "1"
+    assert rundir.is_done(run) and not _partials(run)
+    assert sorted(p.name for p in grid.iterdir() if p.name.startswith(run.name)) \
+        == [run.name, run.name + ".log"]
+    saved = torch.load(run / "metamer.pt", weights_only=True)
+    assert len(saved["_losses"]) == 16
+    record = json.loads((run / "provenance.json").read_text())
+    assert record["args"]["synth_max_iter"] == 16
+
+
+# ---------------------------------------------------------- submit scripts ---
+
+def test_submit_scripts_accepted_by_the_scheduler(cluster):
+    """``sbatch --test-only``: the CPU script, and the GPU one where GPUs are."""
+    root = cluster.cwd / "out"
+    cluster.python("ps_lbfgs/write_disbatch.py", "--grid", "quick", "--output-root",
+                   root, "--sbatch")
+    cpu = root / "ps_lbfgs" / "quick" / "disbatch-cpu.sbatch"
+    cpus = int(cluster.run("sinfo", "-h", "-p", "genoa", "-o", "%c").stdout.split()[0])
+    # one slot per task: more than the test node has is refused...
+    assert "-n 9" in cpu.read_text() and cpus < 9
+    refused = cluster.run("sbatch", "--test-only", cpu, check=False)
+    assert refused.returncode != 0
+    assert "Requested node configuration is not available" in refused.stderr
+    # ...what it has is accepted
+    cluster.python("ps_lbfgs/write_disbatch.py", "--grid", "quick", "--output-root",
+                   root, "--sbatch", "--ntasks", str(cpus))
+    proc = cluster.run("sbatch", "--test-only", cpu)
+    assert re.search(rf"to start at .* using {cpus} processors", proc.stderr)
+    cluster.python("ps_lbfgs/write_disbatch.py", "--grid", "quick", "--output-root",
+                   root, "--sbatch", "--device", "cuda", "--ntasks", "1")
+    gpu = root / "ps_lbfgs" / "quick" / "disbatch-cuda.sbatch"
+    gres = cluster.run("sinfo", "-h", "-p", "gpu", "-o", "%G", check=False)
+    if gres.returncode != 0 or "gpu" not in gres.stdout:
+        pytest.skip("no GPU partition on this cluster: the GPU script is checked "
+                    "by content (tests/test_cluster.py)")
+    proc = cluster.run("sbatch", "--test-only", gpu)
+    assert re.search(r"to start at .* in partition gpu", proc.stderr)
+    # a request the scheduler cannot meet is refused, so the check means something
+    wrong = gpu.with_name("wrong.sbatch")
+    wrong.write_text(gpu.read_text().replace("--gres gpu:1", "--gres gpu:9"))
+    assert cluster.run("sbatch", "--test-only", wrong, check=False).returncode != 0
