@@ -1,12 +1,15 @@
 """Command-line conventions shared by every script.
 
 Bad input is reported as one line on standard error with exit status 2, and no
-output directory is left behind.
+output directory is left behind. A script that skipped bad files (each reported
+by path with :func:`note_problems`) finishes its work and exits with status 1.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
+import math
 import re
 import signal
 import sys
@@ -59,6 +62,23 @@ def _raise_on_sigterm(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
+class RunFailed(Exception):
+    """A run that went wrong (e.g. its loss is not finite): one line, exit status 1."""
+
+
+#: Errors of the output location (full, read-only, not a directory): one line.
+OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES,
+                           errno.EPERM, errno.ENOTDIR, errno.EEXIST, errno.EISDIR,
+                           errno.ENAMETOOLONG})
+_problems = 0
+
+
+def note_problems(n: int = 1) -> None:
+    """Count files skipped as bad; :func:`run` then exits with status 1 at the end."""
+    global _problems
+    _problems += n
+
+
 def run(main: Callable[[], object]) -> None:
     """Run a script's ``main`` with the shared error handling.
 
@@ -66,17 +86,36 @@ def run(main: Callable[[], object]) -> None:
     ----------
     main
         The script body. A :class:`UsageError` it raises becomes one line on
-        standard error and exit status 2.
+        standard error and exit status 2, as does an error of the output
+        location (disk full, read-only, a file in the way); a
+        :class:`RunFailed` one line and exit status 1. If the body reported
+        skipped files (:func:`note_problems`), the exit status is 1.
     """
     signal.signal(signal.SIGTERM, _raise_on_sigterm)
     prog = sys.argv[0].rsplit("/", 1)[-1]
+    for stream in (sys.stdout, sys.stderr):
+        # a path that is not UTF-8 (bytes from another system) prints escaped
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
     try:
         main()
     except UsageError as err:
         print(f"{prog}: error: {err}", file=sys.stderr)
         sys.exit(2)
+    except RunFailed as err:
+        print(f"{prog}: failed: {err}", file=sys.stderr)
+        sys.exit(1)
+    except OSError as err:
+        if err.errno not in OUTPUT_ERRNOS:
+            raise
+        where = f": {err.filename}" if err.filename else ""
+        print(f"{prog}: error: {err.strerror or err}{where}", file=sys.stderr)
+        sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)
+    if _problems:
+        sys.exit(1)
 
 
 def optional_int(text: str) -> int | None:
@@ -89,6 +128,11 @@ def optional_int(text: str) -> int | None:
         raise argparse.ArgumentTypeError(
             f"expected an integer or None, got {text!r}"
         ) from None
+
+
+def optional_positive_int(text: str) -> int | None:
+    """Parse a strictly positive integer or the word ``None``."""
+    return None if text.lower() == "none" else positive_int(text)
 
 
 def optional_float(text: str) -> float | None:
@@ -119,19 +163,115 @@ def positive_int(text: str) -> int:
     return value
 
 
+#: Seeds numpy and torch both take: 0 ... 2**32 - 1.
+MAX_SEED = 2**32 - 1
+#: Most threads a run may ask for.
+MAX_THREADS = 1024
+#: Largest weight, amplitude or learning rate taken: far beyond any sensible
+#: experiment, and far inside what float64 PS statistics and losses hold
+#: (noise of amplitude 1e40 or weights of 1e200 overflow them).
+MAX_MAGNITUDE = 1e12
+
+
+def _number(text: str, kind: Callable = float):
+    try:
+        return kind(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def seed(text: str) -> int:
+    """Parse a seed: an integer in [0, 2**32 - 1]."""
+    value = _number(text, int)
+    if value is None or not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(
+            f"expected a seed in [0, {MAX_SEED}], got {text!r}")
+    return value
+
+
+def optional_seed(text: str) -> int | None:
+    """Parse a seed or the word ``None``."""
+    return None if text.lower() == "none" else seed(text)
+
+
+def threads(text: str) -> int:
+    """Parse a thread count: an integer in [1, :data:`MAX_THREADS`]."""
+    value = _number(text, int)
+    if value is None or not 1 <= value <= MAX_THREADS:
+        raise argparse.ArgumentTypeError(
+            f"expected a thread count in [1, {MAX_THREADS}], got {text!r}")
+    return value
+
+
+def finite_float(text: str) -> float:
+    """Parse a finite number."""
+    value = _number(text)
+    if value is None or not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """Parse a number in (0, :data:`MAX_MAGNITUDE`]."""
+    value = _number(text)
+    if value is None or not 0 < value <= MAX_MAGNITUDE:
+        raise argparse.ArgumentTypeError(
+            f"expected a number > 0 and <= {MAX_MAGNITUDE:g}, got {text!r}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    """Parse a number in [0, :data:`MAX_MAGNITUDE`]."""
+    value = _number(text)
+    if value is None or not 0 <= value <= MAX_MAGNITUDE:
+        raise argparse.ArgumentTypeError(
+            f"expected a number >= 0 and <= {MAX_MAGNITUDE:g}, got {text!r}")
+    return value
+
+
 def normalize_device(spec: str | int) -> str:
     """Check a ``--device`` value and give its canonical form.
 
-    ``cpu``, ``cuda`` and ``cuda:N`` are kept; a bare index ``N`` becomes
-    ``cuda:N``. Availability is checked where the run happens, so task writers
-    need not import torch.
+    ``cpu`` and ``cuda`` are kept; ``cuda:N`` and a bare index ``N`` become
+    ``cuda:N`` with ``N`` in plain ASCII digits (``cuda:00`` is ``cuda:0``;
+    ``²`` is no index). Availability is checked where the run happens, so
+    task writers need not import torch.
     """
     text = str(spec).strip().lower()
-    if text.isdigit():
-        return f"cuda:{text}"
-    if text in ("cpu", "cuda") or re.fullmatch(r"cuda:\d+", text):
+    # ASCII digits only: "²".isdigit() is true
+    match = re.fullmatch(r"(?:cuda:)?([0-9]{1,4})", text, flags=re.ASCII)
+    if match:
+        return f"cuda:{int(match[1])}"
+    if text in ("cpu", "cuda"):
         return text
     raise UsageError(f"unknown device {spec!r}: expected cpu, cuda, cuda:N or N")
+
+
+def device(text: str) -> str:
+    """Parse ``--device``: ``cpu``, ``cuda``, ``cuda:N`` or ``N`` (canonical form)."""
+    try:
+        return normalize_device(text)
+    except UsageError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+#: Characters that end a line somewhere (shells, disBatch, ``str.splitlines``).
+_LINE_BREAKING = re.compile("[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
+
+
+def breaks_line(text: str) -> bool:
+    """Whether ``text`` holds a line break or other control character (not tab)."""
+    return _LINE_BREAKING.search(str(text)) is not None
+
+
+def path_text(text: str) -> str:
+    """Parse a path given as text: not empty, no line breaks or control characters."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a path, got an empty string")
+    if breaks_line(text):
+        raise argparse.ArgumentTypeError(
+            f"path {text!r} holds a line break or control character")
+    return text
 
 
 def add_device_argument(parser: argparse.ArgumentParser) -> None:
@@ -139,6 +279,7 @@ def add_device_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--device",
         "-d",
+        type=device,
         default="cpu",
         help="cpu, cuda, cuda:N or a bare GPU index N",
     )
@@ -156,7 +297,7 @@ def add_run_dir_argument(parser: argparse.ArgumentParser, experiment: str,
     if short:
         flags.append(short)
     parser.add_argument(
-        *flags, dest="output_dir", default=None,
+        *flags, dest="output_dir", type=path_text, default=None,
         help="run directory; only a finished run or an empty directory there "
         f"is replaced (default: <output-root>/{experiment}/adhoc/<run name>_"
         "<digest of the arguments>)")
@@ -168,6 +309,7 @@ def add_output_root_argument(parser: argparse.ArgumentParser) -> None:
         "--output-root",
         "--output_root",
         dest="output_root",
+        type=path_text,
         default=None,
         help=(
             f"root of all outputs (default: ${paths.OUTPUT_ROOT_ENV} if set, "

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -18,6 +19,9 @@ from pathlib import Path
 
 from . import cli
 from .tasks import safe_name
+
+#: Seconds disBatch and its tasks get to stop after SIGTERM, before SIGKILL.
+STOP_GRACE_S = 20.0
 
 
 def failed_tasks(status_file: Path) -> list[str]:
@@ -31,14 +35,88 @@ def failed_tasks(status_file: Path) -> list[str]:
     return failed
 
 
+def finished_tasks(status_file: Path) -> int:
+    """How many tasks a disBatch status file records as ended (any status)."""
+    n = 0
+    for line in status_file.read_text().splitlines():
+        fields = line.split("\t")
+        if len(fields) > 6 and fields[6].strip().lstrip("-").isdigit() \
+                and "S" not in fields[0]:
+            n += 1
+    return n
+
+
 def log_of(command: str) -> str:
     """The log file a task line redirects to."""
     words = shlex.split(command)
     return words[words.index(">") + 1] if ">" in words else "?"
 
 
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (Linux ``/proc``; elsewhere none are found)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        # "pid (comm) state ppid ...": comm may hold spaces and parentheses
+        ppid = int(text.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _signal_groups(groups: set[int], signum: int) -> None:
+    for group in groups:
+        try:
+            os.killpg(group, signum)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def stop(proc: subprocess.Popen, grace_s: float = STOP_GRACE_S) -> None:
+    """Pass SIGTERM to disBatch and each task it runs, then SIGKILL what is left.
+
+    disBatch runs each task in a session of its own, so the tasks are found
+    below it and signalled group by group: ``time_process.sh`` passes the
+    signal on to the run, which removes its partial directory.
+    """
+    mine = os.getpgrp()
+    groups = {proc.pid}
+    for pid in _descendants(proc.pid):
+        try:
+            groups.add(os.getpgid(pid))
+        except ProcessLookupError:
+            pass
+    groups.discard(mine)
+    _signal_groups(groups, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline:
+        alive = set()
+        for group in groups:
+            try:
+                os.killpg(group, 0)
+                alive.add(group)
+            except (ProcessLookupError, PermissionError):
+                pass
+        if not alive and proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    _signal_groups(groups, signal.SIGKILL)
+    proc.wait()
+
+
 def run(taskfile: Path, cores: int) -> int:
-    """Run ``taskfile`` with ``cores`` tasks at a time; return the exit status."""
+    """Run ``taskfile`` with ``cores`` tasks at a time; return the exit status.
+
+    On SIGTERM or Ctrl-C, disBatch and its tasks are stopped (:func:`stop`),
+    what finished is reported, and the interruption goes on.
+    """
     n_tasks = sum(1 for line in taskfile.read_text().splitlines() if line.strip())
     if n_tasks == 0:
         print(f"{taskfile}: no tasks to run")
@@ -53,10 +131,20 @@ def run(taskfile: Path, cores: int) -> int:
     print(f"running {n_tasks} task(s) from {taskfile} on {cores} core(s)...",
           flush=True)
     start = time.perf_counter()
+    interrupted: BaseException | None = None
     try:
-        proc = subprocess.run([disbatch, "-s", f"localhost:{cores}", "-p",
-                               str(scratch / prefix_name), str(taskfile.resolve())],
-                              cwd=scratch)
+        proc = subprocess.Popen([disbatch, "-s", f"localhost:{cores}", "-p",
+                                 str(scratch / prefix_name),
+                                 str(taskfile.resolve())],
+                                cwd=scratch, start_new_session=True)
+        try:
+            proc.wait()
+        except (SystemExit, KeyboardInterrupt) as err:  # SIGTERM, Ctrl-C
+            interrupted = err
+            print("interrupted: stopping disBatch and its tasks...", flush=True)
+            for signum in (signal.SIGTERM, signal.SIGINT):  # a second one waits
+                signal.signal(signum, signal.SIG_IGN)
+            stop(proc)
     finally:
         for path in scratch.iterdir():
             shutil.move(path, log_dir / path.name)
@@ -64,10 +152,17 @@ def run(taskfile: Path, cores: int) -> int:
     elapsed = time.perf_counter() - start
     status = log_dir / f"{prefix_name}_status.txt"
     failed = failed_tasks(status) if status.exists() else []
-    print(f"{n_tasks - len(failed)}/{n_tasks} task(s) succeeded in {elapsed:.1f} s "
-          f"(status: {status})")
+    finished = finished_tasks(status) if status.exists() else 0
+    if interrupted is not None:
+        print(f"{finished - len(failed)}/{n_tasks} task(s) succeeded before the "
+              f"interruption, after {elapsed:.1f} s (status: {status})")
+    else:
+        print(f"{n_tasks - len(failed)}/{n_tasks} task(s) succeeded in "
+              f"{elapsed:.1f} s (status: {status})")
     for command in failed:
         print(f"  failed: see {log_of(command)}")
+    if interrupted is not None:
+        raise interrupted
     return 1 if failed or proc.returncode else 0
 
 

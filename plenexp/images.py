@@ -19,6 +19,9 @@ PAPER_IMAGES = (
 ).split()
 PAPER_ARCHIVE = "portilla_simoncelli_images.tar.gz"
 
+#: Largest image side taken (a 16384x16384 float64 image is 2 GiB).
+MAX_SIDE = 16384
+
 #: Paper figures whose model needs fewer scales than the default 4.
 N_SCALES = {"fig12b": 3}
 DEFAULT_N_SCALES = 4
@@ -78,7 +81,13 @@ def _read_file(path: Path):
     try:
         array = np.asarray(iio.imread(path))
     except Exception as err:
-        raise UsageError(f"cannot read image file {str(path)!r}: {err}") from None
+        # imageio lists every plugin it tried, over several lines: one is enough
+        reason = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise UsageError(f"cannot read image file {str(path)!r}: {reason}") from None
+    if not (np.issubdtype(array.dtype, np.integer)
+            or np.issubdtype(array.dtype, np.floating)):
+        raise UsageError(f"image {str(path)!r} holds {array.dtype} values, not "
+                         "gray levels")
     if array.ndim == 3 and array.shape[-1] in (3, 4):
         if array.shape[-1] == 4:
             array = array[..., :3]
@@ -169,7 +178,24 @@ def load_image(spec: str | os.PathLike, crop: int | None = None, dtype=None):
     if crop is not None:
         image = center_crop(image, crop)
     check_size(image, image_label(spec), n_scales_for(spec))
+    check_values(image, image_label(spec))
     return image.to(dtype or torch.float64).contiguous()
+
+
+def check_values(image, label: str) -> None:
+    """Raise :class:`UsageError` unless ``image`` is finite and not constant.
+
+    The PS statistics of a constant image divide by its zero variance: NaN,
+    and a metamer of it has no meaning.
+    """
+    import torch
+
+    if not bool(torch.isfinite(image).all()):
+        raise UsageError(f"image {label!r} holds non-finite values (NaN or inf)")
+    if float(image.max() - image.min()) == 0:
+        raise UsageError(f"image {label!r} is constant ({float(image.min()):g} "
+                         "everywhere); the PS statistics of a constant image are "
+                         "undefined")
 
 
 def save_grayscale_png(image, path: str | os.PathLike) -> None:

@@ -403,12 +403,25 @@ def read_result(mat_path: str | os.PathLike) -> dict:
     if missing:
         raise ValueError(f"{mat_path}: no {', '.join(missing)} (not a "
                          "synthesize.m result)")
-    res = np.asarray(raw["res"], dtype=np.float64)
-    if res.ndim != 2:
-        raise ValueError(f"{mat_path}: res has shape {res.shape}, expected 2D")
-    return {"res": res,
-            "initToc": float(np.asarray(raw["initToc"]).squeeze()),
-            "synthToc": float(np.asarray(raw["synthToc"]).squeeze())}
+    res = np.asarray(raw["res"])
+    if not (np.issubdtype(res.dtype, np.integer)
+            or np.issubdtype(res.dtype, np.floating)):
+        raise ValueError(f"{mat_path}: res holds {res.dtype} values, expected "
+                         "real gray levels")
+    res = res.astype(np.float64)
+    if res.ndim != 2 or res.size == 0:
+        raise ValueError(f"{mat_path}: res has shape {res.shape}, expected a 2D "
+                         "image")
+    if not np.isfinite(res).all():
+        # a NaN pixel must never make a metamer look perfect: no loss at all
+        raise ValueError(f"{mat_path}: res holds non-finite values (NaN or inf)")
+    try:
+        tocs = {key: float(np.asarray(raw[key], dtype=np.float64).squeeze())
+                for key in ("initToc", "synthToc")}
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{mat_path}: initToc or synthToc is not a number "
+                         f"({err})") from None
+    return {"res": res, **tocs}
 
 
 def engine_version(engine: Engine) -> str | None:

@@ -28,8 +28,19 @@ def output_root(cli_value: str | os.PathLike | None = None) -> Path:
     -------
     root
         ``cli_value``, else ``$PLENEXP_OUTPUT_ROOT``, else ``./outputs``.
+
+    Raises
+    ------
+    UsageError
+        If the root holds a line break or other control character: it would
+        break every task line and log naming it.
     """
     value = cli_value or os.environ.get(OUTPUT_ROOT_ENV) or DEFAULT_OUTPUT_ROOT
+    from .cli import UsageError, breaks_line
+
+    if breaks_line(str(value)):
+        raise UsageError(f"output root {str(value)!r} holds a line break or "
+                         "control character")
     return Path(value)
 
 

@@ -138,5 +138,19 @@ def collect(args: dict, device=None, device_name: str | None = None) -> dict:
 
 
 def load(run_dir: str | os.PathLike) -> dict:
-    """Read a run's ``provenance.json``."""
-    return json.loads((Path(run_dir) / "provenance.json").read_text())
+    """Read a run's ``provenance.json``.
+
+    Raises
+    ------
+    OSError
+        If it cannot be read (missing, a directory...).
+    ValueError
+        If it is not UTF-8 JSON holding an object whose ``args`` (if any) is
+        an object too.
+    """
+    path = Path(run_dir) / "provenance.json"
+    record = json.loads(path.read_bytes().decode("utf-8"))
+    if not isinstance(record, dict) or not isinstance(record.get("args", {}), dict):
+        raise ValueError(f"{path} does not hold a provenance record (a JSON object "
+                         "with its arguments)")
+    return record

@@ -18,7 +18,6 @@ it is.
 from __future__ import annotations
 
 import datetime
-import json
 import math
 import os
 import re
@@ -27,7 +26,7 @@ from html import escape
 from pathlib import Path
 from urllib.parse import quote
 
-from . import cli, paths, results, rundir
+from . import cli, paths, provenance, results, rundir
 
 INDEX = "index.html"
 SUMMARY = "summary"
@@ -67,6 +66,8 @@ class Grid:
     runs: list[Run] = field(default_factory=list)
     unfinished_logs: list[Path] = field(default_factory=list)
     other_figures: list[Path] = field(default_factory=list)
+    #: One line per file that could not be read, naming it.
+    problems: list[str] = field(default_factory=list)
 
 
 def _visible_dirs(path: Path) -> list[Path]:
@@ -77,13 +78,13 @@ def _visible_dirs(path: Path) -> list[Path]:
         return []
 
 
-def _read_run(run_dir: Path) -> Run:
+def _read_run(run_dir: Path, problems: list[str]) -> Run:
     run = Run(run_dir, sorted(run_dir.glob("*.png")))
     try:
-        record = json.loads((run_dir / "provenance.json").read_text())
-        run.args = dict(record.get("args") or {})
-    except (OSError, ValueError, AttributeError, TypeError):
+        run.args = dict(provenance.load(run_dir).get("args") or {})
+    except (OSError, ValueError) as err:  # shown as unreadable, and reported
         run.args = None
+        problems.append(f"{run_dir / 'provenance.json'}: {results.describe(err)}")
     try:
         run.row = final_row(results.read_rows(run_dir / "loss.csv"))
     except (OSError, ValueError, UnicodeDecodeError):
@@ -111,11 +112,12 @@ def find_grids(root: Path) -> list[Grid]:
     grids = []
     for experiment in _visible_dirs(root):
         for grid_dir in _visible_dirs(experiment):
-            runs = sorted(rundir.done_runs(grid_dir))
-            if not runs and not (grid_dir / SUMMARY).is_dir():
+            problems: list[str] = []
+            runs = sorted(rundir.done_runs(grid_dir, problems))
+            if not runs and not _has_files(grid_dir / SUMMARY):
                 continue
             grid = Grid(experiment.name, grid_dir.name, grid_dir,
-                        [_read_run(r) for r in runs])
+                        [_read_run(r, problems) for r in runs], problems=problems)
             _attach_figures(grid)
             finished = {r.dir.name for r in grid.runs}
             grid.unfinished_logs = sorted(
@@ -123,6 +125,14 @@ def find_grids(root: Path) -> list[Grid]:
                 if log.name[: -len(".log")] not in finished)
             grids.append(grid)
     return grids
+
+
+def _has_files(path: Path) -> bool:
+    # an empty summary/ (a summary that failed) is no summary
+    try:
+        return any(p.is_file() for p in path.rglob("*"))
+    except OSError:
+        return False
 
 
 def _attach_figures(grid: Grid) -> None:
@@ -206,7 +216,8 @@ def _href(path: Path, root: Path) -> str:
         relative = path.relative_to(root).as_posix()
     except ValueError:  # outside the root, e.g. a README in the checkout
         relative = Path(os.path.relpath(path, root)).as_posix()
-    return escape(quote(relative), quote=True)
+    # the name's bytes, percent-encoded: right even where they are not UTF-8
+    return escape(quote(os.fsencode(relative)), quote=True)
 
 
 def _link(path: Path, root: Path, text: str, title: str | None = None) -> str:
@@ -310,7 +321,7 @@ def _table_html(path: Path, root: Path) -> str:
 
 def _summary_html(grid: Grid, root: Path) -> str:
     summary = grid.dir / SUMMARY
-    if not summary.is_dir():
+    if not _has_files(summary):
         return "<p class='note'>No summary yet (run the experiment's summarize.py).</p>"
     parts = ["<h4>Summary</h4>"]
     figures = sorted(summary.glob("*.png"))
@@ -522,7 +533,9 @@ def write(root: str | os.PathLike, max_runs: int = 1000) -> Path:
     page, grids = render(root, max_runs)
     index = root / INDEX
     with rundir.atomic_path(index) as tmp:
-        tmp.write_text(page)
+        # names that are not UTF-8 show escaped (their links are percent-encoded)
+        tmp.write_text(page, encoding="utf-8", errors="backslashreplace")
+    results.report([line for grid in grids for line in grid.problems])
     n_runs = sum(len(g.runs) for g in grids)
     print(f"report: {index} ({len(grids)} grid(s), {n_runs} finished run(s))")
     return index

@@ -5,10 +5,14 @@ from __future__ import annotations
 import csv
 import math
 import os
+import pickle
 import sys
+import zipfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
-from . import rundir
+from . import cli, rundir
 
 
 def read_rows(path: str | os.PathLike) -> list[dict[str, str]]:
@@ -36,18 +40,27 @@ def read_rows(path: str | os.PathLike) -> list[dict[str, str]]:
 
 
 def gather(
-    root: str | os.PathLike, filename: str, value_column: str | None = "loss"
+    root: str | os.PathLike, filename: str, value_column: str | None = "loss",
+    required: Sequence[str] = (), numeric: Sequence[str] = (),
 ) -> tuple[list[dict[str, str]], list[str]]:
     """Rows of ``filename`` from every complete run below ``root``.
+
+    Nothing in one run stops the others: each file or row that cannot be used
+    is left out and named in ``problems``.
 
     Parameters
     ----------
     root
-        Where to look; only complete runs (with a completion marker) count.
+        Where to look; only complete runs (with a completion marker) count,
+        each once however many symlinks lead to it.
     filename
         The per-run table, e.g. ``loss.csv``.
     value_column
         Rows whose value here is not a finite number are reported and left out.
+    required
+        Columns a table must have (the summary reads them).
+    numeric
+        Columns whose values must be finite numbers.
 
     Returns
     -------
@@ -60,28 +73,30 @@ def gather(
     """
     rows: list[dict[str, str]] = []
     problems: list[str] = []
-    for run_dir in rundir.done_runs(root):
-        path = os.path.join(run_dir, filename)
+    numeric = [*([value_column] if value_column else []), *numeric]
+    for run_dir in rundir.done_runs(root, problems):
+        path = run_dir / filename
+        if not _encodable(str(run_dir)):
+            problems.append(f"{run_dir}: name is not UTF-8 text (rename it)")
+            continue
         try:
             run_rows = read_rows(path)
         except FileNotFoundError:
             problems.append(f"{path}: missing (run analyze.py on this run)")
             continue
-        except (ValueError, csv.Error, UnicodeDecodeError) as err:
-            problems.append(f"{path}: unreadable ({err})")
+        except (OSError, ValueError, csv.Error) as err:
+            # a directory, a looping symlink, not UTF-8, truncated...
+            problems.append(f"{path}: unreadable ({describe(err)})")
+            continue
+        if missing := [c for c in [*required, *numeric] if c not in run_rows[0]]:
+            problems.append(f"{path}: no {', '.join(missing)} column "
+                            "(not this experiment's table?)")
             continue
         for row in run_rows:
-            if value_column is not None:
-                try:
-                    value = float(row.get(value_column, "nan"))
-                except ValueError:
-                    value = math.nan
-                if not math.isfinite(value):
-                    problems.append(
-                        f"{path}: {value_column} is {row.get(value_column)!r}, "
-                        "left out"
-                    )
-                    continue
+            if bad := next((c for c in numeric if not _finite(row[c])), None):
+                problems.append(f"{path}: {bad} is {row[bad]!r}, not a finite "
+                                "number; left out")
+                continue
             row["run_dir"] = str(run_dir)
             if not row.get("process_duration"):
                 # time_process.sh writes this after the run is published
@@ -91,12 +106,69 @@ def gather(
     return rows, problems
 
 
+def _finite(text: str | None) -> bool:
+    try:
+        return math.isfinite(float(text))
+    except (TypeError, ValueError):
+        return False
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def report(problems: list[str]) -> None:
-    """Print each problem on standard error, one line each."""
+    """Print each problem on standard error, one line each.
+
+    The script then exits with status 1 once its work is done (see
+    :func:`plenexp.cli.note_problems`).
+    """
     for line in problems:
-        print(f"skipped {line}", file=sys.stderr)
+        print(f"skipped {one_line(line)}", file=sys.stderr, flush=True)
     if problems:
         print(f"{len(problems)} file(s) or row(s) skipped", file=sys.stderr)
+        cli.note_problems(len(problems))
+
+
+def one_line(text: str) -> str:
+    """``text`` with its line breaks escaped (a path may hold them)."""
+    return str(text).replace("\r", "\\r").replace("\n", "\\n")
+
+
+def describe(err: BaseException) -> str:
+    """An error in a few words, on one line, without a traceback."""
+    if isinstance(err, OSError) and err.strerror:
+        return err.strerror
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+#: What reading one damaged or hostile result file may raise.
+DATA_ERRORS: tuple[type[BaseException], ...] = (
+    OSError, ValueError, KeyError, IndexError, TypeError, AttributeError,
+    RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile)
+#: What working on one result may raise, a result that does not fit what it
+#: claims (``UsageError``) included. Each such result is reported and skipped;
+#: a summary or analysis goes on with the rest.
+READ_ERRORS = (*DATA_ERRORS, cli.UsageError)
+
+
+@contextmanager
+def skipping(path: str | os.PathLike, what: str = "") -> Iterator[None]:
+    """Report a result that cannot be read, by path, and go on with the next.
+
+    ``with results.skipping(run): ...`` around the work on one result turns
+    any of :data:`READ_ERRORS` into one line on standard error; the script
+    goes on and exits with status 1 at the end.
+    """
+    try:
+        yield
+    except READ_ERRORS as err:
+        report([f"{path}: {what + ': ' if what else ''}{describe(err)}"])
 
 
 def to_frame(rows: list[dict[str, str]]):

@@ -3,6 +3,12 @@
 A run is written under a hidden temporary name and renamed into place only
 after its completion marker is written, so a killed run never looks finished
 and a rerun replaces the earlier result in one step.
+
+Hidden directories are named after the attempt that owns them, host and
+process id (``.<run>.partial-<host>-<pid>``, ``.<run>.old-<host>-<pid>``), and
+a live attempt touches its directory every :data:`HEARTBEAT_S` seconds. On
+shared storage another node's attempt cannot be asked whether it lives: its
+leftovers are removed only once untouched for :data:`STALE_AFTER_S` seconds.
 """
 
 from __future__ import annotations
@@ -10,7 +16,11 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import shutil
+import socket
+import stat
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -25,10 +35,16 @@ PROCESS_TIME = "process_time.json"
 #: ``time_process.sh`` sets this to a file where the finished run's path goes.
 RUN_DIR_RECORD_ENV = "PLENEXP_RUN_DIR_RECORD"
 _PUBLISH_ATTEMPTS = 100
+#: A live attempt touches its hidden directory this often (seconds).
+HEARTBEAT_S = 60.0
+#: Hidden leftovers untouched this long (seconds) are dead wherever they ran.
+STALE_AFTER_S = 3600.0
+#: This host, as it appears in hidden directory names.
+HOST = re.sub(r"[^A-Za-z0-9.-]", "_", socket.gethostname()) or "host"
 
 
 def is_done(run_dir: str | os.PathLike) -> bool:
-    """Whether ``run_dir`` holds a complete run."""
+    """Whether ``run_dir`` holds a complete run (its marker is a file)."""
     return (Path(run_dir) / DONE_MARKER).is_file()
 
 
@@ -92,15 +108,74 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def hidden_dir(final: Path, kind: str, host: str = HOST,
+               pid: int | None = None) -> Path:
+    """The hidden ``partial`` or ``old`` directory of one attempt at ``final``."""
+    pid = os.getpid() if pid is None else pid
+    return final.with_name(f".{final.name}.{kind}-{host}-{pid}")
+
+
+def _owner(path: Path, prefix: str) -> tuple[str | None, int | None]:
+    # ".<run>.partial-<host>-<pid>"; older names carry the pid alone
+    host, _, pid = path.name[len(prefix):].rpartition("-")
+    try:
+        return host or None, int(pid)
+    except ValueError:
+        return host or None, None
+
+
+def is_stale(path: Path, host: str | None, pid: int | None,
+             now: float | None = None) -> bool:
+    """Whether the attempt that left ``path`` is provably over.
+
+    Only an attempt of this host whose process is gone is known dead at once;
+    any other (another node on shared storage, or a name without a host) is
+    dead only once its directory has been untouched for :data:`STALE_AFTER_S`.
+    """
+    try:
+        age = (time.time() if now is None else now) - path.lstat().st_mtime
+    except FileNotFoundError:
+        return False
+    if age > STALE_AFTER_S:
+        return True
+    return host == HOST and pid is not None and not _pid_alive(pid)
+
+
+def _leftovers(final: Path, kind: str) -> Iterator[Path]:
+    prefix = f".{final.name}.{kind}-"
+    for path in final.parent.glob(f"{glob_escape(prefix)}*"):
+        if is_stale(path, *_owner(path, prefix)):
+            yield path
+
+
+def glob_escape(text: str) -> str:
+    """``text`` with glob's special characters matched literally."""
+    return re.sub(r"([*?[])", r"[\1]", text)
+
+
 def _remove_stale_partials(final: Path) -> None:
     # Leftovers of killed attempts at the same run; a live attempt is left alone.
-    for partial in final.parent.glob(f".{final.name}.partial-*"):
-        try:
-            pid = int(partial.name.rsplit("-", 1)[-1])
-        except ValueError:
-            continue
-        if not _pid_alive(pid):
-            shutil.rmtree(partial, ignore_errors=True)
+    for partial in _leftovers(final, "partial"):
+        shutil.rmtree(partial, ignore_errors=True)
+    recover_replaced(final)
+
+
+def recover_replaced(final: Path) -> None:
+    """Put back, or remove, what an attempt killed while publishing left.
+
+    ``publish`` moves the earlier run aside before moving the new one in; an
+    attempt killed between the two leaves the earlier, complete run hidden as
+    ``.<run>.old-<host>-<pid>``. It is renamed back when nothing took its
+    place, and removed otherwise.
+    """
+    for old in _leftovers(final, "old"):
+        if is_done(old) and not final.exists():
+            try:
+                os.rename(old, final)
+                continue
+            except OSError:
+                pass
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def publish(tmp: Path, final: Path, marker: dict | None = None) -> None:
@@ -123,7 +198,8 @@ def publish(tmp: Path, final: Path, marker: dict | None = None) -> None:
     """
     check_replaceable(final)
     write_json(tmp / DONE_MARKER, {"finished": time.time(), **(marker or {})})
-    old = final.with_name(f".{final.name}.old-{os.getpid()}")
+    recover_replaced(final)
+    old = hidden_dir(final, "old")
     # Two attempts at the same run finishing at once (a resubmitted task)
     # race between the two renames; the loser retries, the last one wins.
     for _ in range(_PUBLISH_ATTEMPTS):
@@ -135,10 +211,15 @@ def publish(tmp: Path, final: Path, marker: dict | None = None) -> None:
             break
         except FileNotFoundError:
             continue  # the other writer moved ``final`` away first
-        except OSError as err:
-            if err.errno not in (errno.ENOTEMPTY, errno.EEXIST):
-                raise
-            continue  # the other writer published between our renames
+        except BaseException as err:
+            if isinstance(err, OSError) and err.errno in (errno.ENOTEMPTY,
+                                                          errno.EEXIST):
+                continue  # the other writer published between our renames
+            # interrupted (SIGTERM) or failed between the renames: the
+            # earlier run goes back rather than away
+            if old.exists() and not final.exists():
+                os.replace(old, final)
+            raise
         finally:
             shutil.rmtree(old, ignore_errors=True)
     else:
@@ -166,45 +247,135 @@ def atomic_run_dir(final: str | os.PathLike) -> Iterator[Path]:
     """
     final = Path(final)
     check_replaceable(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_partials(final)
-    tmp = final.with_name(f".{final.name}.partial-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
+    created = _make_parents(final.parent)
+    try:
+        _remove_stale_partials(final)
+        tmp = hidden_dir(final, "partial")
+        shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            tmp.mkdir()
+        except OSError as err:
+            raise _usage_error(final, err) from None
+    except BaseException:
+        _remove_empty(created)
+        raise
+    stop = threading.Event()
+    threading.Thread(target=_heartbeat, args=(tmp, stop), daemon=True).start()
     try:
         yield tmp
         publish(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        _remove_empty(created)
         raise
+    finally:
+        stop.set()
 
 
-def done_runs(root: str | os.PathLike) -> Iterator[Path]:
+def _heartbeat(path: Path, stop: threading.Event) -> None:
+    # Tells attempts on other nodes that this one is alive (see is_stale).
+    while not stop.wait(HEARTBEAT_S):
+        try:
+            os.utime(path)
+        except OSError:
+            return
+
+
+def _usage_error(path: Path, err: OSError) -> UsageError:
+    return UsageError(f"cannot write {path}: {err.strerror or err}")
+
+
+def _make_parents(directory: Path) -> list[Path]:
+    """Create ``directory`` and missing parents; give those created, deepest first."""
+    missing = []
+    for parent in (directory, *directory.parents):
+        if parent.is_dir():
+            break
+        missing.append(parent)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        _remove_empty(missing)
+        raise _usage_error(directory, err) from None
+    return missing
+
+
+def _remove_empty(directories: list[Path]) -> None:
+    # Directories this attempt created, deepest first; kept once anything is in them.
+    for directory in directories:
+        try:
+            directory.rmdir()
+        except OSError:
+            return
+
+
+def done_runs(root: str | os.PathLike,
+              problems: list[str] | None = None) -> Iterator[Path]:
     """Every complete run directory below ``root``, hidden ones skipped.
 
-    Uses ``os.scandir`` and plain strings rather than globbing and ``Path``
-    objects: summaries walk tens of thousands of run directories.
+    Uses ``os.scandir`` rather than globbing: summaries walk tens of thousands
+    of run directories. Each directory is visited once, however many symlinks
+    lead to it (the path without a symlink is preferred), so an alias is
+    counted once and a symlink loop ends.
+
+    Parameters
+    ----------
+    root
+        Where to look.
+    problems
+        If given, receives one line for each directory that could not be read
+        (permissions, a looping symlink), naming its path.
     """
-    root = os.fspath(root)
-    stack = [root]
-    while stack:
-        current = stack.pop()
-        if current != root and os.path.isfile(os.path.join(current, DONE_MARKER)):
-            yield Path(current)  # one stat per run, no listing
-            continue
+    seen: set[tuple[int, int]] = set()
+    stack, aliases = [Path(root)], []
+
+    def note(path, err: OSError) -> None:
+        if problems is not None:
+            problems.append(f"{path}: unreadable ({err.strerror or err})")
+
+    while stack or aliases:
+        current = stack.pop() if stack else aliases.pop(0)
         try:
-            entries = list(os.scandir(current))
-        except (FileNotFoundError, NotADirectoryError, PermissionError):
+            st = current.stat()
+            if (st.st_dev, st.st_ino) in seen:
+                continue
+            seen.add((st.st_dev, st.st_ino))
+            entries = sorted(os.scandir(current), key=lambda e: e.name,
+                             reverse=True)
+        except (FileNotFoundError, NotADirectoryError):
             continue
-        names = {e.name for e in entries}
-        if DONE_MARKER in names:
-            yield Path(current)
+        except OSError as err:
+            note(current, err)
             continue
-        stack.extend(
-            e.path
-            for e in sorted(entries, key=lambda e: e.name, reverse=True)
-            if e.is_dir() and not e.name.startswith(".")
-        )
+        if any(e.name == DONE_MARKER and _is_file(e) for e in entries):
+            yield current
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_symlink():
+                try:
+                    if stat.S_ISDIR(os.stat(entry.path).st_mode):
+                        aliases.append(Path(entry.path))
+                except OSError as err:
+                    if err.errno == errno.ELOOP:  # a dangling link is no run
+                        note(entry.path, err)
+            elif _is_dir(entry):
+                stack.append(Path(entry.path))
+
+
+def _is_file(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
+
+
+def _is_dir(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 def read_process_time(run_dir: str | os.PathLike) -> float | None:
@@ -220,15 +391,24 @@ def read_process_time(run_dir: str | os.PathLike) -> float | None:
 def finished_runs(dirs: Sequence[Path]) -> list[Path]:
     """Every finished run in or below ``dirs`` (run directories or parents).
 
+    Each run once, however it was named (a symlink, a parent and a child);
+    directories that cannot be read are reported (``results.report``) and
+    skipped.
+
     Raises
     ------
     UsageError
         If a directory does not exist or none holds a finished run.
     """
+    from . import results
+
     for path in dirs:
         if not path.is_dir():
             raise UsageError(f"no such directory: {path}")
-    runs = [run for path in dirs for run in done_runs(path)]
+    problems: list[str] = []
+    runs = list({os.path.realpath(run): run for path in dirs
+                 for run in done_runs(path, problems)}.values())
+    results.report(problems)
     if not runs:
         raise UsageError("no finished runs (with done.json) under "
                          + ", ".join(map(str, dirs)))

@@ -183,7 +183,21 @@ class Script:
         return str(self.log_dir / f"{self.taskfile.stem}-job")
 
     def render(self) -> str:
-        """The script's text."""
+        """The script's text.
+
+        Raises
+        ------
+        UsageError
+            If a value holds a line break or other control character: it
+            would start a line of its own in the script.
+        """
+        from .cli import UsageError, breaks_line
+
+        for value in (self.taskfile, self.job_name, self.log_dir, self.bin_dir,
+                      self.partition or "", self.constraint or ""):
+            if breaks_line(str(value)):
+                raise UsageError(f"{str(value)!r} holds a line break or control "
+                                 "character, which cannot go into a batch script")
         q = shlex.quote
         lines = [
             "#!/bin/bash",

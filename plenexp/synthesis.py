@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
 import time
@@ -150,6 +151,12 @@ def synthesize(
         How many progress lines at most; 0 runs in one call, silently.
     trajectory
         Attached to ``met`` beforehand; its final state is added at the end.
+
+    Raises
+    ------
+    RunFailed
+        As soon as the loss or the metamer is not finite (see
+        :func:`check_final_loss`).
     """
     kwargs: dict = {"store_progress": store_progress}
     if stop_criterion is None:
@@ -165,12 +172,22 @@ def synthesize(
     while done < n_iter:
         step = min(chunk, n_iter - done)
         before = len(met.losses)
-        met.synthesize(max_iter=step, **kwargs)
+        try:
+            met.synthesize(max_iter=step, **kwargs)
+        except ValueError as err:
+            if "NaN" not in str(err):  # plenoptic: "Found a NaN in loss ..."
+                raise
+            from .cli import RunFailed
+
+            raise RunFailed(f"synthesis diverged: the loss became NaN after "
+                            f"{len(met.losses) - 1} iterations (nothing "
+                            "published)") from None
         ran = len(met.losses) - before
         done += step
         if progress_chunks > 0:
             print(f"{label}iteration {done}/{n_iter}: loss {met.losses[-1]:.4g}",
                   flush=True)
+        check_final_loss(met)
         if ran < step:
             print(f"{label}loss converged after {len(met.losses) - 1} iterations",
                   flush=True)
@@ -280,12 +297,30 @@ def save_metamer(met: po.Metamer, path: str | os.PathLike) -> None:
     met._optimizer = None
     # a Trajectory's per-step wrapper is a local function: not picklable
     step = met.__dict__.pop("_optimizer_step", None)
+    buffer = io.BytesIO()
     try:
-        met.save(str(path))
+        met.save(buffer)
     finally:
         met._optimizer = optimizer
         if step is not None:
             met._optimizer_step = step
+    _write_bytes(buffer, path)
+
+
+def save_tensors(obj, path: str | os.PathLike) -> None:
+    """``torch.save``, with a full disk reported as such (``OSError``).
+
+    torch's own file writer turns a failed write into an unexplained
+    ``RuntimeError``; the bytes are made in memory and written here instead.
+    """
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    _write_bytes(buffer, path)
+
+
+def _write_bytes(buffer: io.BytesIO, path: str | os.PathLike) -> None:
+    with open(path, "wb") as f:
+        f.write(buffer.getbuffer())
 
 
 def load_metamer(
@@ -302,8 +337,74 @@ def load_metamer(
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        met.load(str(path), map_location=image.device)
+        # explicit: torch's default is unsafe before 2.6 and can be switched
+        # off by TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD; this never runs pickled code
+        met.load(str(path), map_location=image.device, weights_only=True)
+    check_finite(met.metamer, f"the metamer in {path}")
     return met
+
+
+def load_tensors(path: str | os.PathLike, map_location="cpu") -> dict:
+    """A saved result file as plain tensors, never running pickled code.
+
+    Raises
+    ------
+    ValueError
+        If the file cannot be read as such (damaged, not a result, or holding
+        code), naming it.
+    """
+    import pickle
+    import zipfile
+
+    try:
+        data = torch.load(path, map_location=map_location, weights_only=True)
+    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile,
+            ValueError, AttributeError, TypeError) as err:
+        # torch explains at length; its first sentence says what went wrong
+        first = (str(err).strip().splitlines() or [""])[0].split(". ")[0]
+        raise ValueError(f"{path}: not a readable result file "
+                         f"({type(err).__name__}: {first})") from None
+    return data
+
+
+def check_finite(image: torch.Tensor, what: str) -> None:
+    """Raise ``ValueError`` unless every value of ``image`` is a finite number."""
+    if not torch.is_tensor(image) or image.is_complex() or image.numel() == 0:
+        raise ValueError(f"{what} is not a real image")
+    if not bool(torch.isfinite(image).all()):
+        raise ValueError(f"{what} holds non-finite values (NaN or inf)")
+
+
+def check_final_loss(met: po.Metamer) -> float:
+    """The final loss of a finished synthesis.
+
+    Raises
+    ------
+    RunFailed
+        If the loss or the metamer is not finite: the run failed (e.g. an
+        infinite learning rate) and must not be published as a result.
+    """
+    from .cli import RunFailed
+
+    loss = float(met.losses[-1]) if len(met.losses) else math.nan
+    if not math.isfinite(loss) or not bool(torch.isfinite(met.metamer).all()):
+        raise RunFailed(f"synthesis diverged: final loss {loss} after "
+                        f"{len(met.losses) - 1} iterations (nothing published)")
+    return loss
+
+
+def necessary_statistics(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """Which statistics of each group the model computes (the rest are redundant).
+
+    plenoptic's PS model drops redundant statistics from its output and
+    ``convert_to_dict`` puts NaN in their place; converting a representation
+    of ones shows where. Never inferred from the data, where NaN means a
+    broken image.
+    """
+    n = len(model._representation_scales)
+    ones = torch.ones(1, 1, n, dtype=torch.float64)
+    return {key: ~torch.isnan(value[0, 0])
+            for key, value in model.convert_to_dict(ones).items()}
 
 
 def group_losses(
@@ -322,14 +423,29 @@ def group_losses(
     -------
     losses
         ``{loss_func: {"overall": value, group: value, ...}}`` for ``mse``,
-        ``sse`` and ``l2_norm``; NaN entries (redundant statistics) are ignored.
+        ``sse`` and ``l2_norm``, over the statistics the model computes
+        (:func:`necessary_statistics`; redundant ones are left out).
+
+    Raises
+    ------
+    ValueError
+        If either image, or a statistic of it, is not finite: such a metamer
+        has no loss (it must never score 0).
     """
+    check_finite(target, "the target")
+    check_finite(metamer, "the metamer")
     with torch.no_grad():
         diff = model(target) - model(metamer)
-        groups = {"overall": diff, **model.convert_to_dict(diff)}
+    if not bool(torch.isfinite(diff).all()):
+        raise ValueError("the PS statistics of the metamer or target are not "
+                         "finite (a constant image?)")
+    necessary = necessary_statistics(model)
+    groups = {"overall": diff.flatten()}
+    groups.update({key: values[..., necessary[key]].flatten()
+                   for key, values in model.convert_to_dict(diff).items()})
     out: dict[str, dict[str, float]] = {"mse": {}, "sse": {}, "l2_norm": {}}
     for key, values in groups.items():
-        values = values[~torch.isnan(values)].double()
+        values = values.double()
         sse = float((values**2).sum())
         out["sse"][key] = sse
         out["l2_norm"][key] = math.sqrt(sse)

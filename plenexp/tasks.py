@@ -61,7 +61,20 @@ def shell_line(
     command: Sequence[str | os.PathLike], env: dict[str, str], log: Path,
     cwd: Path = paths.REPO_ROOT,
 ) -> str:
-    """One shell line: ``cd``, environment, the command, output to ``log``."""
+    """One shell line: ``cd``, environment, the command, output to ``log``.
+
+    Raises
+    ------
+    UsageError
+        If any part holds a line break or other control character: quoting
+        cannot keep such a line one line for disBatch, which reads one task
+        per line.
+    """
+    for part in (cwd, log, *env.values(), *command):
+        if cli.breaks_line(str(part)):
+            raise cli.UsageError(
+                f"{str(part)!r} holds a line break or control character, which "
+                "cannot go into a task line (rename it)")
     assignments = " ".join(f"{k}={shlex.quote(str(v))}" for k, v in env.items())
     return (
         f"cd {shlex.quote(str(cwd))} && {assignments} "
@@ -72,6 +85,8 @@ def shell_line(
 def write_taskfile(lines: Iterable[str], path: Path) -> int:
     """Write task lines to ``path`` (atomically) and return how many."""
     lines = list(lines)
+    if any("\n" in line or "\r" in line for line in lines):
+        raise ValueError("a task line holds a line break")  # shell_line refuses
     path.parent.mkdir(parents=True, exist_ok=True)
     with rundir.atomic_path(path) as tmp:
         tmp.write_text("".join(line + "\n" for line in lines))
@@ -99,7 +114,7 @@ def order_tasks(tasks: Sequence[Task], costs: Sequence[float],
 def add_writer_arguments(parser: argparse.ArgumentParser, grids: Sequence[str],
                          default_grid: str = "quick") -> None:
     """Arguments every task writer takes."""
-    parser.add_argument("taskfile", nargs="?", default=None,
+    parser.add_argument("taskfile", nargs="?", default=None, type=cli.path_text,
                         help="task file to write (default: "
                         "<output-root>/<experiment>/<grid>/disbatch-<device>.txt)")
     parser.add_argument("--grid", choices=list(grids), default=default_grid,
@@ -109,7 +124,7 @@ def add_writer_arguments(parser: argparse.ArgumentParser, grids: Sequence[str],
     parser.add_argument("--skip-done", "--skip_done", dest="skip_done",
                         action="store_true",
                         help="leave out runs whose results are already complete")
-    parser.add_argument("--threads", type=cli.positive_int, default=1,
+    parser.add_argument("--threads", type=cli.threads, default=1,
                         help="threads per run (default: 1, best when runs share "
                         "a node)")
     parser.add_argument("--profile", action="store_true",
@@ -209,7 +224,7 @@ def write_disbatch(
             args, taskfile, ordered_costs, device,
             job_name=f"{experiment}-{args.grid}-{taskfile.stem}",
             grid_dir=grid_dir).write()
-        print(f"submit with: sbatch {submit}")
+        print(f"submit with: sbatch {shlex.quote(str(submit))}")
     elif args.sbatch:
         print("nothing left to run: no submit script written")
     else:

@@ -24,14 +24,16 @@ def main():
     args = parse_args()
     runs = rundir.finished_runs(args.dirs)
     from plenexp.experiments.ps_lbfgs import results
+    from plenexp.results import skipping
 
     n_done = 0
     for run in runs:
         needs_figures = args.force or not all(
             (run / f"{name}.png").exists() for name in results.FIGURES)
-        if results.analyze_run(run, figures=needs_figures, force=args.force):
-            n_done += 1
-            print(f"analyzed {run}", flush=True)
+        with skipping(run):  # one bad run does not stop the others
+            if results.analyze_run(run, figures=needs_figures, force=args.force):
+                n_done += 1
+                print(f"analyzed {run}", flush=True)
     print(f"{n_done} of {len(runs)} run(s) updated")
 
 

@@ -19,11 +19,11 @@ def parse_args():
                         help="keep only the central CROP x CROP pixels")
     parser.add_argument("--coarse_to_fine", action="store_true",
                         help="MetamerCTF, together, scales switched every 7 iters")
-    parser.add_argument("--seed", "-s", type=int, default=0,
+    parser.add_argument("--seed", "-s", type=cli.seed, default=0,
                         help="seed of the initial noise image (po.set_seed)")
     parser.add_argument("--max_iter", type=cli.positive_int, default=10,
                         help="LBFGS iterations per optimizer step")
-    parser.add_argument("--max_eval", type=cli.optional_int, default=10,
+    parser.add_argument("--max_eval", type=cli.optional_positive_int, default=10,
                         help="LBFGS function evaluations per step, or None "
                         "(= 1.25 max_iter)")
     parser.add_argument("--history_size", type=cli.positive_int, default=100,
@@ -38,7 +38,7 @@ def parse_args():
                         help="synthesis iterations (LBFGS steps)")
     parser.add_argument("--store_progress", type=cli.optional_int, default=None,
                         help="keep the metamer every N iterations")
-    parser.add_argument("--lr", type=float, default=1.0,
+    parser.add_argument("--lr", type=cli.positive_float, default=1.0,
                         help="LBFGS learning rate (step size before line search)")
     parser.add_argument("--loss", default="l2_norm", choices=cli.LOSSES,
                         help="loss between PS representations")
@@ -56,7 +56,6 @@ def parse_args():
 
 def main():
     args = parse_args()
-    import torch
 
     from plenexp import devices, harness, images, results, synthesis
     from plenexp.experiments.ps_lbfgs import grids, run
@@ -83,7 +82,8 @@ def main():
         trajectory.write_csv(ctx.dir / "trajectory.csv")
         synthesis.save_metamer(met, ctx.dir / "metamer.pt")
         images.save_grayscale_png(met.metamer.clip(0, 1), ctx.dir / "metamer.png")
-        torch.save(model(met.metamer).detach().cpu(), ctx.dir / "representation.pt")
+        synthesis.save_tensors(model(met.metamer).detach().cpu(),
+                               ctx.dir / "representation.pt")
         ctx.record.update(run.outcome_fields(met, args, trajectory.rows))
         row = run.loss_row(args, len(met.losses) - 1, float(met.losses[-1]),
                            synth_duration, ctx.flat_record())

@@ -32,7 +32,7 @@ def parse_args():
                       "(default: the target's size)")
     parser.add_argument("--n_iter", type=cli.positive_int, default=100,
                         help="textureSynthesis iterations")
-    parser.add_argument("--seed", "-s", type=cli.optional_int, default=0,
+    parser.add_argument("--seed", "-s", type=cli.optional_seed, default=0,
                         help="seed of MATLAB's rand and randn (textureAnalysis adds "
                         "noise to the target; None: the engine's own start)")
     matlab.add_matlab_arguments(parser)

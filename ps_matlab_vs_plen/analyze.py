@@ -38,7 +38,7 @@ def parse_args():
                         help="recompute tables and figures that exist")
     parser.add_argument("--no_plots", action="store_true",
                         help="write the tables only, no figures")
-    parser.add_argument("--threads", type=cli.positive_int, default=1,
+    parser.add_argument("--threads", type=cli.threads, default=1,
                         help="torch threads (1 is fastest for these small "
                         "computations, above all on a busy machine)")
     parser.add_argument("--csv_dir", type=Path, default=None,

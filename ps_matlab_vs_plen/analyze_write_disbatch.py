@@ -20,7 +20,7 @@ def parse_args():
                         help="task file to write (default: DIR/analyze-disbatch.txt)")
     parser.add_argument("--force", action="store_true",
                         help="analyse runs that have their table too")
-    parser.add_argument("--threads", type=cli.positive_int, default=1,
+    parser.add_argument("--threads", type=cli.threads, default=1,
                         help="threads per task")
     cli.add_output_root_argument(parser)
     sbatch.add_arguments(parser)

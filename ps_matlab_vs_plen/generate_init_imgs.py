@@ -22,7 +22,7 @@ def parse_args():
                         help="write the initial images this grid's runs start "
                         "from (its size and seeds), instead of --size and --seeds")
     parser.add_argument("--size", default="256", help="image size, N or HxW")
-    parser.add_argument("--seeds", type=int, nargs="+", default=list(range(10)),
+    parser.add_argument("--seeds", type=cli.seed, nargs="+", default=list(range(10)),
                         help="seeds to write")
     parser.add_argument("--output_dir", "--output-dir", dest="output_dir",
                         type=Path, default=None,

@@ -33,17 +33,6 @@ def optimizer_name(text: str) -> str:
     return names[text.lower()]
 
 
-def non_negative(text: str) -> float:
-    """Parse a number >= 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
-    return value
-
-
 def parse_args() -> dict:
     """Parse the command line (fast: no heavy imports)."""
     parser = cli.ArgumentParser(description=__doc__)
@@ -56,7 +45,8 @@ def parse_args() -> dict:
                         "generate_init_imgs.py under the output root")
     parser.add_argument("--optimizer", "-o", type=optimizer_name, default="Adam",
                         help="Adam (coarse-to-fine) or LBFGS")
-    parser.add_argument("--weighted", type=non_negative, default=0.0, metavar="W",
+    parser.add_argument("--weighted", type=cli.non_negative_float, default=0.0,
+                        metavar="W",
                         help="multiply the var_highpass_residual statistic by W in "
                         "the loss; 0: the plain loss")
     parser.add_argument("--loss", default="l2_norm", choices=cli.LOSSES,

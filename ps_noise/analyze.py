@@ -30,12 +30,15 @@ def main():
     args = parse_args()
     runs = rundir.finished_runs(args.dirs)
     from plenexp.experiments.ps_noise import results
+    from plenexp.results import skipping
 
     n_done = 0
     for run in runs:
-        if results.analyze_run(run, figures=not args.no_plots, force=args.force):
-            n_done += 1
-            print(f"analyzed {run}", flush=True)
+        with skipping(run):  # one bad run does not stop the others
+            if results.analyze_run(run, figures=not args.no_plots,
+                                   force=args.force):
+                n_done += 1
+                print(f"analyzed {run}", flush=True)
     print(f"{n_done} of {len(runs)} run(s) analyzed")
 
 

@@ -33,7 +33,7 @@ def parse_args() -> dict:
     parser.add_argument("--init_noise_type", choices=grids.NOISE_TYPES,
                         default="uniform", help="uniform: amplitude x U[0,1]; "
                         "normal: image + amplitude x N(0,1)")
-    parser.add_argument("--seed", "--init_seed", "-s", dest="seed", type=int,
+    parser.add_argument("--seed", "--init_seed", "-s", dest="seed", type=cli.seed,
                         default=0, help="seed of the initial noise")
     parser.add_argument("--weights", "--weighted", dest="weights",
                         type=grids.parse_weights,

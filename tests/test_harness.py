@@ -115,7 +115,8 @@ def test_atomic_run_dir_publishes_only_on_success(tmp_path):
             (tmp / "half.txt").write_text("x")
             raise RuntimeError("killed")
     assert not final.exists()
-    assert list((tmp_path / "grid").iterdir()) == []
+    # nothing left, not even the directories made for the run
+    assert list(tmp_path.iterdir()) == []
     with rundir.atomic_run_dir(final) as tmp:
         (tmp / "result.txt").write_text("first")
     assert rundir.is_done(final)
@@ -130,7 +131,7 @@ def test_stale_partial_of_a_killed_run_is_cleared_on_rerun(tmp_path):
     final = tmp_path / "run"
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True).stdout.strip()
-    stale = tmp_path / f".run.partial-{dead}"
+    stale = rundir.hidden_dir(final, "partial", pid=int(dead))
     stale.mkdir()
     assert list(rundir.done_runs(tmp_path)) == []
     with rundir.atomic_run_dir(final):

@@ -280,8 +280,10 @@ def test_command_line(root, tmp_path, script_env):
     proc = subprocess.run([sys.executable, "-m", "plenexp.report", "--output-root",
                            str(root)], capture_output=True, text=True, env=script_env,
                           cwd=tmp_path, timeout=120)
-    assert proc.returncode == 0, proc.stderr
+    # the page is written; the damaged provenance is named, so the status is 1
+    assert proc.returncode == 1, proc.stderr
     assert "2 grid(s), 4 finished run(s)" in proc.stdout
+    assert "provenance.json: " in proc.stderr
     missing = tmp_path / "nowhere"
     proc = subprocess.run([sys.executable, "-m", "plenexp.report", "--output-root",
                            str(missing)], capture_output=True, text=True,

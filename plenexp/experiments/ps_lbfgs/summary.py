@@ -142,9 +142,21 @@ def normalize_table(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     return frame, notes
 
 
+#: Columns of ``loss.csv`` the summary reads; a table without them is skipped.
+REQUIRED_COLUMNS = ("filename", "search_func", "LBFGS_max_eval")
+#: Columns the summary needs as numbers; a row without one is skipped.
+NUMERIC_COLUMNS = ("LBFGS_max_iter", "LBFGS_history_size", "learning_rate",
+                   "synth_iter", "seed", "synth_duration")
+
+
 def gather(input_dir: Path) -> pd.DataFrame:
-    """Every finished run's ``loss.csv`` row below ``input_dir``."""
-    rows, problems = results.gather(input_dir, "loss.csv")
+    """Every finished run's ``loss.csv`` row below ``input_dir``.
+
+    A table or row that cannot be used is reported by path and left out.
+    """
+    rows, problems = results.gather(input_dir, "loss.csv",
+                                    required=REQUIRED_COLUMNS,
+                                    numeric=NUMERIC_COLUMNS)
     results.report(problems)
     if not rows:
         raise UsageError(f"no finished runs with a loss under {input_dir}")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -125,7 +124,7 @@ def find_metamers(input_dir: str | os.PathLike,
     input_dir = Path(input_dir)
     found, problems = [], []
     run_dirs = set()
-    for run_dir in rundir.done_runs(input_dir):
+    for run_dir in rundir.done_runs(input_dir, problems):
         run_dirs.add(run_dir)
         if (run_dir / run.MAT_FILE).is_file():
             try:
@@ -269,8 +268,8 @@ def plot_metamers(metamers: list[MatlabMetamer], output_dir: Path) -> list[Path]
         try:
             row = scorer.row(metamer)
             target, res, _ = load_pair(metamer)
-        except ValueError as err:
-            print(f"skipped {metamer.mat_path}: {err}", file=sys.stderr)
+        except ValueError as err:  # unreadable, or not finite
+            results.report([f"{metamer.mat_path}: {err}"])
             continue
         paths = write_metamer_figure(
             metamer, scorer.model(metamer, target), target, res, row,

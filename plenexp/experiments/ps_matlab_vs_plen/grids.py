@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ... import paths
 from ...cli import UsageError
-from ...images import image_label
+from ...images import MAX_SIDE, image_label
 from ...tasks import Task, safe_name
 
 EXPERIMENT = "ps_matlab_vs_plen"
@@ -77,8 +77,10 @@ def parse_shape(text: str) -> tuple[int, int]:
         If the text is not one or two positive integers.
     """
     match = re.fullmatch(r"\s*(\d+)\s*(?:[xX]\s*(\d+))?\s*", str(text))
-    if not match or int(match[1]) <= 0 or (match[2] and int(match[2]) <= 0):
-        raise UsageError(f"bad image size {text!r}: expected N or HxW, e.g. 256")
+    if not match or not 0 < int(match[1]) <= MAX_SIDE \
+            or (match[2] and not 0 < int(match[2]) <= MAX_SIDE):
+        raise UsageError(f"bad image size {text!r}: expected N or HxW, e.g. 256, "
+                         f"sides at most {MAX_SIDE}")
     height = int(match[1])
     return height, int(match[2] or height)
 

@@ -264,17 +264,19 @@ def analyze(found: list[Path], force: bool = False, csv_dir: Path | None = None,
                 continue
             try:
                 result = load_result(path, **bare_kwargs)
-            except (ValueError, KeyError, TypeError, OSError, RuntimeError) as err:
+            except shared_results.DATA_ERRORS as err:
                 # one broken result must not stop the analysis of hundreds
-                print(f"skipped {path}: {type(err).__name__}: {err}",
-                      file=sys.stderr, flush=True)
-                failed.append(path)
+                _skip(path, err, failed)
                 continue
             key = (result.img_spec, result.crop)
             if key not in cache:
                 target = load_target(result)
                 cache[key] = (run.scoring_model(result.img_spec, target), target)
-            rows = result_rows(result, *cache[key])
+            try:
+                rows = result_rows(result, *cache[key])
+            except shared_results.READ_ERRORS as err:  # wrong size, NaN...
+                _skip(path, err, failed)
+                continue
             table.parent.mkdir(parents=True, exist_ok=True)
             shared_results.write_row(rows, table)
             n_written += 1
@@ -285,6 +287,12 @@ def analyze(found: list[Path], force: bool = False, csv_dir: Path | None = None,
     finally:
         torch.set_num_threads(previous)
     return n_written
+
+
+def _skip(path: Path, err: BaseException, failed: list) -> None:
+    print(f"skipped {path}: {shared_results.describe(err)}", file=sys.stderr,
+          flush=True)
+    failed.append(path)
 
 
 def draw_run(run_dir: Path, stem: Path | None = None, force: bool = False) -> bool:

@@ -106,7 +106,7 @@ def synthesize(met: po.Metamer, n_iter: int, checkpoints: Iterable[int] = (),
 
 def save_checkpoints(kept: dict[int, torch.Tensor], path: Path) -> None:
     """Write the kept metamers (loads with ``weights_only=True``)."""
-    torch.save({f"step-{k}": v for k, v in sorted(kept.items())}, path)
+    synthesis.save_tensors({f"step-{k}": v for k, v in sorted(kept.items())}, path)
 
 
 def score(model: torch.nn.Module, target: torch.Tensor,

@@ -89,6 +89,11 @@ def method_order(labels: Iterable[str]) -> list[str]:
     return sorted(set(labels), key=lambda m: (m.startswith("LBFGS"), history(m), m))
 
 
+#: Columns of ``loss.csv`` the summary reads; a table without them is skipped.
+REQUIRED_COLUMNS = ("img", "optimizer", "res_highpass_weight", "synth_iters",
+                    "loss_func", "loss_type")
+
+
 def read_table(input_dir: Path | None, from_csv: Path | None) -> pd.DataFrame:
     """Gather every run's ``loss.csv`` below ``input_dir``, or read ``from_csv``.
 
@@ -99,7 +104,8 @@ def read_table(input_dir: Path | None, from_csv: Path | None) -> pd.DataFrame:
     """
     if from_csv is not None:
         return pd.read_csv(from_csv)
-    rows, problems = results.gather(input_dir, LOSS_TABLE)
+    rows, problems = results.gather(input_dir, LOSS_TABLE,
+                                    required=REQUIRED_COLUMNS)
     results.report(problems)
     if not rows:
         raise UsageError(f"no analysed results under {input_dir} (run analyze.py "
@@ -123,8 +129,8 @@ def summarize(input_dir: Path | None, output_dir: Path,
     frame
         The gathered, normalized table.
     """
-    output_dir.mkdir(parents=True, exist_ok=True)
     frame = normalize(read_table(input_dir, from_csv))
+    output_dir.mkdir(parents=True, exist_ok=True)  # not before: no empty summary
     results.write_csv_atomic(frame, output_dir / "all_loss.csv")
     loss_funcs = list(loss_funcs)
     loss_figures.summary_figures(frame, output_dir, loss_funcs)

@@ -18,7 +18,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
-from ... import draw, facets, figure_files  # noqa: E402
+from ... import draw, facets, figure_files, results, synthesis  # noqa: E402
 from .grids import (  # noqa: E402
     EXPERIMENT,
     LOSS_DEFINITIONS,
@@ -116,7 +116,7 @@ def _crop_text(value) -> str:
 
 
 def _load(run_dir: Path, name: str) -> torch.Tensor:
-    saved = torch.load(run_dir / name, weights_only=True, map_location="cpu")
+    saved = synthesis.load_tensors(run_dir / name)
     return saved["_metamer"] if name == METAMER_FILE else saved
 
 
@@ -157,7 +157,9 @@ def contact_sheet(frame: pd.DataFrame, output_dir: Path, target_of) -> list[Path
             axes[0, j + 2].set_title(f"weights {weight}", fontsize=8)
         low = min(0.0, float(sub["init_min"].min()))
         high = max(1.0, float(sub["init_max"].max()))
-        _show(axes[0, 0], target_of(Path(sub["run_dir"].iloc[0])), "target")
+        first = Path(sub["run_dir"].iloc[0])
+        with results.skipping(first, "target not drawn"):
+            _show(axes[0, 0], target_of(first), "target")
         shown = None
         for i, key in enumerate(rows):
             runs = sub[(sub[keys].map(str) == [str(k) for k in key]).all(axis=1)]
@@ -168,14 +170,17 @@ def contact_sheet(frame: pd.DataFrame, output_dir: Path, target_of) -> list[Path
                 run_dir = Path(run["run_dir"])
                 j = weights.index(str(run["weights"])) + 2
                 header = f"weights {run['weights']}\n" if i == 0 else ""
-                _show(axes[i, j], _load(run_dir, METAMER_FILE),
-                      header + named_losses(run, CELL_LOSSES, short=True) + "\n"
-                      f"pixels [{run['metamer_min']:.2f}, {run['metamer_max']:.2f}]",
-                      fontsize=7.5)
+                with results.skipping(run_dir / METAMER_FILE, "not drawn"):
+                    _show(axes[i, j], _load(run_dir, METAMER_FILE),
+                          header + named_losses(run, CELL_LOSSES, short=True)
+                          + "\npixels "
+                          f"[{run['metamer_min']:.2f}, {run['metamer_max']:.2f}]",
+                          fontsize=7.5)
                 if not axes[i, 1].images:
-                    shown = _show(axes[i, 1], _load(run_dir, INIT_FILE),
-                                  ("initial image\n" if i == 0 else "") + label,
-                                  low, high, fontsize=8)
+                    with results.skipping(run_dir / INIT_FILE, "not drawn"):
+                        shown = _show(axes[i, 1], _load(run_dir, INIT_FILE),
+                                      ("initial image\n" if i == 0 else "") + label,
+                                      low, high, fontsize=8)
         if shown is not None:
             fig.colorbar(shown, ax=axes[:, 1], location="left", shrink=0.6,
                          label="initial pixel value (one range per page)")

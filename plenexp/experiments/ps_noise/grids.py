@@ -6,6 +6,7 @@ import argparse
 import itertools
 import math
 
+from ...cli import MAX_MAGNITUDE, positive_float
 from ...images import image_label
 from ...tasks import Task
 
@@ -83,9 +84,10 @@ def parse_weights(text: str) -> tuple[float, ...]:
         except ValueError:
             raise argparse.ArgumentTypeError(
                 f"weight of {name} is not a number: {part!r} in {text!r}") from None
-        if not math.isfinite(value) or value < 0:
+        if not math.isfinite(value) or not 0 <= value <= MAX_MAGNITUDE:
             raise argparse.ArgumentTypeError(
-                f"weight of {name} must be a finite number >= 0, got {part!r}")
+                f"weight of {name} must be a finite number >= 0 and <= "
+                f"{MAX_MAGNITUDE:g}, got {part!r}")
         weights.append(value)
     if not any(weights):
         raise argparse.ArgumentTypeError(f"all seven weights are 0 in {text!r}")
@@ -98,15 +100,13 @@ def format_weights(weights) -> str:
 
 
 def noise_amplitude(text: str) -> float:
-    """Parse ``--init_noise``: a finite number > 0."""
+    """Parse ``--init_noise``: a number in (0, ``cli.MAX_MAGNITUDE``]."""
     try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value <= 0:
+        return positive_float(text)
+    except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(
-            f"expected a noise amplitude > 0, got {text!r}")
-    return value
+            f"expected a noise amplitude > 0 and <= {MAX_MAGNITUDE:g}, "
+            f"got {text!r}") from None
 
 
 def normalize_args(args: dict) -> dict:

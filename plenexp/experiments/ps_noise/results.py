@@ -58,7 +58,8 @@ def load_run(run_dir: str | os.PathLike, metamer: bool = True) -> RunRecord:
         _, _, met = run.build(args, image, init)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            met.load(str(run_dir / run.METAMER_FILE), map_location="cpu")
+            met.load(str(run_dir / run.METAMER_FILE), map_location="cpu",
+                     weights_only=True)
     table = run_dir / run.TABLE
     row = _numbers(results.read_rows(table)[0]) if table.is_file() else {}
     trajectory = run_dir / run.TRAJECTORY

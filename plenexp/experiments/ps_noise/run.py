@@ -182,5 +182,5 @@ def loss_row(args: dict, model: torch.nn.Module, image: torch.Tensor,
 def save_results(run_dir: Path, met: po.Metamer, init: torch.Tensor) -> None:
     """``metamer.pt`` (plenoptic's lean save), ``init.pt``, ``metamer.png``."""
     synthesis.save_metamer(met, run_dir / METAMER_FILE)
-    torch.save(init.detach().cpu(), run_dir / INIT_FILE)
+    synthesis.save_tensors(init.detach().cpu(), run_dir / INIT_FILE)
     images.save_grayscale_png(met.metamer.clip(0, 1), run_dir / "metamer.png")

@@ -21,9 +21,22 @@ SUMMARY_COLUMNS = [
 ]
 
 
+#: Columns of ``loss.csv`` the summary reads; a table without them is skipped.
+REQUIRED_COLUMNS = ("image", "crop", "noise_type", "weights", "device")
+#: Columns the summary needs as numbers; a row without one is skipped.
+NUMERIC_COLUMNS = ("noise_amplitude", "seed", "synth_iter", "l2_no_minmax",
+                   "out_of_range", "metamer_min", "metamer_max", "init_min",
+                   "init_max")
+
+
 def gather_table(input_dir: Path) -> pd.DataFrame:
-    """Every finished run's ``loss.csv`` below ``input_dir`` as one DataFrame."""
-    rows, problems = results.gather(input_dir, run.TABLE)
+    """Every finished run's ``loss.csv`` below ``input_dir`` as one DataFrame.
+
+    A table or row that cannot be used is reported by path and left out.
+    """
+    rows, problems = results.gather(input_dir, run.TABLE,
+                                    required=REQUIRED_COLUMNS,
+                                    numeric=NUMERIC_COLUMNS)
     results.report(problems)
     if not rows:
         raise UsageError(f"no finished runs with a loss under {input_dir}")
