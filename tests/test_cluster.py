@@ -132,7 +132,8 @@ def test_sbatch_cpu_script(run_script, tmp_path):
                       "--output-root", root, "--sbatch", "--threads", "2")
     grid = root / "ps_lbfgs" / "quick"
     script = grid / "disbatch-cpu.sbatch"
-    assert proc.stdout.splitlines()[-1] == f"submit with: sbatch {script}"
+    # quoted: the output root has a space, and the line is pasted into a shell
+    assert proc.stdout.splitlines()[-1] == f"submit with: sbatch '{script}'"
     lines = _lines(grid / "disbatch-cpu.txt")
     costs = [_line_cost(line) for line in lines]
     limit = sbatch.time_limit(costs, len(lines))
@@ -318,7 +319,8 @@ def test_sbatch_for_the_analysis_task_writer(run_script, tmp_path):
     proc = run_script("ps_matlab_vs_plen/analyze_write_disbatch.py", grid,
                       "--sbatch", "--output-root", tmp_path)
     script = grid / "analyze-disbatch.sbatch"
-    assert proc.stdout.splitlines()[-1] == f"submit with: sbatch {script}"
+    # quoted: the output root has a space, and the line is pasted into a shell
+    assert proc.stdout.splitlines()[-1] == f"submit with: sbatch '{script}'"
     assert _sbatch_lines(script)[2:5] == [
         "-n 3", "-c 1", f"--time {sbatch.format_time(sbatch.time_limit([30] * 3, 3))}"]
     assert len(_lines(grid / "analyze-disbatch.txt")) == 3
