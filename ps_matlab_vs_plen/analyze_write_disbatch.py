@@ -7,6 +7,7 @@ One task per run directory below DIR without ``loss.csv`` (all of them with
 DIR/analyze-disbatch.txt.
 """
 
+import shlex
 from pathlib import Path
 
 from plenexp import cli, sbatch, tasks
@@ -57,7 +58,7 @@ def main() -> None:
 
         script = sbatch.script_for(args, taskfile, [cost.ANALYZE_SECONDS] * n, "cpu",
                                    f"{grids.EXPERIMENT}-analyze", args.dir).write()
-        print(f"submit with: sbatch {script}")
+        print(f"submit with: sbatch {shlex.quote(str(script))}")
 
 
 if __name__ == "__main__":

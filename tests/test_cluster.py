@@ -320,7 +320,7 @@ def test_sbatch_for_the_analysis_task_writer(run_script, tmp_path):
                       "--sbatch", "--output-root", tmp_path)
     script = grid / "analyze-disbatch.sbatch"
     # quoted: the output root has a space, and the line is pasted into a shell
-    assert proc.stdout.splitlines()[-1] == f"submit with: sbatch '{script}'"
+    assert proc.stdout.splitlines()[-1] == f"submit with: sbatch {shlex.quote(str(script))}"
     assert _sbatch_lines(script)[2:5] == [
         "-n 3", "-c 1", f"--time {sbatch.format_time(sbatch.time_limit([30] * 3, 3))}"]
     assert len(_lines(grid / "analyze-disbatch.txt")) == 3

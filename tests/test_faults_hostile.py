@@ -806,9 +806,9 @@ def test_the_run_hint_quotes_the_task_file(tmp_path, run_script):
     proc = run_script("ps_lbfgs/write_disbatch.py", "--grid", "smoke",
                       "--output-root", root)
     hint = next(line for line in proc.stdout.splitlines()
-                if line.startswith("run them with:"))
+                if line.startswith("run them here with:"))
     words = shlex.split(hint.split(":", 1)[1])
-    assert words[:2] == ["disbatch", "-s"]
+    assert words[:3] == ["python", "-m", "plenexp.disbatch_local"]
     assert Path(words[3]).is_file() and words[3].startswith(str(root))
 
 

@@ -19,6 +19,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 import torch  # noqa: E402
+from matplotlib.collections import PathCollection  # noqa: E402
 
 from ... import draw, facets, figure_files  # noqa: E402
 from .run import FACT_COLUMNS, LOSS, LOSS_LABEL  # noqa: E402
@@ -102,9 +103,13 @@ def _label_points(fig, agg: pd.DataFrame, enc: facets.Encoding, x: str,
         if len(images) != 1:
             continue
         rows = agg[agg[enc.image].map(facets.format_level) == images[0]]
-        points = [tuple(line.get_xydata()[i]) for line in ax.lines
+        # facets draws the medians as one scatter per panel (older: lines)
+        points = [tuple(xy) for line in ax.lines
                   if line.get_marker() not in (None, "", "None")
-                  for i in range(len(line.get_xdata()))]
+                  for xy in line.get_xydata()]
+        points += [tuple(xy) for coll in ax.collections
+                   if isinstance(coll, PathCollection)
+                   for xy in np.asarray(coll.get_offsets())]
         if not points or len(points) > MAX_LABELLED:
             continue
         for px, py in points:

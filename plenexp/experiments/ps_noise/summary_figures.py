@@ -152,8 +152,8 @@ def summary_figure(frame: pd.DataFrame) -> plt.Figure:
             if c == 0:
                 ax.set_ylabel(label, fontsize=8.5)
         axes[-1, 0].set_xlabel("initial image (noise type, amplitude)", fontsize=9)
-    fig.legend(handles=_legend(weights, colours, settings, markers),
-               loc="outside right upper", fontsize=8, frameon=False)
+    facets.add_legend(fig, _legend(weights, colours, settings, markers),
+                      loc="outside right upper", fontsize=8)
     iters = ", ".join(facets.format_level(v)
                       for v in facets.order_levels(data["synth_iter"]))
     fig.suptitle(f"{EXPERIMENT}: losses after {iters} LBFGS iterations\n"
@@ -164,13 +164,11 @@ def summary_figure(frame: pd.DataFrame) -> plt.Figure:
 
 
 def _legend(weights, colours, settings, markers) -> list:
-    handles = [Line2D([], [], linestyle="none", marker="none",
-                      label=r"$\bf{weights}$")]
+    handles = [facets.legend_header("weights")]
     handles += [Line2D([], [], linestyle="none", marker="o", color=colours[w],
                        label=w) for w in weights]
     if len(settings) > 1:
-        handles.append(Line2D([], [], linestyle="none", marker="none",
-                              label=r"$\bf{settings}$"))
+        handles.append(facets.legend_header("settings"))
         handles += [Line2D([], [], linestyle="none", marker=markers[s],
                            color="0.3", label=s) for s in settings]
     return handles
