@@ -319,8 +319,8 @@ def test_sbatch_for_the_analysis_task_writer(run_script, tmp_path):
     proc = run_script("ps_matlab_vs_plen/analyze_write_disbatch.py", grid,
                       "--sbatch", "--output-root", tmp_path)
     script = grid / "analyze-disbatch.sbatch"
-    # quoted: the output root has a space, and the line is pasted into a shell
-    assert proc.stdout.splitlines()[-1] == f"submit with: sbatch {shlex.quote(str(script))}"
+    hint = f"submit with: sbatch {shlex.quote(str(script))}"
+    assert proc.stdout.splitlines()[-1] == hint
     assert _sbatch_lines(script)[2:5] == [
         "-n 3", "-c 1", f"--time {sbatch.format_time(sbatch.time_limit([30] * 3, 3))}"]
     assert len(_lines(grid / "analyze-disbatch.txt")) == 3
