@@ -58,7 +58,10 @@ class ArgumentParser(argparse.ArgumentParser):
 
 def _raise_on_sigterm(signum: int, frame: object) -> None:
     # SIGTERM (SLURM time limits, scancel) unwinds like Ctrl-C, so partial run
-    # directories are removed by the context managers that made them.
+    # directories are removed by the context managers that made them. Once:
+    # SLURM signals every process of a job and time_process.sh passes the
+    # signal on, and a second one must not cut the cleanup short.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise SystemExit(128 + signum)
 
 

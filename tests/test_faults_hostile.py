@@ -876,3 +876,48 @@ def test_a_run_killed_while_publishing_loses_nothing(tmp_path):
         (tmp / "result.txt").write_text("latest")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
     assert (final / "result.txt").read_text() == "latest"
+
+
+TWICE = """
+import shutil, sys, time
+from pathlib import Path
+from plenexp import cli, rundir
+
+final, flag = Path(sys.argv[1]), Path(sys.argv[2])
+real = shutil.rmtree
+
+
+def slow_rmtree(path, *args, **kwargs):  # a big partial on a slow file system
+    if flag.exists():
+        flag.write_text("cleaning")
+        time.sleep(1.5)
+    return real(path, *args, **kwargs)
+
+
+rundir.shutil.rmtree = slow_rmtree
+
+
+def main():
+    with rundir.atomic_run_dir(final):
+        flag.write_text("started")
+        time.sleep(120)
+
+
+cli.run(main)
+"""
+
+
+def test_a_second_sigterm_does_not_stop_the_cleanup(tmp_path, script_env):
+    """SLURM signals every process of a job; time_process.sh passes it on too."""
+    final, flag = tmp_path / "grid" / "run", tmp_path / "flag"
+    proc = subprocess.Popen([PY, "-c", TWICE, str(final), str(flag)],
+                            env=script_env)
+    _wait_for_file(flag)
+    proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while flag.read_text() != "cleaning":
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 143
+    assert not (tmp_path / "grid").exists()  # the partial and its parents gone
