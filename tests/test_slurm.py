@@ -134,6 +134,17 @@ class Cluster:
             assert time.monotonic() < deadline, f"timed out waiting for {what}"
             time.sleep(0.3)
 
+    def wait_idle(self, timeout: float = JOB_TIMEOUT) -> int:
+        """Wait until no CPU of the cluster is allocated; give how many it has."""
+        deadline = time.monotonic() + timeout
+        while True:
+            alloc, idle, _, total = map(int, self.run(
+                "sinfo", "-h", "-p", "genoa", "-o", "%C").stdout.split("/"))
+            if alloc == 0:
+                return total
+            assert time.monotonic() < deadline, f"{alloc} CPU(s) still allocated"
+            time.sleep(1.0)
+
     def cancel_all(self) -> None:
         if self.jobs:
             self.run("scancel", *self.jobs, check=False)
@@ -351,6 +362,8 @@ def test_requeue_while_the_first_copy_runs(cluster):
     runs a third attempt. No attempt may delete a live attempt's partial
     directory, and the run must end complete, once.
     """
+    # both copies must run at once: two free CPUs
+    assert cluster.wait_idle() >= 2
     root = cluster.cwd / "out"
     grid = root / "ps_lbfgs" / "quick"
     cluster.python("ps_lbfgs/write_disbatch.py", "--grid", "quick", "--output-root",
