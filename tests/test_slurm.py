@@ -1,9 +1,11 @@
 """The cluster path under a real SLURM scheduler (``pytest -m slurm``).
 
-Needs a running cluster: ``tests/slurm/local_cluster.sh start`` brings up a
-single-node one (``.ci/run`` does so when SLURM is installed). Every test is
-skipped, with the reason, when ``sbatch`` or ``slurmctld`` is missing or no
-cluster answers. Jobs are submitted exactly as the README says (``sbatch -p
+Needs the local test cluster, named by ``SLURM_CONF``:
+``tests/slurm/local_cluster.sh start`` brings up a single-node one, and
+``source <dir>/env.sh`` names it (``.ci/run`` does both when SLURM is
+installed). Every test is skipped, with the reason, when ``sbatch`` or
+``slurmctld`` is missing, ``SLURM_CONF`` is unset, or it names no answering
+test cluster. Jobs are submitted exactly as the README says (``sbatch -p
 genoa -C genoa -n N -c 1 disBatch TASKFILE``) or through the submit scripts
 of ``write_disbatch.py --sbatch``; jobs a test leaves behind are cancelled.
 """
@@ -31,6 +33,8 @@ from .conftest import REPO
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
 CLUSTER_SCRIPT = REPO / "tests" / "slurm" / "local_cluster.sh"
+#: The ClusterName of local_cluster.sh's configuration.
+TEST_CLUSTER = "plenexp-test"
 #: Job states after which a job will not run again.
 FINAL_STATES = {"COMPLETED", "FAILED", "TIMEOUT", "CANCELLED", "NODE_FAIL",
                 "OUT_OF_MEMORY", "PREEMPTED", "BOOT_FAIL", "DEADLINE"}
@@ -40,36 +44,37 @@ FINAL_STATES = {"COMPLETED", "FAILED", "TIMEOUT", "CANCELLED", "NODE_FAIL",
 JOB_TIMEOUT = 1500
 
 
-def _cluster_conf() -> str | None:
-    """SLURM_CONF of the running test cluster, if any."""
-    if os.environ.get("SLURM_CONF"):
-        return os.environ["SLURM_CONF"]
-    base = os.environ.get("PLENEXP_SLURM_DIR") or os.path.join(
-        os.environ.get("TMPDIR", "/tmp"), "plenexp-slurm")
-    conf = Path(base) / "slurm.conf"
-    return str(conf) if conf.is_file() else None
-
-
 @pytest.fixture(scope="module")
 def slurm_env() -> dict[str, str]:
-    """Environment for SLURM commands; skips unless a cluster answers."""
+    """Environment for SLURM commands; skips unless the test cluster answers.
+
+    Only the local test cluster is used, and only when named: ``SLURM_CONF``
+    must point at its ``slurm.conf`` (``source <dir>/env.sh`` after
+    ``local_cluster.sh start``; ``.ci/run`` sets it). Test jobs never go to
+    a real cluster, nor to a test cluster someone else left running.
+    """
+    start = f"{CLUSTER_SCRIPT.relative_to(REPO)} start, then source <dir>/env.sh"
     missing = [cmd for cmd in ("sbatch", "slurmctld") if shutil.which(cmd) is None]
     if missing:
         pytest.skip(f"{' and '.join(missing)} not installed (SLURM tests need a "
-                    f"scheduler: {CLUSTER_SCRIPT.relative_to(REPO)} start)")
+                    f"scheduler: {start})")
+    if not os.environ.get("SLURM_CONF"):
+        pytest.skip(f"SLURM_CONF not set: no test cluster named ({start})")
+    if not Path(os.environ["SLURM_CONF"]).is_file():
+        pytest.skip(f"no such file: SLURM_CONF={os.environ['SLURM_CONF']} ({start})")
     env = dict(os.environ)
-    conf = _cluster_conf()
-    if conf:
-        env["SLURM_CONF"] = conf
     try:
-        ping = subprocess.run(["scontrol", "ping"], capture_output=True, text=True,
-                              env=env, timeout=15)
-        up = "is UP" in ping.stdout
+        config = subprocess.run(["scontrol", "show", "config"], capture_output=True,
+                                text=True, env=env, timeout=15).stdout
     except subprocess.TimeoutExpired:
-        up = False
-    if not up:
-        pytest.skip("no SLURM cluster answers (start one: "
-                    f"{CLUSTER_SCRIPT.relative_to(REPO)} start)")
+        config = ""
+    name = re.search(r"^ClusterName\s*=\s*(\S+)", config, re.MULTILINE)
+    if name is None:
+        pytest.skip(f"no SLURM cluster answers at SLURM_CONF={env['SLURM_CONF']} "
+                    f"({start})")
+    if name[1] != TEST_CLUSTER:
+        pytest.skip(f"SLURM_CONF names cluster {name[1]!r}, not the local test "
+                    f"cluster {TEST_CLUSTER!r}: no test jobs sent there")
     # disBatch and this Python on the PATH of every job, as after `conda activate`
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     env.update(TQDM_DISABLE="1", OMP_NUM_THREADS="1", PYTHON=sys.executable)
@@ -128,6 +133,17 @@ class Cluster:
             assert state not in FINAL_STATES, f"job {job} ended ({state}) before {what}"
             assert time.monotonic() < deadline, f"timed out waiting for {what}"
             time.sleep(0.3)
+
+    def wait_idle(self, timeout: float = JOB_TIMEOUT) -> int:
+        """Wait until no CPU of the cluster is allocated; give how many it has."""
+        deadline = time.monotonic() + timeout
+        while True:
+            alloc, idle, _, total = map(int, self.run(
+                "sinfo", "-h", "-p", "genoa", "-o", "%C").stdout.split("/"))
+            if alloc == 0:
+                return total
+            assert time.monotonic() < deadline, f"{alloc} CPU(s) still allocated"
+            time.sleep(1.0)
 
     def cancel_all(self) -> None:
         if self.jobs:
@@ -346,6 +362,8 @@ def test_requeue_while_the_first_copy_runs(cluster):
     runs a third attempt. No attempt may delete a live attempt's partial
     directory, and the run must end complete, once.
     """
+    # both copies must run at once: two free CPUs
+    assert cluster.wait_idle() >= 2
     root = cluster.cwd / "out"
     grid = root / "ps_lbfgs" / "quick"
     cluster.python("ps_lbfgs/write_disbatch.py", "--grid", "quick", "--output-root",
