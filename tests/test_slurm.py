@@ -210,15 +210,15 @@ def test_smoke_grids_with_the_readme_commands(cluster):
                                              "-c", "1", "disBatch", taskfile)
     cluster.python("ps_matlab_vs_plen/generate_init_imgs.py", "--size", "128",
                    "--seeds", "0")
-    cluster.python("ps_matlab_vs_plen/plenoptic_write_disbatch.py", "plenoptic.txt",
+    cluster.python("ps_matlab_vs_plen/write_disbatch.py", "plenoptic.txt",
                    "--grid", "smoke")
     submitted["plenoptic.txt"] = cluster.sbatch(
         "-p", "genoa", "-C", "genoa", "-n", "2", "-c", "1", "disBatch", "plenoptic.txt")
     matlab = _matlab_available(cluster)
     if matlab:  # MATLAB or Octave and the textureSynth code: their sides too
         cluster.python("ps_matlab/write_disbatch.py", "matlab.txt", "--grid", "smoke")
-        cluster.python("ps_matlab_vs_plen/matlab_write_disbatch.py", "vs_matlab.txt",
-                       "--grid", "smoke")
+        cluster.python("ps_matlab_vs_plen/write_disbatch.py", "vs_matlab.txt",
+                       "--grid", "smoke", "--side", "matlab")
         for taskfile in ("matlab.txt", "vs_matlab.txt"):
             submitted[taskfile] = cluster.sbatch(
                 "-p", "genoa", "-C", "genoa", "-n", "2", "-c", "1", "disBatch",
