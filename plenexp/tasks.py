@@ -230,5 +230,5 @@ def write_disbatch(
     else:
         print(f"run them here with: {local_run_command(taskfile)}")
         print("on a SLURM cluster: add --sbatch for a ready submit script "
-              "(sbatch submit.sbatch)")
+              f"({taskfile.stem}.sbatch beside the task file)")
     return taskfile
