@@ -62,17 +62,29 @@ def check_replaceable(final: str | os.PathLike) -> None:
         finished run.
     """
     final = Path(final)
-    if not os.path.lexists(final):
-        return
-    if final.is_symlink() or not final.is_dir():
-        raise UsageError(f"{final} exists and is not a run directory: "
-                         "give a new or finished run's directory")
-    if is_done(final):
-        return
-    if any(os.scandir(final)):
-        raise UsageError(f"{final} is a directory that holds no finished run "
-                         "(no done.json): refusing to replace it; give a new "
-                         "directory")
+    # Another attempt at the same run may move ``final`` aside and put its own
+    # finished run there between any two of these looks: a path that vanishes
+    # is absent, and a refusal is only given after a second look.
+    for _ in range(3):
+        try:
+            mode = os.lstat(final).st_mode
+        except FileNotFoundError:
+            return
+        if not stat.S_ISDIR(mode):  # a file or link: runs are only directories
+            raise UsageError(f"{final} exists and is not a run directory: "
+                             "give a new or finished run's directory")
+        if is_done(final):
+            return
+        try:
+            with os.scandir(final) as entries:
+                empty = not any(entries)
+        except FileNotFoundError:
+            return
+        if empty or is_done(final):
+            return
+    raise UsageError(f"{final} is a directory that holds no finished run "
+                     "(no done.json): refusing to replace it; give a new "
+                     "directory")
 
 
 @contextmanager
