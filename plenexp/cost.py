@@ -20,6 +20,10 @@ of one PS forward and backward pass at its image size, plus start-up:
 Runs that stop early (``ps_lbfgs``' stopping criterion) take at most this
 long, so the estimate is an upper bound for them; their order is unaffected,
 as early stopping does not depend on the arguments in a way known in advance.
+``benchmarks/makespan.py`` replays the earlier sweeps' measured durations and
+also prints what an exact per-configuration estimate would give: image, seed
+and the node a run landed on move durations enough that no estimate from the
+arguments reaches the lower bound on every sweep.
 The constants are single-thread seconds on the 2-core AMD EPYC VM the
 repository is developed on; a cluster core is usually faster.
 """
