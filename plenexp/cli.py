@@ -321,6 +321,19 @@ def add_output_root_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_analyze_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of every per-run ``analyze.py``: which runs, what to rebuild."""
+    from pathlib import Path
+
+    parser.add_argument("dirs", nargs="+", type=Path,
+                        help="run directories, or directories holding runs")
+    parser.add_argument("--force", action="store_true",
+                        help="rebuild tables and figures that exist too (the "
+                        "loss is computed again from the saved metamer)")
+    parser.add_argument("--no_plots", "--no-plots", dest="no_plots",
+                        action="store_true", help="write the tables only")
+
+
 def add_summary_arguments(parser: argparse.ArgumentParser, experiment: str,
                           from_csv: bool = False) -> None:
     """Arguments of every ``summarize.py``: which runs, where the summary goes.

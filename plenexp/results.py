@@ -8,7 +8,7 @@ import os
 import pickle
 import sys
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -169,6 +169,38 @@ def skipping(path: str | os.PathLike, what: str = "") -> Iterator[None]:
         yield
     except READ_ERRORS as err:
         report([f"{path}: {what + ': ' if what else ''}{describe(err)}"])
+
+
+def analyze_runs(dirs: Sequence[Path], analyze_run: Callable[..., bool],
+                 figures: bool = True, force: bool = False) -> int:
+    """Give every finished run below ``dirs`` to an experiment's ``analyze_run``.
+
+    One run that cannot be read is reported by path and the others go on (the
+    script then exits 1); progress is one line per run written.
+
+    Parameters
+    ----------
+    dirs
+        Run directories, or directories holding runs.
+    analyze_run
+        The experiment's ``results.analyze_run(run_dir, figures, force)``.
+    figures, force
+        Passed on: draw the figures too; rebuild what exists.
+
+    Returns
+    -------
+    n_analyzed
+        How many runs had something written.
+    """
+    runs = rundir.finished_runs(list(dirs))
+    n_analyzed = 0
+    for run in runs:
+        with skipping(run):
+            if analyze_run(run, figures=figures, force=force):
+                n_analyzed += 1
+                print(f"analyzed {run}", flush=True)
+    print(f"{n_analyzed} of {len(runs)} run(s) analyzed")
+    return n_analyzed
 
 
 def to_frame(rows: list[dict[str, str]]):

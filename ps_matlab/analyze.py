@@ -10,35 +10,24 @@ also adds the whole-process seconds of ``time_synthesize.sh`` as
 MATLAB or Octave is needed here.
 """
 
-from pathlib import Path
-
-from plenexp import cli, rundir
+from plenexp import cli
 
 
 def parse_args():
     """Parse the command line (no heavy imports yet)."""
     parser = cli.ArgumentParser(description=__doc__)
-    parser.add_argument("dirs", nargs="+", type=Path,
-                        help="run directories, or directories holding runs")
-    parser.add_argument("--force", action="store_true",
-                        help="rebuild tables and figures that exist too")
-    parser.add_argument("--no_plots", action="store_true",
-                        help="write the tables only")
+    cli.add_analyze_arguments(parser)
     return parser.parse_args()
 
 
 def main():
     """Write the tables (and figures) that need it."""
     args = parse_args()
-    runs = rundir.finished_runs(args.dirs)
     from plenexp.experiments.ps_matlab import results
+    from plenexp.results import analyze_runs
 
-    n_done = 0
-    for run in runs:
-        if results.analyze_run(run, figures=not args.no_plots, force=args.force):
-            n_done += 1
-            print(f"analyzed {run}", flush=True)
-    print(f"{n_done} of {len(runs)} run(s) analyzed")
+    analyze_runs(args.dirs, results.analyze_run, figures=not args.no_plots,
+                 force=args.force)
 
 
 if __name__ == "__main__":

@@ -110,7 +110,7 @@ def test_killed_batch_job_resumes_exactly_the_unfinished_runs(tmp_path, run_scri
     table = pd.read_csv(grid / "summary" / "all_loss.csv")
     assert list(table["run_dir"]) == [str(first)]
     proc2 = run_script("ps_lbfgs/analyze.py", grid)
-    assert "1 of 1 run(s) updated" in proc2.stdout
+    assert "1 of 1 run(s) analyzed" in proc2.stdout
 
     # --skip-done writes exactly the unfinished task, as it was
     rest = tmp_path / "rest.txt"

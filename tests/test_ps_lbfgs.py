@@ -277,7 +277,7 @@ def test_analyze_force_reproduces_the_loss_it_wrote(tmp_path, run_script):
                "--loss", "mse", "-o", out)
     first = pd.read_csv(out / "loss.csv").iloc[0]
     proc = run_script("ps_lbfgs/analyze.py", "--force", out)
-    assert "1 of 1 run(s) updated" in proc.stdout
+    assert "1 of 1 run(s) analyzed" in proc.stdout
     again = pd.read_csv(out / "loss.csv").iloc[0]
     for column in ("loss", "max_abs_rep_error", "evaluations", "steps",
                    "synth_duration"):

@@ -385,6 +385,19 @@ def test_analyze_writes_table_and_figure_and_force_reproduces(
     assert float(record.images["metamer"].max()) <= 1.0
 
 
+def test_analyze_reports_a_broken_run_and_goes_on(run_script, shared_dir,
+                                                  tmp_path):
+    grid = tmp_path / "grid"
+    good = _fake_run(grid / "good", shared_dir)
+    broken = _fake_run(grid / "broken", shared_dir)
+    (broken / "metamer.mat").write_bytes(b"not a MAT file")
+    proc = run_script("ps_matlab/analyze.py", "--no_plots", grid, check=False)
+    assert proc.returncode == 1
+    assert f"skipped {broken}" in proc.stderr
+    assert "1 of 2 run(s) analyzed" in proc.stdout
+    assert (good / "loss.csv").is_file() and not (broken / "loss.csv").exists()
+
+
 def test_a_three_scale_image_is_scored_with_three_scales(shared_dir, tmp_path):
     """fig12b's metamers are scored with the 3-scale model, as everywhere."""
     import torch

@@ -54,9 +54,10 @@ def analyze_run(run_dir: str | os.PathLike, figures: bool = True,
     """Rebuild a finished run's ``loss.csv`` (and figures) from its saved files.
 
     Without ``force``, an existing table only gains ``process_duration``
-    (written by ``time_synthesize.sh`` after the run). With ``force`` or
-    without a table, the row is computed again from the reloaded metamer and
-    ``trajectory.csv``: the same loss the run wrote.
+    (written by ``time_synthesize.sh`` after the run) and only missing figures
+    are drawn (``figures``). With ``force`` or without a table, the row is
+    computed again from the reloaded metamer and ``trajectory.csv``: the same
+    loss the run wrote.
 
     Returns
     -------
@@ -66,6 +67,8 @@ def analyze_run(run_dir: str | os.PathLike, figures: bool = True,
     run_dir = Path(run_dir)
     table = run_dir / "loss.csv"
     process = rundir.read_process_time(run_dir)
+    figures = figures and (force or not all(
+        (run_dir / f"{name}.png").exists() for name in FIGURES))
     if table.exists() and not force and not figures:
         row = tables.read_rows(table)[0]
         if row.get("process_duration") or process is None:
