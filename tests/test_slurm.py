@@ -353,14 +353,14 @@ def test_scancel_mid_run_then_resume(cluster):
 # --------------------------------------------------------------- requeue ---
 
 def test_requeue_while_the_first_copy_runs(cluster):
-    """A second copy of a job starts while the first still runs; then requeue.
+    """Two copies of a job run at once; the first is requeued while it runs.
 
     On a cluster this happens when a node stops answering: SLURM requeues its
     job elsewhere while the first copy still writes to the shared file
-    system. Here the second copy is submitted by hand while the first runs;
-    the first is then requeued (``sbatch --requeue``, ``scontrol requeue``) and
-    runs a third attempt. No attempt may delete a live attempt's partial
-    directory, and the run must end complete, once.
+    system. Here the second copy is submitted by hand beside the first; the
+    first is then requeued (``sbatch --requeue``, ``scontrol requeue``) while
+    its attempt runs, and runs a third attempt. No attempt may delete a live
+    attempt's partial directory, and the run must end complete, once.
     """
     # both copies must run at once: two free CPUs
     assert cluster.wait_idle() >= 2
@@ -368,21 +368,19 @@ def test_requeue_while_the_first_copy_runs(cluster):
     grid = root / "ps_lbfgs" / "quick"
     cluster.python("ps_lbfgs/write_disbatch.py", "--grid", "quick", "--output-root",
                    root)
-    # one run, made long enough (16 steps) to be caught in progress
+    # one run, made long enough (24 steps) for the copies to overlap
     line = (grid / "disbatch-cpu.txt").read_text().splitlines()[0]
-    line = re.sub(r"--synth_max_iter \d+", "--synth_max_iter 16", line)
+    line = re.sub(r"--synth_max_iter \d+", "--synth_max_iter 24", line)
     taskfile = cluster.cwd / "one.txt"
     taskfile.write_text(line + "\n")
     (run,) = _run_dirs(taskfile)
     submit = ("-p", "genoa", "-C", "genoa", "-n", "1", "-c", "1", "--requeue",
               "disBatch", taskfile.name)
-    first = cluster.sbatch(*submit)
-    cluster.wait_for(lambda: len(_partials(run)) == 1, first, "the first attempt")
-    (first_partial,) = _partials(run)
-    second = cluster.sbatch(*submit)
-    cluster.wait_for(lambda: len(_partials(run)) == 2, second, "the second attempt")
+    first, second = cluster.sbatch(*submit), cluster.sbatch(*submit)
+    cluster.wait_for(lambda: len(_partials(run)) == 2, first, "both attempts")
+    live = _partials(run)
     time.sleep(2.0)  # both attempts are synthesizing
-    assert first_partial.exists(), "the second attempt deleted the live first one"
+    assert _partials(run) == live, "an attempt deleted the other's live partial"
     assert not rundir.is_done(run)
 
     cluster.run("scontrol", "requeue", first)
@@ -395,9 +393,9 @@ def test_requeue_while_the_first_copy_runs(cluster):
     assert sorted(p.name for p in grid.iterdir() if p.name.startswith(run.name)) \
         == [run.name, run.name + ".log"]
     saved = torch.load(run / "metamer.pt", weights_only=True)
-    assert len(saved["_losses"]) == 16
+    assert len(saved["_losses"]) == 24
     record = json.loads((run / "provenance.json").read_text())
-    assert record["args"]["synth_max_iter"] == 16
+    assert record["args"]["synth_max_iter"] == 24
 
 
 # ---------------------------------------------------------- submit scripts ---

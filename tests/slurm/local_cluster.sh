@@ -15,12 +15,12 @@
 # machine (`slurmd -C`) with Feature=genoa, in partitions `genoa` (the default)
 # and `gpu` (the same node with one GPU declared, so GPU submit scripts can be
 # checked with `sbatch --test-only`; nothing runs on it). Daemons run as root.
-# Ports: $PLENEXP_SLURM_PORT (slurmctld, default 6817) and the next one (slurmd).
+# Ports: $PLENEXP_SLURM_PORT (slurmctld) and the next one (slurmd); by default
+# the first free pair from 6817, so clusters in different directories coexist.
 set -euo pipefail
 
 action=${1:-status}
 dir=${2:-${PLENEXP_SLURM_DIR:-${TMPDIR:-/tmp}/plenexp-slurm}}
-port=${PLENEXP_SLURM_PORT:-6817}
 conf="$dir/slurm.conf"
 export SLURM_CONF="$conf"
 
@@ -33,6 +33,21 @@ alive() {  # alive NAME: the daemon recorded as NAME still runs under its PID
 }
 
 answers() { timeout 10 scontrol ping 2>/dev/null | grep -q "is UP"; }
+
+listening() { (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+choose_port() {  # slurmctld's port: given, this directory's last one, else free
+    if [ -n "${PLENEXP_SLURM_PORT:-}" ]; then
+        port=$PLENEXP_SLURM_PORT
+    elif [ -f "$conf" ] && grep -q '^SlurmctldPort=' "$conf"; then
+        port=$(sed -n 's/^SlurmctldPort=//p' "$conf")
+    else
+        for port in $(seq 6817 2 6917); do
+            listening "$port" || listening $((port + 1)) || return 0
+        done
+        die "no free pair of ports in 6817-6918 (set PLENEXP_SLURM_PORT)"
+    fi
+}
 
 install_packages() {
     command -v slurmctld >/dev/null && command -v munged >/dev/null && return 0
@@ -118,6 +133,7 @@ start() {
         return 0
     fi
     install_packages
+    choose_port
     write_config
     if ! alive munged; then
         local key=/etc/munge/munge.key
