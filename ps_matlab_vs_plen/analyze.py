@@ -79,7 +79,7 @@ def main() -> None:
     if not args.no_plots:
         for path in found:
             if path.is_dir() and path not in failed and \
-                    results.table_path(path).is_file():
+                    results.is_loss_table(results.table_path(path)):
                 n_figures += results.draw_run(path, force=args.force)
     print(f"{n_written} of {len(found)} result(s) analysed "
           f"({len(found) - n_written - len(failed)} already had their table, "

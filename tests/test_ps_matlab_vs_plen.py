@@ -255,6 +255,10 @@ def _matlab_run(run_dir: Path, mat: Path, init: Path, n_iter: int,
         "engine_version": version, "host": host})
     if process_s is not None:
         rundir.write_json(run_dir / "process_time.json", {"elapsed_s": process_s})
+    # the runner scores its metamer in ps_matlab's own (wide) table
+    (run_dir / "loss.csv").write_text(
+        "name,image,seed,n_iter,engine,loss,max_abs_rep_error,pixel_statistics\n"
+        f"{run_dir.name},metal,1,{n_iter},octave,0.3,0.5,0.01\n")
     rundir.write_json(run_dir / "done.json", {})
 
 
@@ -271,7 +275,7 @@ def test_analyze_matlab_run_directories(shared_dir, tmp_path):
     failed: list = []
     found = results.results_below([tmp_path / "grid"])
     assert results.analyze(found, failed=failed) == 1
-    assert failed == [broken] and not (broken / "loss.csv").exists()
+    assert failed == [broken] and not results.is_loss_table(broken / "loss.csv")
     table = pd.read_csv(good / "loss.csv")
     assert len(table) == len(FUNCS) * len(GROUPS)
     first = table.iloc[0]
@@ -290,6 +294,29 @@ def test_analyze_matlab_run_directories(shared_dir, tmp_path):
     assert record.metamer is None and record.images["metamer"].shape == (1, 1, 256,
                                                                           256)
     assert record.row["loss_func"] == "l2_norm"
+
+
+def test_analyze_script_turns_a_matlab_runs_table_into_this_experiments(
+        shared_dir, run_script, tmp_path):
+    """The runner's wide ps_matlab table is rewritten; the figure is drawn."""
+    ref = shared_dir / "reference" / "matlab"
+    run = tmp_path / "grid" / "matlab_metal_seed-1_iter-10_device-cpu"
+    _matlab_run(run, ref / "metal_seed-1_iter-10.mat",
+                ref / "init_images" / "seed-1.png", 10)
+    assert results.load_run(run).row == {}  # not analysed yet: no row
+    proc = run_script("ps_matlab_vs_plen/analyze.py", tmp_path / "grid")
+    assert "1 of 1 result(s) analysed" in proc.stdout
+    assert "1 figure(s) drawn" in proc.stdout
+    table = pd.read_csv(run / "loss.csv")
+    assert {"loss_func", "loss_type"} <= set(table.columns)
+    assert (run / "metamers.png").stat().st_size > 10_000
+    proc = run_script("ps_matlab_vs_plen/analyze.py", tmp_path / "grid")
+    assert "0 of 1 result(s) analysed (1 already had their table" in proc.stdout
+
+
+def test_matlab_tasks_draw_nothing_while_timed(tmp_path):
+    (task,) = grids.matlab_smoke(tmp_path)
+    assert "--no_plots" in task.argv
 
 
 def test_summary_of_the_shared_matlab_references(shared_dir, tmp_path):

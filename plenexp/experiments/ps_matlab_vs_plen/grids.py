@@ -8,6 +8,7 @@ through ``time_synthesize.sh``; a MATLAB task's arguments start with the word
 
 from __future__ import annotations
 
+import csv
 import itertools
 import os
 import re
@@ -95,6 +96,21 @@ def table_path(path: str | os.PathLike) -> Path:
     """Say where a result's table goes: its run's ``loss.csv``, else ``<stem>.csv``."""
     path = Path(path)
     return path / LOSS_TABLE if path.is_dir() else path.with_suffix(".csv")
+
+
+def is_loss_table(table: str | os.PathLike) -> bool:
+    """Whether ``table`` exists and is this experiment's loss table (long form).
+
+    A MATLAB run is made by ps_matlab's ``synthesize.py``, which leaves
+    ps_matlab's own wide ``loss.csv`` there: that is not this experiment's
+    table, so it is written again.
+    """
+    try:
+        with open(table, newline="") as f:
+            header = next(csv.reader(f), [])
+    except (FileNotFoundError, NotADirectoryError, UnicodeDecodeError):
+        return False
+    return {"loss_func", "loss_type", "loss"} <= set(header)
 
 
 def missing_init_images(tasks: Iterable[Task]) -> list[Path]:
@@ -205,7 +221,8 @@ def matlab_tasks(root, images, seeds, shape, crop, iters) -> list[Task]:
     """MATLAB textureSynth runs (``ps_matlab/synthesize.py`` through the timer).
 
     The initial image's seed also seeds MATLAB's own ``rand``/``randn``
-    (textureAnalysis adds noise to the target).
+    (textureAnalysis adds noise to the target). ``--no_plots``: process times
+    stay free of drawing, as on the plenoptic side; ``analyze.py`` draws.
     """
     tasks = []
     for img, seed, n in itertools.product(images, seeds, iters):
@@ -213,7 +230,7 @@ def matlab_tasks(root, images, seeds, shape, crop, iters) -> list[Task]:
         tasks.append(Task(matlab_run_name(img, f"seed-{seed}", n),
                           (MATLAB_WORD, "--img", img, *_crop_args(crop),
                            "--init_img", init, "--seed", str(seed),
-                           "--n_iter", str(n))))
+                           "--n_iter", str(n), "--no_plots")))
     return tasks
 
 

@@ -18,7 +18,7 @@ from ...cli import UsageError
 from ...record import RunRecord
 from . import run
 from .figures import RUN_FIGURE, run_figure
-from .grids import EXPERIMENT, seed_of, table_path
+from .grids import EXPERIMENT, is_loss_table, seed_of, table_path
 
 #: How engines are named in tables and legends.
 ENGINE_NAMES = {"octave": "Octave", "matlab": "MATLAB"}
@@ -260,7 +260,7 @@ def analyze(found: list[Path], force: bool = False, csv_dir: Path | None = None,
             table = table_path(path)
             if path.is_file() and csv_dir is not None:
                 table = Path(csv_dir) / table.name
-            if table.exists() and not force:
+            if not force and is_loss_table(table):
                 continue
             try:
                 result = load_result(path, **bare_kwargs)
@@ -336,10 +336,12 @@ def load_run(run_dir: str | os.PathLike, metamer: bool = True) -> RunRecord:
     result = load_result(run_dir)
     record = provenance.load(run_dir)
     args = record.pop("args", {})
-    try:
-        rows = shared_results.read_rows(table_path(run_dir))
-    except (FileNotFoundError, ValueError):
-        rows = []
+    rows = []
+    if is_loss_table(table_path(run_dir)):  # not yet analysed: no row
+        try:
+            rows = shared_results.read_rows(table_path(run_dir))
+        except ValueError:
+            pass
     target = load_target(result)
     found = {"target": target}
     if result.init_path is not None and result.init_path.is_file():
