@@ -13,7 +13,7 @@ import re
 
 from matplotlib.figure import Figure
 
-from plenexp import facets
+from plenexp import axis_ticks, facet_grid
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 
@@ -38,14 +38,14 @@ def panel_titles(fig: Figure) -> list[str]:
 def check_numeric_panel_order(fig: Figure, variable: str) -> None:
     """Panels of each image show ``variable=<number>`` in increasing order.
 
-    The image is the part of the title before :data:`facets.TITLE_SEP`.
+    The image is the part of the title before :data:`facet_grid.TITLE_SEP`.
     """
     by_image: dict[str, list[float]] = {}
     pattern = re.compile(rf"(?:^|[ ,|]){re.escape(variable)}=({_NUMBER})")
     for title in panel_titles(fig):
         match = pattern.search(title)
         if match:
-            image = title.split(facets.TITLE_SEP)[0]
+            image = title.split(facet_grid.TITLE_SEP)[0]
             values = by_image.setdefault(image, [])
             if not values or values[-1] != float(match.group(1)):
                 values.append(float(match.group(1)))
@@ -172,7 +172,7 @@ def check_tick_labels(fig: Figure, minimum: int = 2) -> None:
         for axis in (ax.xaxis, ax.yaxis):
             if not axis.get_visible() or not _labels_shown(axis):
                 continue
-            labels = visible = facets.visible_tick_labels(axis)
+            labels = visible = axis_ticks.visible_tick_labels(axis)
             assert len(visible) >= minimum, (
                 f"{axis.axis_name} axis of {ax.get_title()!r} "
                 f"({axis.get_scale()}) has tick labels {labels}")

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from plenexp import facets, success
+from plenexp import axis_ticks, facet_grid, facets, success
 
 from . import figure_checks as checks
 
@@ -151,9 +151,9 @@ def test_encoding_gives_every_varying_variable_a_role():
 def test_grid_shape_keeps_aspect_readable():
     for n_images, n_panels, n_x in itertools.product([1, 2, 3, 6], range(1, 13),
                                                      [1, 2]):
-        cols, rows, packed = facets.grid_shape(n_images, n_panels, n_x)
+        cols, rows, packed = facet_grid.grid_shape(n_images, n_panels, n_x)
         blocks = cols // n_panels if packed else 1
-        width, height = facets.figure_size(cols, rows, n_x, blocks=blocks)
+        width, height = facet_grid.figure_size(cols, rows, n_x, blocks=blocks)
         assert width / height <= 3.0, (n_images, n_panels, n_x, cols, rows)
         slots = cols * rows if packed else rows // n_images * cols
         assert slots >= (n_panels * n_images if packed else n_panels)
@@ -162,7 +162,7 @@ def test_grid_shape_keeps_aspect_readable():
 def _draw(agg, x="synth_duration", **kwargs):
     enc = facets.choose_encoding(agg, ["max_eval", "max_iter", "history"],
                                  image="filename", labels={"max_eval": "max_eval"})
-    return facets.scatter_grid(agg, x, "loss", enc, ylabel="final loss",
+    return facet_grid.scatter_grid(agg, x, "loss", enc, ylabel="final loss",
                                title="made-up sweep", front=True, **kwargs)
 
 
@@ -199,7 +199,7 @@ def test_images_side_by_side_each_keep_their_own_y_axis():
     frame = pd.concat([frame.assign(filename=f"img{i}") for i in range(4)])
     agg = aggregated(frame)
     enc = facets.choose_encoding(agg, ["max_eval", "max_iter"], image="filename")
-    fig = facets.scatter_grid(agg, "synth_duration", "loss", enc)
+    fig = facet_grid.scatter_grid(agg, "synth_duration", "loss", enc)
     checks.check_figure(fig)
     with_y = [ax.get_title() for ax in checks.data_axes(fig)
               if ax.yaxis.get_visible()]
@@ -222,7 +222,7 @@ def test_figures_of_the_shared_legacy_tables(shared_dir, table):
     enc = facets.choose_encoding(agg, ["LBFGS_max_eval", "LBFGS_max_iter",
                                        "learning_rate"], image="filename",
                                  labels={"learning_rate": "lr"})
-    fig = facets.scatter_grid(agg, "synth_duration", "loss", enc, front=True)
+    fig = facet_grid.scatter_grid(agg, "synth_duration", "loss", enc, front=True)
     checks.check_figure(fig, numeric=("lr",),
                         legend_numeric=("LBFGS_max_iter", "LBFGS_max_eval"))
     plt.close(fig)
@@ -262,8 +262,8 @@ def test_checks_catch_text_order_wide_figures_overlaps_and_bare_log_axes():
     with pytest.raises(AssertionError, match="tick labels"):
         checks.check_tick_labels(fig)
     # tidy_axis repairs it
-    facets.tidy_axis(axes[1].yaxis)
-    assert len(facets.visible_tick_labels(axes[1].yaxis)) >= 2
+    axis_ticks.tidy_axis(axes[1].yaxis)
+    assert len(axis_ticks.visible_tick_labels(axes[1].yaxis)) >= 2
     plt.close(fig)
 
 
@@ -271,8 +271,8 @@ def test_narrow_log_range_still_gets_two_labels():
     fig, ax = plt.subplots()
     ax.set_yscale("log")
     ax.set_ylim(0.716, 0.721)
-    facets.tidy_axis(ax.yaxis)
-    assert len(facets.visible_tick_labels(ax.yaxis)) >= 2
+    axis_ticks.tidy_axis(ax.yaxis)
+    assert len(axis_ticks.visible_tick_labels(ax.yaxis)) >= 2
     plt.close(fig)
 
 
@@ -280,11 +280,11 @@ def test_narrow_log_range_still_gets_two_labels():
                                        (2e-6, 6e-4)])
 def test_log_ticks_are_spread_and_never_crowd(low, high):
     fig = plt.figure(figsize=(4, 3))
-    ax = fig.add_axes([0.15, 0.2, facets.AXES_W / 4, facets.AXES_H / 3])
+    ax = fig.add_axes([0.15, 0.2, facet_grid.AXES_W / 4, facet_grid.AXES_H / 3])
     ax.set_xscale("log")
     ax.set_xlim(low, high)
-    facets.tidy_axis(ax.xaxis)
+    axis_ticks.tidy_axis(ax.xaxis)
     assert ax.get_xscale() == "log"
-    assert 2 <= len(facets.visible_tick_labels(ax.xaxis)) <= 8
+    assert 2 <= len(axis_ticks.visible_tick_labels(ax.xaxis)) <= 8
     checks.check_no_text_overlap(fig)
     plt.close(fig)

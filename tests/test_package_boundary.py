@@ -71,3 +71,14 @@ def test_plot_destinations_never_share_a_folder(tmp_path):
     (tmp_path / "c").mkdir()
     with pytest.raises(cli.UsageError, match="not a finished run"):
         rundir.plot_destinations([a, tmp_path / "c"])
+
+
+def test_facets_need_no_matplotlib():
+    """Choosing facets and aggregating is table work; drawing is facet_grid's."""
+    import subprocess
+    import sys
+
+    code = "import sys, plenexp.facets; print('matplotlib' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                         text=True, check=True, cwd=REPO).stdout
+    assert out.strip() == "False"

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import torch
 
-from plenexp import cli, facets, harness, rundir
+from plenexp import cli, facet_grid, harness, rundir
 from plenexp.experiments.ps_matlab_vs_plen import (
     figures,
     grids,
@@ -349,7 +349,7 @@ def test_summary_of_the_shared_matlab_references(shared_dir, tmp_path):
         == (1, 0)
     fig = loss_figures.loss_figure(frame, "l2_norm", ["synth_duration"], "refs")
     checks.check_one_image_per_panel(fig)
-    assert [t.split(facets.TITLE_SEP)[0] for t in checks.panel_titles(fig)] == [
+    assert [t.split(facet_grid.TITLE_SEP)[0] for t in checks.panel_titles(fig)] == [
         "metal", "text"]
     plt.close(fig)
     written = metamers.metamer_grids(frame, out / "metamers")
@@ -502,7 +502,7 @@ def test_loss_figures_pass_every_check(images, seeds, hosts):
     checks.check_figure(fig)
     titles = checks.panel_titles(fig)
     assert len(titles) == 2 * len(images)  # seconds | evaluations, per image
-    assert {t.split(facets.TITLE_SEP)[0] for t in titles} == set(images)
+    assert {t.split(facet_grid.TITLE_SEP)[0] for t in titles} == set(images)
     assert f"median of n = {len(seeds)} runs" in fig._suptitle.get_text()
     # each curve's budgets are joined in iteration order, one line per curve
     ax = checks.data_axes(fig)[0]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from ... import facets
+from ... import axis_ticks, facet_grid, facets
 
 #: Display names of the table's columns.
 LABELS = {
@@ -44,7 +44,7 @@ def cost_figure(agg: pd.DataFrame, xs: list[str], fixed: str, title: str,
     """Final loss against seconds (and evaluations), Pareto front per image."""
     enc = facets.choose_encoding(agg, VARIABLES, image="filename", labels=LABELS,
                                  level_names=LEVEL_NAMES)
-    return facets.scatter_grid(
+    return facet_grid.scatter_grid(
         agg, xs, "loss", enc, xlabels=LABELS, ylabel="final loss",
         title="\n".join(t for t in (title, fixed) if t), front=True, note=note)
 
@@ -65,7 +65,7 @@ def curve_figure(curves: pd.DataFrame, config_columns: list[str],
     fig, axes = plt.subplots(len(images_), 2, squeeze=False, layout="constrained",
                              figsize=(9.5, 2.9 * len(images_) + 0.8))
     hues = facets.order_levels(curves[enc.hue]) if enc.hue else [None]
-    colours = facets.palette(hues) if enc.hue else {}
+    colours = facet_grid.palette(hues) if enc.hue else {}
     styles = dict(zip(
         map(facets.format_level, facets.order_levels(curves[enc.marker]))
         if enc.marker else [], ["-", "--", ":", "-."], strict=False))
@@ -90,9 +90,9 @@ def curve_figure(curves: pd.DataFrame, config_columns: list[str],
                 ax.set_ylabel("loss", fontsize=8.5)
             ax.set_title(facets.format_level(image), fontsize=9)
             ax.tick_params(labelsize=7.5)
-            ax.set_ylim(*facets.padded_limits(sub["loss"], log=True))
-            facets.tidy_axis(ax.xaxis)
-            facets.tidy_axis(ax.yaxis)
+            ax.set_ylim(*axis_ticks.padded_limits(sub["loss"], log=True))
+            axis_ticks.tidy_axis(ax.xaxis)
+            axis_ticks.tidy_axis(ax.yaxis)
             ax.grid(True, which="major", linewidth=0.4, alpha=0.5)
     handles = []
     for column, levels, draw_one in (
@@ -101,11 +101,11 @@ def curve_figure(curves: pd.DataFrame, config_columns: list[str],
              else [], lambda v: dict(color="0.3",
                                      linestyle=styles[facets.format_level(v)]))):
         if column:
-            handles.append(facets.legend_header(LABELS.get(column, column)))
+            handles.append(facet_grid.legend_header(LABELS.get(column, column)))
             handles += [plt.Line2D([], [], label=enc.level(column, v),
                                    **draw_one(v)) for v in levels]
     if handles:
-        facets.add_legend(fig, handles, loc="outside right upper", fontsize=8)
-    fig.suptitle(facets.wrap_title([title, "one line per run (every seed)"],
+        facet_grid.add_legend(fig, handles, loc="outside right upper", fontsize=8)
+    fig.suptitle(facet_grid.wrap_title([title, "one line per run (every seed)"],
                                    fig.get_figwidth()), fontsize=9.5)
     return fig

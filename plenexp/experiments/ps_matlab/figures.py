@@ -21,7 +21,7 @@ import seaborn as sns  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.collections import PathCollection  # noqa: E402
 
-from ... import draw, facets, figure_files  # noqa: E402
+from ... import draw, facet_grid, facets, figure_files  # noqa: E402
 from .run import FACT_COLUMNS, LOSS, LOSS_LABEL  # noqa: E402
 
 #: Label values beside their points when a panel has at most this many.
@@ -141,7 +141,7 @@ def loss_overall(frame: pd.DataFrame) -> plt.Figure:
     agg = facets.aggregate(data, by, ["loss"])
     enc = facets.choose_encoding(agg, ["engine", "init", "crop"], image="image",
                                  labels=LABELS)
-    fig = facets.scatter_grid(
+    fig = facet_grid.scatter_grid(
         agg, "n_iter", "loss", enc, xlabels={"n_iter": LABELS["n_iter"]},
         ylabel=LOSS_LABEL,
         title="textureSynth metamers scored by plenoptic's PS model")

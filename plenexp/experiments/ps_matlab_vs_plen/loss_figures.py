@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
-from ... import facets, figure_files  # noqa: E402
+from ... import axis_ticks, facet_grid, facets, figure_files  # noqa: E402
 from . import stats  # noqa: E402
 
 NAMES = {"l2_norm": "L2 norm", "mse": "mean squared error",
@@ -57,7 +57,7 @@ def join_budgets(fig, agg: pd.DataFrame, xs: list[str], enc: facets.Encoding,
     by their title (image, then ``<group label>=<level>``) and x label; each
     line carries its image's gid, like the points.
     """
-    colours = (facets.palette(facets.order_levels(agg[enc.hue])) if enc.hue
+    colours = (facet_grid.palette(facets.order_levels(agg[enc.hue])) if enc.hue
                else {})
     columns = {XLABELS.get(x, x): x for x in xs}
     for ax in fig.axes:
@@ -65,7 +65,7 @@ def join_budgets(fig, agg: pd.DataFrame, xs: list[str], enc: facets.Encoding,
         if not ax.axison or x is None:
             continue
         title = ax.get_title()
-        image, _, rest = title.partition(facets.TITLE_SEP)
+        image, _, rest = title.partition(facet_grid.TITLE_SEP)
         cell = agg[agg["img"].map(facets.format_level) == image]
         if group is not None:
             level = rest.partition("=")[2]
@@ -92,7 +92,7 @@ def title_beside_legend(fig, lines: list[str]) -> None:
     fig.canvas.draw()
     left = fig.legends[0].get_window_extent(fig.canvas.get_renderer()).x0 \
         / fig.bbox.width
-    fig.suptitle(facets.wrap_title(lines, left * fig.get_figwidth(), legend_w=0.2),
+    fig.suptitle(facet_grid.wrap_title(lines, left * fig.get_figwidth(), legend_w=0.2),
                  x=left / 2, fontsize=9.5)
 
 
@@ -102,11 +102,11 @@ def loss_figure(frame: pd.DataFrame, loss_func: str, xs: list[str],
     agg = stats.configurations(frame, loss_func)
     agg = agg[agg[xs[0]].notna()]
     enc = encoding(agg)
-    fig = facets.scatter_grid(agg, xs, "loss", enc, xlabels=XLABELS,
+    fig = facet_grid.scatter_grid(agg, xs, "loss", enc, xlabels=XLABELS,
                               ylabel=f"PS loss ({NAMES[loss_func]}, overall)",
                               title=title, note=note)
     join_budgets(fig, agg, xs, enc)
-    title_beside_legend(fig, [title, facets.caption(agg), note])
+    title_beside_legend(fig, [title, facet_grid.caption(agg), note])
     return fig
 
 
@@ -123,7 +123,7 @@ def groups_figure(frame: pd.DataFrame, loss_func: str, per_row: int = 4):
                  frame.loc[frame["loss_type"] != "overall", "loss_type"])]
     agg = pd.concat(parts, ignore_index=True).dropna(subset=["synth_duration"])
     enc = encoding(agg)
-    colours = facets.palette(facets.order_levels(agg[enc.hue])) if enc.hue else {}
+    colours = facet_grid.palette(facets.order_levels(agg[enc.hue])) if enc.hue else {}
     markers = ({facets.format_level(v): facets.MARKERS[i % len(facets.MARKERS)]
                 for i, v in enumerate(facets.order_levels(agg[enc.marker]))}
                if enc.marker else {})
@@ -160,29 +160,29 @@ def groups_figure(frame: pd.DataFrame, loss_func: str, per_row: int = 4):
                     artist.set_gid(f"image:{img}")
             ax.set_xscale("log")
             ax.set_yscale("log")
-            ax.set_title(f"{img}{facets.TITLE_SEP}{group}", fontsize=8.5)
+            ax.set_title(f"{img}{facet_grid.TITLE_SEP}{group}", fontsize=8.5)
             ax.set_xlabel(XLABELS["synth_duration"], fontsize=8)
             ax.tick_params(labelsize=7)
             ax.grid(True, linewidth=0.4, alpha=0.5)
             ax.minorticks_off()
-            facets.tidy_axis(ax.xaxis)
-            facets.tidy_axis(ax.yaxis)
+            axis_ticks.tidy_axis(ax.xaxis)
+            axis_ticks.tidy_axis(ax.yaxis)
             if i_group % per_row == 0:
                 ax.set_ylabel(f"PS loss ({NAMES[loss_func]})", fontsize=8)
     handles = []
     for column, levels in ((enc.hue, colours), (enc.marker, markers)):
         if column:
-            handles.append(facets.legend_header(enc.label(column)))
+            handles.append(facet_grid.legend_header(enc.label(column)))
             for level, value in levels.items():
                 handles.append(Line2D([], [], linestyle="none",
                                       color=value if column == enc.hue else "0.3",
                                       marker=value if column == enc.marker else "o",
                                       label=level))
     if handles:
-        facets.add_legend(fig, handles, loc="outside right upper", fontsize=8)
+        facet_grid.add_legend(fig, handles, loc="outside right upper", fontsize=8)
     title_beside_legend(fig, [
         f"ps_matlab_vs_plen: {NAMES[loss_func]} of each statistic group (each "
-        "panel its own y axis)", facets.caption(agg)])
+        "panel its own y axis)", facet_grid.caption(agg)])
     return fig
 
 
@@ -213,8 +213,8 @@ def trajectory_figure(steps: pd.DataFrame, methods: list[str]):
     of the same method is dashed.
     """
     keys = facets.order_levels(
-        steps["img"].map(str) + facets.TITLE_SEP + steps["objective"].map(str))
-    colours = facets.palette(methods)
+        steps["img"].map(str) + facet_grid.TITLE_SEP + steps["objective"].map(str))
+    colours = facet_grid.palette(methods)
     firsts = steps.drop_duplicates("curve")
     styles = dict(zip(firsts["curve"], [("-", "--", ":", "-.")[r % 4] for r in
                                         firsts.groupby("method").cumcount()],
@@ -222,7 +222,7 @@ def trajectory_figure(steps: pd.DataFrame, methods: list[str]):
     fig, axes = plt.subplots(len(keys), 2, figsize=(11, 2.9 * len(keys) + 0.9),
                              squeeze=False, layout="constrained")
     for (ax_t, ax_e), key in zip(axes, keys, strict=True):
-        img, _, objective = key.partition(facets.TITLE_SEP)
+        img, _, objective = key.partition(facet_grid.TITLE_SEP)
         part = steps[(steps["img"].map(str) == img)
                      & (steps["objective"].map(str) == objective)]
         for curve, run in part.groupby("curve", sort=False):
@@ -241,13 +241,13 @@ def trajectory_figure(steps: pd.DataFrame, methods: list[str]):
         for ax, x in ((ax_t, "synthesis time (s)"), (ax_e, "PS model evaluations")):
             ax.set_xscale("log")
             ax.set_yscale("log")
-            ax.set_title(f"{img}{facets.TITLE_SEP}objective: {objective}",
+            ax.set_title(f"{img}{facet_grid.TITLE_SEP}objective: {objective}",
                          fontsize=8.5)
             ax.set_xlabel(x, fontsize=8.5)
             ax.tick_params(labelsize=7.5)
             ax.grid(True, linewidth=0.4, alpha=0.5)
-            facets.tidy_axis(ax.xaxis)
-            facets.tidy_axis(ax.yaxis)
+            axis_ticks.tidy_axis(ax.xaxis)
+            axis_ticks.tidy_axis(ax.yaxis)
         ax_t.set_ylabel("objective (as minimised)", fontsize=8.5)
     handles = {}
     for ax in axes[:, 0]:

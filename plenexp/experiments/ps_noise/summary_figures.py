@@ -14,7 +14,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
-from ... import facets, success  # noqa: E402
+from ... import axis_ticks, facet_grid, facets, success  # noqa: E402
 from .grids import EXPERIMENT, LOSS_LABELS  # noqa: E402
 
 
@@ -93,12 +93,12 @@ def summary_figure(frame: pd.DataFrame) -> plt.Figure:
     starts = start_order(data)
     weights = weights_order(data)
     settings = facets.order_levels(agg["setting"])
-    colours = facets.palette(weights)
+    colours = facet_grid.palette(weights)
     markers = dict(zip(settings, facets.MARKERS, strict=False))
     offsets = _offsets(len(weights) * len(settings))
     n_cols = len(images)
     fig, axes = plt.subplots(len(MEASURES), n_cols, squeeze=False,
-                             figsize=(max(3.6 * n_cols, 4.5) + facets.LEGEND_W,
+                             figsize=(max(3.6 * n_cols, 4.5) + facet_grid.LEGEND_W,
                                       2.6 * len(MEASURES) + 1.4),
                              layout="constrained")
     for r, (measure, label) in enumerate(MEASURES.items()):
@@ -110,8 +110,8 @@ def summary_figure(frame: pd.DataFrame) -> plt.Figure:
             values = np.clip(values, floor, None)
         if measure == SUCCESS_ROW:  # the threshold stays in view
             values = np.append(values, success.SUCCESS_LOSS)
-        log = facets.use_log(values.ravel())
-        limits = facets.padded_limits(values.ravel(), log)
+        log = axis_ticks.use_log(values.ravel())
+        limits = axis_ticks.padded_limits(values.ravel(), log)
         for c, image in enumerate(images):
             ax = axes[r, c]
             for k, (setting, weight) in enumerate(
@@ -142,7 +142,7 @@ def summary_figure(frame: pd.DataFrame) -> plt.Figure:
                 ax.set_yscale("log")
             if limits:
                 ax.set_ylim(*limits)
-            facets.tidy_axis(ax.yaxis)
+            axis_ticks.tidy_axis(ax.yaxis)
             ax.set_xticks(range(len(starts)), starts)
             ax.set_xlim(-0.6, len(starts) - 0.4)
             ax.grid(True, axis="y", linewidth=0.4, alpha=0.5)
@@ -152,23 +152,23 @@ def summary_figure(frame: pd.DataFrame) -> plt.Figure:
             if c == 0:
                 ax.set_ylabel(label, fontsize=8.5)
         axes[-1, 0].set_xlabel("initial image (noise type, amplitude)", fontsize=9)
-    facets.add_legend(fig, _legend(weights, colours, settings, markers),
+    facet_grid.add_legend(fig, _legend(weights, colours, settings, markers),
                       loc="outside right upper", fontsize=8)
     iters = ", ".join(facets.format_level(v)
                       for v in facets.order_levels(data["synth_iter"]))
     fig.suptitle(f"{EXPERIMENT}: losses after {iters} LBFGS iterations\n"
-                 f"{facets.caption(agg)}\ndotted line: overall L2 "
+                 f"{facet_grid.caption(agg)}\ndotted line: overall L2 "
                  f"{success.SUCCESS_LOSS:g}, plenoptic's success threshold\n"
                  f"{OBJECTIVE_NOTE}", fontsize=9)
     return fig
 
 
 def _legend(weights, colours, settings, markers) -> list:
-    handles = [facets.legend_header("weights")]
+    handles = [facet_grid.legend_header("weights")]
     handles += [Line2D([], [], linestyle="none", marker="o", color=colours[w],
                        label=w) for w in weights]
     if len(settings) > 1:
-        handles.append(facets.legend_header("settings"))
+        handles.append(facet_grid.legend_header("settings"))
         handles += [Line2D([], [], linestyle="none", marker=markers[s],
                            color="0.3", label=s) for s in settings]
     return handles
