@@ -68,8 +68,8 @@ def check_replaceable(final: str | os.PathLike) -> None:
     for _ in range(3):
         try:
             mode = os.lstat(final).st_mode
-        except FileNotFoundError:
-            return
+        except (FileNotFoundError, NotADirectoryError):
+            return  # absent (creating it reports an unwritable parent)
         if not stat.S_ISDIR(mode):  # a file or link: runs are only directories
             raise UsageError(f"{final} exists and is not a run directory: "
                              "give a new or finished run's directory")
@@ -78,7 +78,7 @@ def check_replaceable(final: str | os.PathLike) -> None:
         try:
             with os.scandir(final) as entries:
                 empty = not any(entries)
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return
         if empty or is_done(final):
             return
