@@ -89,7 +89,7 @@ def _read_run(run_dir: Path, problems: list[str]) -> Run:
         run.row = final_row(results.read_rows(run_dir / "loss.csv"))
     except (OSError, ValueError, UnicodeDecodeError):
         run.row = {}
-    if not run.row.get("process_duration"):
+    if not results.is_finite_number(run.row.get("process_duration")):
         elapsed = rundir.read_process_time(run_dir)
         if elapsed is not None:
             run.row["process_duration"] = str(elapsed)
@@ -444,8 +444,8 @@ h3 { background: #eef; padding: 0.3em; overflow-wrap: anywhere; }
 .conclusion p { margin: 0.3em 0; white-space: pre-line; }
 figure { display: inline-block; margin: 0.3em; vertical-align: top; }
 figure.fig { display: block; margin: 0.6em 0; }
-figure.fig img { width: 100%; max-width: 1100px; height: auto;
-                 border: 1px solid #ccc; }
+figure.fig img { max-width: min(100%, 1100px); height: auto;
+                 border: 1px solid #ccc; }  /* never enlarged: fonts as drawn */
 figure.thumb img { max-width: 200px; max-height: 150px; border: 1px solid #ddd; }
 figcaption { font-size: 0.8em; color: #555; }
 .note { color: #666; }

@@ -93,12 +93,12 @@ def gather(
                             "(not this experiment's table?)")
             continue
         for row in run_rows:
-            if bad := next((c for c in numeric if not _finite(row[c])), None):
+            if bad := next((c for c in numeric if not is_finite_number(row[c])), None):
                 problems.append(f"{path}: {bad} is {row[bad]!r}, not a finite "
                                 "number; left out")
                 continue
             row["run_dir"] = str(run_dir)
-            if not row.get("process_duration"):
+            if not is_finite_number(row.get("process_duration")):
                 # time_process.sh writes this after the run is published
                 elapsed = rundir.read_process_time(run_dir)
                 row["process_duration"] = "" if elapsed is None else str(elapsed)
@@ -106,7 +106,8 @@ def gather(
     return rows, problems
 
 
-def _finite(text: str | None) -> bool:
+def is_finite_number(text: str | None) -> bool:
+    """Whether a table cell holds a finite number (not empty, ``None``, NaN)."""
     try:
         return math.isfinite(float(text))
     except (TypeError, ValueError):
@@ -228,6 +229,32 @@ def write_row(row: dict | list[dict], path: str | os.PathLike) -> None:
         writer.writeheader()
         writer.writerows({k: "None" if v is None else v for k, v in r.items()}
                          for r in rows)
+
+
+def add_process_duration(run_dir: str | os.PathLike, table: str = "loss.csv") -> bool:
+    """Fill a run table's empty ``process_duration`` from ``process_time.json``.
+
+    ``time_process.sh`` writes the whole-process seconds only after the run
+    has published its table, so the table says ``None`` until this is called
+    (by ``analyze.py``).
+
+    Returns
+    -------
+    changed
+        Whether the table was rewritten.
+    """
+    run_dir = Path(run_dir)
+    elapsed = rundir.read_process_time(run_dir)
+    if elapsed is None:
+        return False
+    rows = read_rows(run_dir / table)
+    if all(is_finite_number(row.get("process_duration")) for row in rows):
+        return False
+    for row in rows:
+        if not is_finite_number(row.get("process_duration")):
+            row["process_duration"] = elapsed
+    write_row(rows, run_dir / table)
+    return True
 
 
 def write_csv_atomic(frame, path: str | os.PathLike) -> None:

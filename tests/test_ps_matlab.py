@@ -373,6 +373,12 @@ def test_analyze_writes_table_and_figure_and_force_reproduces(
     assert results.Scorer().row(metal)["loss"] == pytest.approx(row["loss"])
     assert "0 of 1 run(s) analyzed" in run_script("ps_matlab/analyze.py",
                                                   grid).stdout
+    # time_synthesize.sh's whole-process seconds arrive after the run
+    assert str(pd.read_csv(run / "loss.csv").iloc[0]["process_duration"]) == "nan"
+    rundir.write_json(run / rundir.PROCESS_TIME, {"elapsed_s": 12.5})
+    assert "1 of 1 run(s) analyzed" in run_script("ps_matlab/analyze.py",
+                                                  grid).stdout
+    assert pd.read_csv(run / "loss.csv").iloc[0]["process_duration"] == 12.5
     run_script("ps_matlab/analyze.py", "--force", "--no_plots", run)
     assert pd.read_csv(run / "loss.csv").iloc[0]["loss"] == pytest.approx(
         row["loss"], rel=1e-12)

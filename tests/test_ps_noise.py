@@ -263,6 +263,28 @@ def test_analyze_rebuilds_the_table(tiny_run, run_script, tmp_path):
     assert "0 of 1 run(s) analyzed" in proc.stdout
 
 
+def test_analyze_adds_the_whole_process_time(tiny_run, run_script, tmp_path):
+    """The run's table says None until analyze reads time_synthesize.sh's file."""
+    from plenexp import report
+    from plenexp import results as tables
+
+    copy = tmp_path / "grid" / "run"
+    shutil.copytree(tiny_run, copy)
+    rows = tables.read_rows(copy / "loss.csv")
+    rows[0]["process_duration"] = None  # as synthesize.py writes it
+    tables.write_row(rows, copy / "loss.csv")
+    elapsed = rundir.read_process_time(copy)
+    assert elapsed > 0
+    # the index and the gathered table read the file even before analyze
+    assert float(report._read_run(copy, []).row["process_duration"]) == elapsed
+    gathered, _ = tables.gather(tmp_path / "grid", "loss.csv")
+    assert float(gathered[0]["process_duration"]) == elapsed
+    proc = run_script("ps_noise/analyze.py", "--no_plots", tmp_path / "grid")
+    assert "1 of 1 run(s) analyzed" in proc.stdout
+    assert pd.read_csv(copy / "loss.csv").iloc[0]["process_duration"] == \
+        pytest.approx(elapsed)
+
+
 def test_flags_keep_their_meaning(run_script, tmp_path):
     """No -t; a single number for the seven weights fails loudly."""
     proc = run_script("ps_noise/synthesize.py", "-t", "normal", "-f",

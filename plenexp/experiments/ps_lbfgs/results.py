@@ -70,25 +70,21 @@ def analyze_run(run_dir: str | os.PathLike, figures: bool = True,
     figures = figures and (force or not all(
         (run_dir / f"{name}.png").exists() for name in FIGURES))
     if table.exists() and not force and not figures:
-        row = tables.read_rows(table)[0]
-        if row.get("process_duration") or process is None:
-            return False
-        row["process_duration"] = process
-    else:
-        loaded = load_run(run_dir)
-        met, args = loaded.metamer, loaded.args
-        fields = {k: v for k, v in loaded.provenance.items() if k != "argv"}
-        if loaded.trajectory is not None:
-            fields["steps"] = max(0, len(loaded.trajectory) - 1)
-        fields.update(run.outcome_fields(met, args, loaded.trajectory))
-        synth_duration = fields.get("synth_duration", process)
-        row = run.loss_row(args, len(met.losses) - 1, float(met.losses[-1]),
-                           synth_duration, fields)
-        row["process_duration"] = process
-        if figures:
-            from . import figures as run_figures
+        return tables.add_process_duration(run_dir)
+    loaded = load_run(run_dir)
+    met, args = loaded.metamer, loaded.args
+    fields = {k: v for k, v in loaded.provenance.items() if k != "argv"}
+    if loaded.trajectory is not None:
+        fields["steps"] = max(0, len(loaded.trajectory) - 1)
+    fields.update(run.outcome_fields(met, args, loaded.trajectory))
+    synth_duration = fields.get("synth_duration", process)
+    row = run.loss_row(args, len(met.losses) - 1, float(met.losses[-1]),
+                       synth_duration, fields)
+    row["process_duration"] = process
+    if figures:
+        from . import figures as run_figures
 
-            run_figures.write_run_figures(met, run_dir, args, synth_duration or 0.0)
+        run_figures.write_run_figures(met, run_dir, args, synth_duration or 0.0)
     with rundir.atomic_path(table) as tmp:
         tables.write_row(row, tmp)
     return True

@@ -242,6 +242,9 @@ def analyze_run(run_dir: str | os.PathLike, figures: bool = True,
                 force: bool = False) -> bool:
     """Write a finished run's ``loss.csv`` (and figure) where missing.
 
+    An existing table gains the whole-process seconds (``process_duration``)
+    that ``time_synthesize.sh`` recorded after the run.
+
     Returns
     -------
     rebuilt
@@ -252,7 +255,8 @@ def analyze_run(run_dir: str | os.PathLike, figures: bool = True,
     need_figure = figures and (force or not (run_dir / f"{run.FIGURE}.png").exists())
     if need_table or need_figure:
         score_run(from_run_dir(run_dir), run_dir, need_table, need_figure)
-    return need_table or need_figure
+    timed = results.add_process_duration(run_dir, run.TABLE)
+    return need_table or need_figure or timed
 
 
 def plot_metamers(metamers: list[MatlabMetamer], output_dir: Path) -> list[Path]:

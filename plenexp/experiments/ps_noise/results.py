@@ -107,6 +107,9 @@ def analyze_run(run_dir: str | os.PathLike, figures: bool = True,
                 force: bool = False) -> bool:
     """Write a finished run's ``loss.csv`` (and figure) where missing.
 
+    An existing table gains the whole-process seconds (``process_duration``)
+    that ``time_synthesize.sh`` recorded after the run.
+
     Parameters
     ----------
     figures
@@ -124,7 +127,7 @@ def analyze_run(run_dir: str | os.PathLike, figures: bool = True,
     need_figure = figures and (
         force or not (run_dir / f"{FIGURE}.png").exists())
     if not (need_table or need_figure):
-        return False
+        return results.add_process_duration(run_dir, run.TABLE)
     record = load_run(run_dir, metamer=False)
     image = record.images["target"]
     model, loss, _ = run.build(record.args, image, record.images["init"])
@@ -135,6 +138,7 @@ def analyze_run(run_dir: str | os.PathLike, figures: bool = True,
     if need_figure:
         write_run_figure(run_dir, model, image, record.images["init"],
                          record.images["metamer"], record.args, row)
+    results.add_process_duration(run_dir, run.TABLE)
     return True
 
 
