@@ -183,13 +183,17 @@ def _number(text: str, kind: Callable = float):
         return None
 
 
+def _int_in(text: str, low: int, high: int, what: str) -> int:
+    value = _number(text, int)
+    if value is None or not low <= value <= high:
+        raise argparse.ArgumentTypeError(
+            f"expected {what} in [{low}, {high}], got {text!r}")
+    return value
+
+
 def seed(text: str) -> int:
     """Parse a seed: an integer in [0, 2**32 - 1]."""
-    value = _number(text, int)
-    if value is None or not 0 <= value <= MAX_SEED:
-        raise argparse.ArgumentTypeError(
-            f"expected a seed in [0, {MAX_SEED}], got {text!r}")
-    return value
+    return _int_in(text, 0, MAX_SEED, "a seed")
 
 
 def optional_seed(text: str) -> int | None:
@@ -199,11 +203,7 @@ def optional_seed(text: str) -> int | None:
 
 def threads(text: str) -> int:
     """Parse a thread count: an integer in [1, :data:`MAX_THREADS`]."""
-    value = _number(text, int)
-    if value is None or not 1 <= value <= MAX_THREADS:
-        raise argparse.ArgumentTypeError(
-            f"expected a thread count in [1, {MAX_THREADS}], got {text!r}")
-    return value
+    return _int_in(text, 1, MAX_THREADS, "a thread count")
 
 
 def finite_float(text: str) -> float:
@@ -265,6 +265,19 @@ _LINE_BREAKING = re.compile("[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
 def breaks_line(text: str) -> bool:
     """Whether ``text`` holds a line break or other control character (not tab)."""
     return _LINE_BREAKING.search(str(text)) is not None
+
+
+def check_one_line(value: object, where: str) -> None:
+    """Refuse a value that would break the line it goes into (``where``).
+
+    Raises
+    ------
+    UsageError
+        If ``str(value)`` holds a line break or other control character.
+    """
+    if breaks_line(str(value)):
+        raise UsageError(f"{str(value)!r} holds a line break or control "
+                         f"character, which cannot go into {where}")
 
 
 def path_text(text: str) -> str:

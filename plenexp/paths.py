@@ -36,11 +36,9 @@ def output_root(cli_value: str | os.PathLike | None = None) -> Path:
         break every task line and log naming it.
     """
     value = cli_value or os.environ.get(OUTPUT_ROOT_ENV) or DEFAULT_OUTPUT_ROOT
-    from .cli import UsageError, breaks_line
+    from .cli import check_one_line
 
-    if breaks_line(str(value)):
-        raise UsageError(f"output root {str(value)!r} holds a line break or "
-                         "control character")
+    check_one_line(value, "the output root (every task line and log names it)")
     return Path(value)
 
 

@@ -89,10 +89,7 @@ def _read_run(run_dir: Path, problems: list[str]) -> Run:
         run.row = final_row(results.read_rows(run_dir / "loss.csv"))
     except (OSError, ValueError, UnicodeDecodeError):
         run.row = {}
-    if not results.is_finite_number(run.row.get("process_duration")):
-        elapsed = rundir.read_process_time(run_dir)
-        if elapsed is not None:
-            run.row["process_duration"] = str(elapsed)
+    results.fill_process_duration([run.row], run_dir)
     return run
 
 

@@ -92,17 +92,19 @@ def gather(
             problems.append(f"{path}: no {', '.join(missing)} column "
                             "(not this experiment's table?)")
             continue
+        good = []
         for row in run_rows:
             if bad := next((c for c in numeric if not is_finite_number(row[c])), None):
                 problems.append(f"{path}: {bad} is {row[bad]!r}, not a finite "
                                 "number; left out")
                 continue
             row["run_dir"] = str(run_dir)
+            good.append(row)
+        fill_process_duration(good, run_dir)
+        for row in good:
             if not is_finite_number(row.get("process_duration")):
-                # time_process.sh writes this after the run is published
-                elapsed = rundir.read_process_time(run_dir)
-                row["process_duration"] = "" if elapsed is None else str(elapsed)
-            rows.append(row)
+                row["process_duration"] = ""
+        rows += good
     return rows, problems
 
 
@@ -243,17 +245,31 @@ def add_process_duration(run_dir: str | os.PathLike, table: str = "loss.csv") ->
     changed
         Whether the table was rewritten.
     """
-    run_dir = Path(run_dir)
-    elapsed = rundir.read_process_time(run_dir)
+    rows = read_rows(Path(run_dir) / table)
+    if not fill_process_duration(rows, run_dir):
+        return False
+    write_row(rows, Path(run_dir) / table)
+    return True
+
+
+def fill_process_duration(rows: list[dict], run_dir: str | os.PathLike) -> bool:
+    """Give a run's rows without a whole-process time the one it recorded.
+
+    ``time_process.sh`` writes ``process_time.json`` after the run has
+    published its table, which says ``None`` (or nothing) until then.
+
+    Returns
+    -------
+    filled
+        Whether any row was given the time.
+    """
+    missing = [row for row in rows
+               if not is_finite_number(row.get("process_duration"))]
+    elapsed = rundir.read_process_time(run_dir) if missing else None
     if elapsed is None:
         return False
-    rows = read_rows(run_dir / table)
-    if all(is_finite_number(row.get("process_duration")) for row in rows):
-        return False
-    for row in rows:
-        if not is_finite_number(row.get("process_duration")):
-            row["process_duration"] = elapsed
-    write_row(rows, run_dir / table)
+    for row in missing:
+        row["process_duration"] = str(elapsed)
     return True
 
 

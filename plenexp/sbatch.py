@@ -191,13 +191,11 @@ class Script:
             If a value holds a line break or other control character: it
             would start a line of its own in the script.
         """
-        from .cli import UsageError, breaks_line
+        from .cli import check_one_line
 
         for value in (self.taskfile, self.job_name, self.log_dir, self.bin_dir,
                       self.partition or "", self.constraint or ""):
-            if breaks_line(str(value)):
-                raise UsageError(f"{str(value)!r} holds a line break or control "
-                                 "character, which cannot go into a batch script")
+            check_one_line(value, "a batch script")
         q = shlex.quote
         lines = [
             "#!/bin/bash",

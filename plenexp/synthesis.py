@@ -12,7 +12,7 @@ from collections.abc import Callable
 import plenoptic as po
 import torch
 
-from .cli import LOSSES, UsageError
+from .cli import LOSSES, RunFailed, UsageError
 
 
 def make_model(image: torch.Tensor, n_scales: int = 4) -> torch.nn.Module:
@@ -177,8 +177,6 @@ def synthesize(
         except ValueError as err:
             if "NaN" not in str(err):  # plenoptic: "Found a NaN in loss ..."
                 raise
-            from .cli import RunFailed
-
             raise RunFailed(f"synthesis diverged: the loss became NaN after "
                             f"{len(met.losses) - 1} iterations (nothing "
                             "published)") from None
@@ -384,8 +382,6 @@ def check_final_loss(met: po.Metamer) -> float:
         If the loss or the metamer is not finite: the run failed (e.g. an
         infinite learning rate) and must not be published as a result.
     """
-    from .cli import RunFailed
-
     loss = float(met.losses[-1]) if len(met.losses) else math.nan
     if not math.isfinite(loss) or not bool(torch.isfinite(met.metamer).all()):
         raise RunFailed(f"synthesis diverged: final loss {loss} after "

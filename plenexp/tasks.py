@@ -71,10 +71,7 @@ def shell_line(
         per line.
     """
     for part in (cwd, log, *env.values(), *command):
-        if cli.breaks_line(str(part)):
-            raise cli.UsageError(
-                f"{str(part)!r} holds a line break or control character, which "
-                "cannot go into a task line (rename it)")
+        cli.check_one_line(part, "a task line (rename it)")
     assignments = " ".join(f"{k}={shlex.quote(str(v))}" for k, v in env.items())
     return (
         f"cd {shlex.quote(str(cwd))} && {assignments} "

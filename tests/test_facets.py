@@ -163,7 +163,7 @@ def _draw(agg, x="synth_duration", **kwargs):
     enc = facets.choose_encoding(agg, ["max_eval", "max_iter", "history"],
                                  image="filename", labels={"max_eval": "max_eval"})
     return facet_grid.scatter_grid(agg, x, "loss", enc, ylabel="final loss",
-                               title="made-up sweep", front=True, **kwargs)
+                                  title="made-up sweep", front=True, **kwargs)
 
 
 def test_figure_from_a_made_up_table_passes_every_check():

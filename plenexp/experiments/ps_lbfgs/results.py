@@ -85,6 +85,5 @@ def analyze_run(run_dir: str | os.PathLike, figures: bool = True,
         from . import figures as run_figures
 
         run_figures.write_run_figures(met, run_dir, args, synth_duration or 0.0)
-    with rundir.atomic_path(table) as tmp:
-        tables.write_row(row, tmp)
+    tables.write_row(row, table)
     return True

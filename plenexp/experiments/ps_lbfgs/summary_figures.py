@@ -107,5 +107,5 @@ def curve_figure(curves: pd.DataFrame, config_columns: list[str],
     if handles:
         facet_grid.add_legend(fig, handles, loc="outside right upper", fontsize=8)
     fig.suptitle(facet_grid.wrap_title([title, "one line per run (every seed)"],
-                                   fig.get_figwidth()), fontsize=9.5)
+                                       fig.get_figwidth()), fontsize=9.5)
     return fig

@@ -214,8 +214,8 @@ def load_run(run_dir: str | os.PathLike, metamer: bool = True) -> RunRecord:
 
 def write_table(row: dict, run_dir: Path) -> None:
     """Write a run's ``loss.csv`` (atomically)."""
-    with rundir.atomic_path(run_dir / run.TABLE) as tmp:
-        results.write_row({k: v for k, v in row.items() if k != "mat_path"}, tmp)
+    results.write_row({k: v for k, v in row.items() if k != "mat_path"},
+                      run_dir / run.TABLE)
 
 
 def score_run(found: MatlabMetamer, run_dir: Path, table: bool = True,

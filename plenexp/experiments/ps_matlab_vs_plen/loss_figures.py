@@ -103,8 +103,8 @@ def loss_figure(frame: pd.DataFrame, loss_func: str, xs: list[str],
     agg = agg[agg[xs[0]].notna()]
     enc = encoding(agg)
     fig = facet_grid.scatter_grid(agg, xs, "loss", enc, xlabels=XLABELS,
-                              ylabel=f"PS loss ({NAMES[loss_func]}, overall)",
-                              title=title, note=note)
+                                  ylabel=f"PS loss ({NAMES[loss_func]}, overall)",
+                                  title=title, note=note)
     join_budgets(fig, agg, xs, enc)
     title_beside_legend(fig, [title, facet_grid.caption(agg), note])
     return fig

@@ -133,8 +133,7 @@ def analyze_run(run_dir: str | os.PathLike, figures: bool = True,
     model, loss, _ = run.build(record.args, image, record.images["init"])
     row = rebuild_row(record, model, loss)
     if need_table:
-        with rundir.atomic_path(run_dir / run.TABLE) as tmp:
-            results.write_row(row, tmp)
+        results.write_row(row, run_dir / run.TABLE)
     if need_figure:
         write_run_figure(run_dir, model, image, record.images["init"],
                          record.images["metamer"], record.args, row)

@@ -153,7 +153,7 @@ def summary_figure(frame: pd.DataFrame) -> plt.Figure:
                 ax.set_ylabel(label, fontsize=8.5)
         axes[-1, 0].set_xlabel("initial image (noise type, amplitude)", fontsize=9)
     facet_grid.add_legend(fig, _legend(weights, colours, settings, markers),
-                      loc="outside right upper", fontsize=8)
+                          loc="outside right upper", fontsize=8)
     iters = ", ".join(facets.format_level(v)
                       for v in facets.order_levels(data["synth_iter"]))
     fig.suptitle(f"{EXPERIMENT}: losses after {iters} LBFGS iterations\n"
