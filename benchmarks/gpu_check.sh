@@ -30,7 +30,7 @@ for writer in ps_lbfgs/write_disbatch.py ps_noise/write_disbatch.py \
     experiment=${writer%%/*}
     taskfile="$root/$experiment/smoke/gpu-$(basename "$writer" .py).txt"
     "$PYTHON" "$writer" "$taskfile" --grid smoke --device cuda --output-root "$root"
-    "$PYTHON" -m plenexp.disbatch_local "$taskfile" || echo "$experiment: some task failed"
+    "$PYTHON" -m plenexp.cluster.disbatch_local "$taskfile" || echo "$experiment: some task failed"
 done
 "$PYTHON" - "$root" <<'EOF'
 import sys

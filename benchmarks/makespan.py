@@ -3,7 +3,7 @@
 For every ``all_loss.csv`` below DIR (default: ``../shared/reference/
 ps_lbfgs_original``, the earlier ps_lbfgs sweeps run on a cluster), each row's
 task is rebuilt from its arguments and given plenexp's cost estimate
-(``plenexp.cost``). Prints the estimate's Spearman rank correlation with the
+(``plenexp.cluster.cost``). Prints the estimate's Spearman rank correlation with the
 measured durations, and the simulated disBatch makespan (each task, in file
 order, starts on the first free slot) at 50 and 200 slots for: the table's
 own order ("file"), the estimate's order, the estimate's order had each run's
@@ -25,7 +25,8 @@ a fraction of ``LBFGS_max_iter`` (a non-integer, or written ``0.5x``) or empty
 import math
 from pathlib import Path
 
-from plenexp import cli, paths
+from plenexp import cli
+from plenexp.runs import paths
 
 SLOTS = (50, 200)
 TARGET = 1.05
@@ -83,8 +84,8 @@ def read_table(path: Path, synth_max_iter: int):
     """
     import pandas as pd
 
-    from plenexp import cost
-    from plenexp.facets import parse_duration
+    from plenexp.cluster import cost
+    from plenexp.summary.facets import parse_duration
 
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     missing = {"filename", "LBFGS_max_iter", "LBFGS_history_size",
@@ -127,7 +128,7 @@ def main():
         return
     from scipy.stats import spearmanr
 
-    from plenexp import cost
+    from plenexp.cluster import cost
 
     met = config_met = True
     for table in tables:

@@ -32,7 +32,7 @@ def main():
     args = parse_args()
     from _support import bench
 
-    from plenexp import paths, results
+    from plenexp.runs import paths, results
 
     print(bench.machine_line())
     work = Path(tempfile.mkdtemp(prefix="plenexp-bench-memory-"))

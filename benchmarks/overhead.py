@@ -41,7 +41,7 @@ def harness_run(bench, paths, work: Path, i: int, args) -> tuple:
                "--no_plots", "--device", args.device, "-o", run]
     measured = bench.run_measured(command, env=bench.one_thread_env(
         PYTHON=bench.python(), MPLCONFIGDIR=str(work / ".mpl")))
-    from plenexp import results
+    from plenexp.runs import results
 
     row = results.read_rows(run / "loss.csv")[0]
     return measured, float(row["synth_duration"]), float(row["loss"])
@@ -63,7 +63,7 @@ def main():
     args = parse_args()
     from _support import bench
 
-    from plenexp import paths
+    from plenexp.runs import paths
 
     print(bench.machine_line())
     print(f"device {args.device}; LBFGS {args.iters} steps at "

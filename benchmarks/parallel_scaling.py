@@ -33,7 +33,7 @@ def parse_args():
 
 
 def write_taskfile(root: Path, n: int, iters: int) -> Path:
-    from plenexp import tasks
+    from plenexp.cluster import tasks
 
     grid = [tasks.Task(f"scaling_seed-{seed}", (
         "--img", "reptile_skin", "--crop", "128", "--seed", str(seed),
@@ -50,7 +50,7 @@ def main():
     args = parse_args()
     from _support import bench
 
-    from plenexp import rundir
+    from plenexp.runs import rundir
 
     print(bench.machine_line())
     print(f"{args.tasks} tasks of {args.iters} LBFGS steps at 128x128, one "

@@ -61,7 +61,7 @@ def main():
 
     from _support import bench, fake_runs
 
-    from plenexp import paths
+    from plenexp.runs import paths
 
     print(bench.machine_line())
     work = args.workdir or Path(tempfile.mkdtemp(prefix="plenexp-bench-summary-"))

@@ -8,15 +8,18 @@ by path with :func:`note_problems`) finishes its work and exits with status 1.
 from __future__ import annotations
 
 import argparse
-import errno
-import math
 import re
 import signal
 import sys
 from collections.abc import Callable
 from typing import NoReturn
 
-from . import paths
+from plenexp import errors
+
+# scripts raise these through the one module they import
+from plenexp.errors import RunFailed, UsageError, check_one_line  # noqa: F401
+from plenexp.runs import paths
+from plenexp.text import breaks_line, number
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter,
@@ -34,10 +37,6 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter,
 
 #: Loss names accepted by ``--loss``.
 LOSSES = ("l2_norm", "mse", "portilla_simoncelli_loss_factory")
-
-
-class UsageError(Exception):
-    """Bad input from the user: reported as one line, exit status 2."""
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -63,23 +62,6 @@ def _raise_on_sigterm(signum: int, frame: object) -> None:
     # signal on, and a second one must not cut the cleanup short.
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise SystemExit(128 + signum)
-
-
-class RunFailed(Exception):
-    """A run that went wrong (e.g. its loss is not finite): one line, exit status 1."""
-
-
-#: Errors of the output location (full, read-only, not a directory): one line.
-OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES,
-                           errno.EPERM, errno.ENOTDIR, errno.EEXIST, errno.EISDIR,
-                           errno.ENAMETOOLONG})
-_problems = 0
-
-
-def note_problems(n: int = 1) -> None:
-    """Count files skipped as bad; :func:`run` then exits with status 1 at the end."""
-    global _problems
-    _problems += n
 
 
 def run(main: Callable[[], object]) -> None:
@@ -110,14 +92,14 @@ def run(main: Callable[[], object]) -> None:
         print(f"{prog}: failed: {err}", file=sys.stderr)
         sys.exit(1)
     except OSError as err:
-        if err.errno not in OUTPUT_ERRNOS:
+        if err.errno not in errors.OUTPUT_ERRNOS:
             raise
         where = f": {err.filename}" if err.filename else ""
         print(f"{prog}: error: {err.strerror or err}{where}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)
-    if _problems:
+    if errors.problem_count():
         sys.exit(1)
 
 
@@ -155,17 +137,6 @@ def optional_str(text: str) -> str | None:
     return None if text.lower() == "none" else text
 
 
-def positive_int(text: str) -> int:
-    """Parse a strictly positive integer."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
 #: Seeds numpy and torch both take: 0 ... 2**32 - 1.
 MAX_SEED = 2**32 - 1
 #: Most threads a run may ask for.
@@ -176,24 +147,37 @@ MAX_THREADS = 1024
 MAX_MAGNITUDE = 1e12
 
 
-def _number(text: str, kind: Callable = float):
+def _integer(text: str) -> int | None:
     try:
-        return kind(text)
+        return int(text)
     except (TypeError, ValueError):
         return None
 
 
-def _int_in(text: str, low: int, high: int, what: str) -> int:
-    value = _number(text, int)
-    if value is None or not low <= value <= high:
+def int_in(text: str, low: int, high: int | None, what: str) -> int:
+    """Parse an integer in [``low``, ``high``] (``None``: no upper bound).
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        Naming ``what`` was expected and the range, for anything else.
+    """
+    value = _integer(text)
+    if value is None or value < low or (high is not None and value > high):
+        bounds = f">= {low}" if high is None else f"in [{low}, {high}]"
         raise argparse.ArgumentTypeError(
-            f"expected {what} in [{low}, {high}], got {text!r}")
+            f"expected {what} {bounds}, got {text!r}")
     return value
+
+
+def positive_int(text: str) -> int:
+    """Parse a strictly positive integer."""
+    return int_in(text, 1, None, "a positive integer")
 
 
 def seed(text: str) -> int:
     """Parse a seed: an integer in [0, 2**32 - 1]."""
-    return _int_in(text, 0, MAX_SEED, "a seed")
+    return int_in(text, 0, MAX_SEED, "a seed")
 
 
 def optional_seed(text: str) -> int | None:
@@ -203,20 +187,12 @@ def optional_seed(text: str) -> int | None:
 
 def threads(text: str) -> int:
     """Parse a thread count: an integer in [1, :data:`MAX_THREADS`]."""
-    return _int_in(text, 1, MAX_THREADS, "a thread count")
-
-
-def finite_float(text: str) -> float:
-    """Parse a finite number."""
-    value = _number(text)
-    if value is None or not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
-    return value
+    return int_in(text, 1, MAX_THREADS, "a thread count")
 
 
 def positive_float(text: str) -> float:
     """Parse a number in (0, :data:`MAX_MAGNITUDE`]."""
-    value = _number(text)
+    value = number(text)
     if value is None or not 0 < value <= MAX_MAGNITUDE:
         raise argparse.ArgumentTypeError(
             f"expected a number > 0 and <= {MAX_MAGNITUDE:g}, got {text!r}")
@@ -225,7 +201,7 @@ def positive_float(text: str) -> float:
 
 def non_negative_float(text: str) -> float:
     """Parse a number in [0, :data:`MAX_MAGNITUDE`]."""
-    value = _number(text)
+    value = number(text)
     if value is None or not 0 <= value <= MAX_MAGNITUDE:
         raise argparse.ArgumentTypeError(
             f"expected a number >= 0 and <= {MAX_MAGNITUDE:g}, got {text!r}")
@@ -256,28 +232,6 @@ def device(text: str) -> str:
         return normalize_device(text)
     except UsageError as err:
         raise argparse.ArgumentTypeError(str(err)) from None
-
-
-#: Characters that end a line somewhere (shells, disBatch, ``str.splitlines``).
-_LINE_BREAKING = re.compile("[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
-
-
-def breaks_line(text: str) -> bool:
-    """Whether ``text`` holds a line break or other control character (not tab)."""
-    return _LINE_BREAKING.search(str(text)) is not None
-
-
-def check_one_line(value: object, where: str) -> None:
-    """Refuse a value that would break the line it goes into (``where``).
-
-    Raises
-    ------
-    UsageError
-        If ``str(value)`` holds a line break or other control character.
-    """
-    if breaks_line(str(value)):
-        raise UsageError(f"{str(value)!r} holds a line break or control "
-                         f"character, which cannot go into {where}")
 
 
 def path_text(text: str) -> str:

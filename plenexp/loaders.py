@@ -16,12 +16,12 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from . import paths, provenance, rundir
+from plenexp.runs import paths, provenance, rundir
 
 if TYPE_CHECKING:
     import pandas
 
-    from .record import RunRecord
+    from plenexp.runs.record import RunRecord
 
 #: The table every experiment's ``summarize`` writes into its summary directory.
 SUMMARY_TABLE = "all_loss.csv"
@@ -31,7 +31,7 @@ SUMMARY_DIR = "summary"
 
 def experiments() -> list[str]:
     """Names of the experiments this checkout has (``plenexp/experiments/*``)."""
-    from . import experiments as package
+    from plenexp import experiments as package
 
     return sorted(m.name for m in pkgutil.iter_modules(package.__path__)
                   if not m.name.startswith("_"))
@@ -116,7 +116,7 @@ def load_results(experiment: str, grid: str = "quick",
             raise FileNotFoundError(
                 f"no finished runs under {grid_dir}: write the grid's task file "
                 f"with python {experiment}/write_disbatch.py --grid {grid} and "
-                "run it (python -m plenexp.disbatch_local TASKFILE)")
+                "run it (python -m plenexp.cluster.disbatch_local TASKFILE)")
         summary.summarize(grid_dir, output_dir)
     return pd.read_csv(table)
 
@@ -151,7 +151,7 @@ def load_run(run_dir: str | os.PathLike, metamer: bool = True) -> RunRecord:
     Returns
     -------
     record
-        The run's :class:`plenexp.record.RunRecord`: arguments, provenance,
+        The run's :class:`plenexp.runs.record.RunRecord`: arguments, provenance,
         its ``loss.csv`` row, images, trajectory and, if asked for, the
         metamer object.
 

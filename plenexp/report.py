@@ -18,7 +18,6 @@ it is.
 from __future__ import annotations
 
 import datetime
-import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -26,7 +25,9 @@ from html import escape
 from pathlib import Path
 from urllib.parse import quote
 
-from . import cli, paths, provenance, results, rundir
+from plenexp import cli, errors
+from plenexp.runs import paths, provenance, results, rundir
+from plenexp.text import natural_key, number
 
 INDEX = "index.html"
 SUMMARY = "summary"
@@ -84,7 +85,7 @@ def _read_run(run_dir: Path, problems: list[str]) -> Run:
         run.args = dict(provenance.load(run_dir).get("args") or {})
     except (OSError, ValueError) as err:  # shown as unreadable, and reported
         run.args = None
-        problems.append(f"{run_dir / 'provenance.json'}: {results.describe(err)}")
+        problems.append(f"{run_dir / 'provenance.json'}: {errors.describe(err)}")
     try:
         run.row = final_row(results.read_rows(run_dir / "loss.csv"))
     except (OSError, ValueError, UnicodeDecodeError):
@@ -174,23 +175,9 @@ def varying_arguments(runs: list[Run]) -> list[str]:
             if len({_text(args.get(name)) for args in recorded}) > 1]
 
 
-def _number(text: str) -> float | None:
-    try:
-        number = float(text)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
-
-
 def sort_key(value: object) -> tuple:
     """Numbers in numeric order, then text in natural order (``iter-2 < iter-10``)."""
-    text = _text(value)
-    number = _number(text)
-    if number is not None:
-        return (0, number, "")
-    parts = re.split(r"(\d+(?:\.\d+)?)", text)
-    return (1, 0.0, tuple((0, float(p), "") if i % 2 else (1, 0.0, p.lower())
-                          for i, p in enumerate(parts) if p))
+    return natural_key(_text(value))
 
 
 def sorted_runs(runs: list[Run], columns: list[str]) -> list[Run]:
@@ -235,12 +222,12 @@ def _figure(png: Path, root: Path, caption: str, thumb: bool = False) -> str:
 
 
 def _format(value: str) -> str:
-    number = _number(value)
-    if number is None:
+    value_number = number(value)
+    if value_number is None:
         return value
-    if number.is_integer() and abs(number) < 1e9:
-        return str(int(number))
-    return f"{number:.4g}"
+    if value_number.is_integer() and abs(value_number) < 1e9:
+        return str(int(value_number))
+    return f"{value_number:.4g}"
 
 
 def _inline_markdown(text: str) -> str:
@@ -532,7 +519,7 @@ def write(root: str | os.PathLike, max_runs: int = 1000) -> Path:
     with rundir.atomic_path(index) as tmp:
         # names that are not UTF-8 show escaped (their links are percent-encoded)
         tmp.write_text(page, encoding="utf-8", errors="backslashreplace")
-    results.report([line for grid in grids for line in grid.problems])
+    errors.report([line for grid in grids for line in grid.problems])
     n_runs = sum(len(g.runs) for g in grids)
     print(f"report: {index} ({len(grids)} grid(s), {n_runs} finished run(s))")
     return index
@@ -548,7 +535,7 @@ def main() -> None:
     args = parser.parse_args()
     root = paths.output_root(args.output_root)
     if not root.is_dir():
-        raise cli.UsageError(f"no output root at {root} (run make demo first)")
+        raise errors.UsageError(f"no output root at {root} (run make demo first)")
     write(root, args.max_runs)
 
 

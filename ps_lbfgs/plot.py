@@ -6,7 +6,8 @@ Target beside metamer, synthesis status, and the representation error
 
 from pathlib import Path
 
-from plenexp import cli, rundir
+from plenexp import cli
+from plenexp.runs import rundir
 
 
 def parse_args():

@@ -9,7 +9,8 @@ reading the table). ``--from-csv`` re-plots an existing table, including those
 of the earlier version of this experiment.
 """
 
-from plenexp import cli, timing_report
+from plenexp import cli
+from plenexp.summary import timing_report
 
 EXPERIMENT = "ps_lbfgs"
 

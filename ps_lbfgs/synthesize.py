@@ -57,8 +57,9 @@ def parse_args():
 def main():
     args = parse_args()
 
-    from plenexp import devices, harness, images, results, synthesis
     from plenexp.experiments.ps_lbfgs import grids, run
+    from plenexp.runs import devices, harness, results
+    from plenexp.synth import images, synthesis
 
     device = devices.resolve_device(args["device"])
     image = run.load_target(args, device)

@@ -6,7 +6,8 @@ gives all its runs one budget (``--synth_max_iter``), so shorter budgets are
 read from the runs' trajectories rather than run again.
 """
 
-from plenexp import cli, tasks
+from plenexp import cli
+from plenexp.cluster import tasks
 from plenexp.experiments.ps_lbfgs import grids
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ synthesize.py run directories, or loose synthesize.m MAT files named
 
 from pathlib import Path
 
-from plenexp import cli, paths
+from plenexp import cli
+from plenexp.runs import paths
 
 EXPERIMENT = "ps_matlab"
 
@@ -40,11 +41,11 @@ def main():
                              "(run write_disbatch.py and disBatch first)")
     if args.target_dir is not None and not args.target_dir.is_dir():
         raise cli.UsageError(f"--target_dir {args.target_dir} does not exist")
-    from plenexp import results as tables
     from plenexp.experiments.ps_matlab import results
+    from plenexp import errors
 
     metamers, problems = results.find_metamers(input_dir, args.target_dir)
-    tables.report(problems)
+    errors.report(problems)
     if not metamers:
         raise cli.UsageError(f"no MATLAB metamers (metamer.mat in finished runs, "
                              f"or *.mat files) under {input_dir}")

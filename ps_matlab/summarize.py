@@ -11,7 +11,8 @@ Metamers are found as by plot.py; --from-csv re-plots an all_loss.csv.
 
 from pathlib import Path
 
-from plenexp import cli, timing_report
+from plenexp import cli
+from plenexp.summary import timing_report
 
 EXPERIMENT = "ps_matlab"
 

@@ -13,7 +13,8 @@ metamer: loss.csv (its PS loss, overall and by statistic group) and, unless
 
 import sys
 
-from plenexp import cli, matlab
+from plenexp import cli
+from plenexp.synth import matlab
 
 EXPERIMENT = "ps_matlab"
 
@@ -55,8 +56,9 @@ def main():
                                       args["pyrtools_dir"])
     import torch
 
-    from plenexp import harness, images
     from plenexp.experiments.ps_matlab import grids, run
+    from plenexp.runs import harness
+    from plenexp.synth import images
 
     target = run.load_target(args)
     matlab.check_size(*target.shape[-2:], what=f"image {args['img']!r}")

@@ -7,8 +7,10 @@ matlabPyrTools directories are checked here and written into every task, with
 the engine.
 """
 
-from plenexp import cli, matlab, tasks
+from plenexp import cli
+from plenexp.cluster import tasks
 from plenexp.experiments.ps_matlab import grids
+from plenexp.synth import matlab
 
 if __name__ == "__main__":
     cli.run(lambda: tasks.write_disbatch(

@@ -10,7 +10,8 @@ DIR/analyze-disbatch.txt.
 import shlex
 from pathlib import Path
 
-from plenexp import cli, sbatch, tasks
+from plenexp import cli
+from plenexp.cluster import sbatch, tasks
 
 
 def parse_args():
@@ -36,8 +37,8 @@ def main() -> None:
         raise cli.UsageError(f"no such directory: {args.dir}")
     import sys
 
-    from plenexp import paths, rundir
     from plenexp.experiments.ps_matlab_vs_plen import grids
+    from plenexp.runs import paths, rundir
 
     runs = list(rundir.done_runs(args.dir))
     todo = [run for run in runs if args.force or not grids.table_path(run).exists()]
@@ -54,7 +55,7 @@ def main() -> None:
     print(f"wrote {n} task(s) to {taskfile} ({n_analysed} of {len(runs)} "
           "finished run(s) have their table)")
     if args.sbatch and n:
-        from plenexp import cost
+        from plenexp.cluster import cost
 
         script = sbatch.script_for(args, taskfile, [cost.ANALYZE_SECONDS] * n, "cpu",
                                    f"{grids.EXPERIMENT}-analyze", args.dir).write()

@@ -4,20 +4,20 @@
 # through disBatch on this machine, then analysis and the summary (figures,
 # metamers at equal budgets, best method per budget). Honours
 # PLENEXP_OUTPUT_ROOT (default ./outputs) and PYTHON.
-source "$(dirname "$0")/../plenexp/demo_env.sh"
+source "$(dirname "$0")/../plenexp/cluster/demo_env.sh"
 grid="$root/ps_matlab_vs_plen/quick"
 
 "$PYTHON" "$here/generate_init_imgs.py" --size 128 --seeds 0 1 --output-root "$root"
 
 "$PYTHON" "$here/write_disbatch.py" "$grid/plenoptic-cpu.txt" --grid quick \
     --output-root "$root" --skip-done
-"$PYTHON" -m plenexp.disbatch_local "$grid/plenoptic-cpu.txt"
+"$PYTHON" -m plenexp.cluster.disbatch_local "$grid/plenoptic-cpu.txt"
 
-if setup=$(cd "$repo" && "$PYTHON" -m plenexp.matlab 2>&1); then
+if setup=$(cd "$repo" && "$PYTHON" -m plenexp.synth.matlab 2>&1); then
     echo "MATLAB side: $setup"
     "$PYTHON" "$here/write_disbatch.py" "$grid/matlab-cpu.txt" --grid quick \
         --side matlab --output-root "$root" --skip-done
-    "$PYTHON" -m plenexp.disbatch_local "$grid/matlab-cpu.txt"
+    "$PYTHON" -m plenexp.cluster.disbatch_local "$grid/matlab-cpu.txt"
 else
     echo "MATLAB side skipped: ${setup##*error: }"
 fi

@@ -10,7 +10,8 @@ grid's runs start from.
 
 from pathlib import Path
 
-from plenexp import cli, paths
+from plenexp import cli
+from plenexp.runs import paths
 
 
 def parse_args():

@@ -10,7 +10,8 @@ method at equal time budgets are drawn by summarize.py.
 
 from pathlib import Path
 
-from plenexp import cli, rundir
+from plenexp import cli
+from plenexp.runs import rundir
 
 
 def parse_args():

@@ -23,7 +23,8 @@ summary.txt (also printed). ``--from-csv`` re-plots an existing all_loss.csv
 (no metamers, no trajectories: those need the runs).
 """
 
-from plenexp import cli, timing_report
+from plenexp import cli
+from plenexp.summary import timing_report
 
 EXPERIMENT = "ps_matlab_vs_plen"
 LOSS_FUNCS = ("l2_norm", "mse", "sse", "max_abs")

@@ -74,8 +74,9 @@ def parse_args() -> dict:
 def main() -> None:
     """Synthesize one metamer into its run directory."""
     args = parse_args()
-    from plenexp import devices, harness, images, paths, results, synthesis
     from plenexp.experiments.ps_matlab_vs_plen import grids, init_images, run
+    from plenexp.runs import devices, harness, paths, results
+    from plenexp.synth import images, synthesis
 
     device = devices.resolve_device(args["device"])
     clock = devices.Stopwatch(device)  # initialization: after the imports

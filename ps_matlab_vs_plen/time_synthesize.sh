@@ -10,4 +10,4 @@ if [ "${1-}" = matlab ]; then
     shift
     script="$here/../ps_matlab/synthesize.py"
 fi
-exec bash "$here/../plenexp/time_process.sh" "${PYTHON:-python3}" "$script" "$@"
+exec bash "$here/../plenexp/runs/time_process.sh" "${PYTHON:-python3}" "$script" "$@"

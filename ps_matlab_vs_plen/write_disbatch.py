@@ -27,9 +27,11 @@ for both sides).
 
 import sys
 
-from plenexp import cli, matlab, tasks
+from plenexp import cli
+from plenexp.cluster import tasks
 from plenexp.experiments import ps_matlab
 from plenexp.experiments.ps_matlab_vs_plen import grids
+from plenexp.synth import matlab
 
 #: Default task file prefix of each --side.
 PREFIX = {"plenoptic": "plenoptic", "matlab": "matlab", "both": "disbatch"}

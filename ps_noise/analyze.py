@@ -22,7 +22,7 @@ def main():
     """Write the tables (and figures) that need it."""
     args = parse_args()
     from plenexp.experiments.ps_noise import results
-    from plenexp.results import analyze_runs
+    from plenexp.runs.results import analyze_runs
 
     analyze_runs(args.dirs, results.analyze_run, figures=not args.no_plots,
                  force=args.force)

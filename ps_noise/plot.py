@@ -11,7 +11,8 @@ which draws the saved one. Written into each run's directory, or --output_dir.
 
 from pathlib import Path
 
-from plenexp import cli, rundir
+from plenexp import cli
+from plenexp.runs import rundir
 
 
 def parse_args():

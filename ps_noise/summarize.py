@@ -13,7 +13,8 @@ metamers). Prints the median losses, each named, and the success shares.
 --from-csv re-plots an all_loss.csv.
 """
 
-from plenexp import cli, timing_report
+from plenexp import cli
+from plenexp.summary import timing_report
 
 EXPERIMENT = "ps_noise"
 

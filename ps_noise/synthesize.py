@@ -58,8 +58,9 @@ def main() -> None:
     args = parse_args()
     from pathlib import Path
 
-    from plenexp import devices, harness, results, synthesis
     from plenexp.experiments.ps_noise import run
+    from plenexp.runs import devices, harness, results
+    from plenexp.synth import synthesis
 
     device = devices.resolve_device(args["device"])
     image = run.load_target(args, device)

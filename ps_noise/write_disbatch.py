@@ -6,7 +6,8 @@ Grids: quick (offline, 128x128 crops, a few minutes on a laptop), smoke (two
 runs).
 """
 
-from plenexp import cli, tasks
+from plenexp import cli
+from plenexp.cluster import tasks
 from plenexp.experiments.ps_noise import grids
 
 if __name__ == "__main__":

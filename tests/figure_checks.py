@@ -13,7 +13,7 @@ import re
 
 from matplotlib.figure import Figure
 
-from plenexp import axis_ticks, facet_grid
+from plenexp.summary import axis_ticks, facet_grid
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 

@@ -15,11 +15,12 @@ import pandas as pd
 import pytest
 from _support import fake_runs
 
-from plenexp import cost, rundir, sbatch, timing_report
+from plenexp.cluster import cost, sbatch
 from plenexp.experiments.ps_lbfgs import grids as ps_lbfgs
 from plenexp.experiments.ps_noise import grids as ps_noise
-
-from .conftest import REPO
+from plenexp.runs import rundir
+from plenexp.summary import timing_report
+from tests.conftest import REPO
 
 MAKESPAN = REPO / "benchmarks" / "makespan.py"
 

@@ -33,9 +33,9 @@ from pathlib import Path
 
 import pytest
 
-from plenexp import cli, paths, results, rundir
-
-from .conftest import REPO
+from plenexp import cli
+from plenexp.runs import paths, results, rundir
+from tests.conftest import REPO
 
 EXPERIMENTS = sorted(p.parent.name for p in REPO.glob("*/demo.sh"))
 #: Experiments whose runs are plenoptic syntheses (ps_matlab runs textureSynth).
@@ -280,7 +280,7 @@ def test_analyze_force_reproduces_a_smoke_run(experiment, smoke_runs, script_env
 @pytest.fixture
 def three_scale_image(tmp_path) -> Path:
     """A 128x128 texture in a file named like the PS paper's 3-scale fig12b."""
-    from plenexp import images
+    from plenexp.synth import images
 
     path = tmp_path / "fig12b.png"
     images.save_grayscale_png(images.load_image("reptile_skin", crop=128), path)
@@ -293,7 +293,7 @@ def three_scale_image(tmp_path) -> Path:
 def test_analyze_force_reproduces_a_three_scale_run(experiment, three_scale_image,
                                                     tmp_path, run_script):
     """The case that once changed ps_noise's loss (1.73 -> 3.17): 3 scales."""
-    from plenexp import images
+    from plenexp.synth import images
 
     assert images.n_scales_for(str(three_scale_image)) == 3
     accepted = options(REPO / experiment / "synthesize.py")
@@ -364,7 +364,7 @@ def code_commands(readme: Path) -> list[list[str]]:
 @pytest.mark.parametrize("readme", READMES, ids=lambda p: str(p.relative_to(REPO)))
 def test_readmes_say_one_way_to_run_a_task_file(readme):
     text = readme.read_text()
-    # not disBatch by hand on this machine: plenexp.disbatch_local reports failures
+    # not disBatch by hand on this machine: disbatch_local reports failures
     assert not re.search(r"disbatch\s+-s\s+localhost", text, re.I)
     assert not re.search(r"(?m)^\s*disbatch\s", text)
     assert "`disbatch` the task file" not in text
@@ -376,7 +376,7 @@ def test_readmes_say_one_way_to_run_a_task_file(readme):
             assert "disBatch" in words or (script and "--sbatch" in text), \
                 shlex.join(words)
     if any("write_disbatch.py" in w for c in code_commands(readme) for w in c):
-        assert "python -m plenexp.disbatch_local" in text
+        assert "python -m plenexp.cluster.disbatch_local" in text
 
 
 @after_merge
@@ -387,7 +387,7 @@ def test_writers_say_the_same_way_to_run_a_task_file(experiment, tmp_path, scrip
     if proc.returncode == 2 and experiment == "ps_matlab":
         pytest.skip(f"no MATLAB set-up: {proc.stderr.strip()}")
     assert proc.returncode == 0, proc.stderr
-    assert f"python -m plenexp.disbatch_local {taskfile}" in proc.stdout
+    assert f"python -m plenexp.cluster.disbatch_local {taskfile}" in proc.stdout
     assert "sbatch" in proc.stdout and "disbatch -s" not in proc.stdout
 
 
@@ -441,7 +441,7 @@ def runnable(words: list[str]) -> bool:
 
 
 def matlab_available() -> bool:
-    from plenexp import matlab
+    from plenexp.synth import matlab
 
     try:
         matlab.check_setup()

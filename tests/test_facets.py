@@ -1,4 +1,4 @@
-"""plenexp.facets: levels, aggregation, the decision tables and the figures."""
+"""plenexp.summary.facets: levels, aggregation, the decision tables and the figures."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from plenexp import axis_ticks, facet_grid, facets, success
-
-from . import figure_checks as checks
+from plenexp.summary import axis_ticks, facet_grid, facets
+from plenexp.synth import success
+from tests import figure_checks as checks
 
 HISTORIES = [3, 10, 100, 200, 1000]
 

@@ -21,9 +21,8 @@ import pandas as pd
 import pytest
 from _support import fake_runs
 
-from plenexp import rundir
-
-from .conftest import REPO
+from plenexp.runs import rundir
+from tests.conftest import REPO
 
 DISBATCH = shutil.which("disbatch") or str(Path(sys.executable).parent / "disbatch")
 EXPERIMENTS = sorted(p.parent.name for p in REPO.glob("*/demo.sh"))
@@ -40,7 +39,8 @@ def _scripts() -> list[str]:
                   for p in sorted((REPO / experiment).glob("time_*.sh"))]
     found += [p.relative_to(REPO).as_posix()
               for p in sorted((REPO / "benchmarks").glob("*.py"))]
-    found += [f"-m plenexp.{p.stem}" for p in sorted((REPO / "plenexp").glob("*.py"))
+    found += ["-m " + ".".join(p.relative_to(REPO).with_suffix("").parts)
+              for p in sorted((REPO / "plenexp").rglob("*.py"))
               if 'if __name__ == "__main__"' in p.read_text()]
     return found
 
@@ -169,7 +169,7 @@ def test_disbatch_resume_needs_retry_for_failed_tasks(tmp_path):
 WRITER = """
 import sys
 from pathlib import Path
-from plenexp import rundir
+from plenexp.runs import rundir
 root, who, n = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 for i in range(n):
     for name in (f"{who}-{i}", "shared"):
@@ -209,7 +209,7 @@ def test_two_runs_into_one_output_root_at_once(tmp_path, script_env):
     for proc in procs:
         assert proc.wait(timeout=300) == 0, proc.stdout.read()
         proc.stdout.close()
-    from plenexp import results
+    from plenexp.runs import results
 
     rows, problems = results.gather(grid, "loss.csv")
     assert problems == []
@@ -265,7 +265,7 @@ def test_reading_a_result_runs_no_pickled_code(tmp_path):
     """A ``metamer.pt`` someone sent, with code in it, is refused unread."""
     import torch
 
-    from plenexp import images, synthesis
+    from plenexp.synth import images, synthesis
 
     ran = tmp_path / "ran.txt"
     evil = tmp_path / "metamer.pt"
@@ -289,7 +289,7 @@ def test_profile_wrapper_keeps_status_and_leaves_profile_beside_run(tmp_path,
     run_dir = tmp_path / "a 'grid'; x" / "run"
     code = ("import sys\ndef spin():\n    return sum(i * i for i in range(10**6))\n"
             "for _ in range(15):\n    spin()\nsys.exit(3)")
-    proc = subprocess.run(["bash", str(REPO / "plenexp/profile_process.sh"),
+    proc = subprocess.run(["bash", str(REPO / "plenexp/runs/profile_process.sh"),
                            str(run_dir), sys.executable, "-c", code],
                           env=script_env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 3, proc.stderr
@@ -307,7 +307,7 @@ def test_profile_option_wraps_every_task_line(tmp_path, run_script):
     for line in (root / "ps_lbfgs/smoke/disbatch-cpu.txt").read_text().splitlines():
         words = shlex.split(line)
         start = words.index("bash")
-        assert words[start + 1] == str(REPO / "plenexp/profile_process.sh")
+        assert words[start + 1] == str(REPO / "plenexp/runs/profile_process.sh")
         run_dir = words[start + 2]
         assert words[start + 3:start + 5] == ["bash",
                                               str(REPO / "ps_lbfgs/time_synthesize.sh")]

@@ -26,9 +26,10 @@ import pandas as pd
 import pytest
 from _support import fake_runs
 
-from plenexp import cli, rundir, tasks
-
-from .conftest import REPO
+from plenexp import cli
+from plenexp.cluster import tasks
+from plenexp.runs import rundir
+from tests.conftest import REPO
 
 PY = sys.executable
 #: The smallest real run (issue 10's ``A``).
@@ -62,7 +63,7 @@ def work(tmp_path, script_env):
 
 
 def _target_png(path: Path) -> Path:
-    from plenexp import images
+    from plenexp.synth import images
 
     images.save_grayscale_png(images.load_image("reptile_skin", crop=128), path)
     return path
@@ -91,7 +92,7 @@ def _matlab_like(target_png: Path, seed: int = 0):
 def test_group_losses_takes_redundant_statistics_from_the_model():
     import torch
 
-    from plenexp import images, synthesis
+    from plenexp.synth import images, synthesis
 
     image = images.load_image("reptile_skin", crop=128)
     model = synthesis.make_model(image)
@@ -165,7 +166,9 @@ from pathlib import Path
 
 import torch
 
-from plenexp import cli, harness, images, synthesis
+from plenexp import cli
+from plenexp.runs import harness
+from plenexp.synth import images, synthesis
 
 
 def main():
@@ -246,8 +249,9 @@ def test_odd_arguments_stay_one_task_each_through_disbatch(tmp_path, script_env)
     taskfile = root / "tasks.txt"
     assert tasks.write_taskfile(lines, taskfile) == 2
     assert len(taskfile.read_text().splitlines()) == 2
-    proc = subprocess.run([PY, "-m", "plenexp.disbatch_local", taskfile, "--cores",
-                           "2"], env=script_env, cwd=tmp_path, capture_output=True,
+    proc = subprocess.run([PY, "-m", "plenexp.cluster.disbatch_local",
+                           taskfile, "--cores", "2"], env=script_env,
+                          cwd=tmp_path, capture_output=True,
                           text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "2/2 task(s) succeeded" in proc.stdout
@@ -283,7 +287,7 @@ class _Evil:
 LOAD = """
 import sys
 from pathlib import Path
-from plenexp import images, synthesis
+from plenexp.synth import images, synthesis
 image = images.load_image("reptile_skin", crop=128)
 model = synthesis.make_model(image)
 loss = synthesis.make_loss("l2_norm", model, image)
@@ -751,7 +755,7 @@ def test_sigterm_to_the_timing_wrapper_reaches_the_run(tmp_path, script_env):
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     env = dict(script_env, TMPDIR=str(scratch))
-    proc = subprocess.Popen(["bash", str(REPO / "plenexp/time_process.sh"), PY,
+    proc = subprocess.Popen(["bash", str(REPO / "plenexp/runs/time_process.sh"), PY,
                              "-c", SLEEPER, str(pid_file)], env=env)
     _wait_for_file(pid_file)
     assert len(list(scratch.iterdir())) == 1  # the run-dir record
@@ -771,9 +775,9 @@ def test_sigterm_to_disbatch_local_stops_disbatch_and_its_tasks(tmp_path,
     taskfile = tmp_path / "tasks.txt"
     taskfile.write_text(
         f"echo quick > {shlex.quote(str(tmp_path / 'quick.txt'))}\n"
-        + tasks.shell_line(["bash", REPO / "plenexp/time_process.sh", PY, sleeper,
+        + tasks.shell_line(["bash", REPO / "plenexp/runs/time_process.sh", PY, sleeper,
                             pid_file], {}, tmp_path / "slow.log") + "\n")
-    proc = subprocess.Popen([PY, "-m", "plenexp.disbatch_local", str(taskfile),
+    proc = subprocess.Popen([PY, "-m", "plenexp.cluster.disbatch_local", str(taskfile),
                              "--cores", "2"], env=script_env, cwd=tmp_path,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, start_new_session=True)
@@ -796,7 +800,7 @@ def test_sigterm_to_disbatch_local_stops_disbatch_and_its_tasks(tmp_path,
 
 
 def _children(pid: int) -> list[int]:
-    from plenexp import disbatch_local
+    from plenexp.cluster import disbatch_local
 
     return disbatch_local._descendants(pid)
 
@@ -808,7 +812,7 @@ def test_the_run_hint_quotes_the_task_file(tmp_path, run_script):
     hint = next(line for line in proc.stdout.splitlines()
                 if line.startswith("run them here with:"))
     words = shlex.split(hint.split(":", 1)[1])
-    assert words[:3] == ["python", "-m", "plenexp.disbatch_local"]
+    assert words[:3] == ["python", "-m", "plenexp.cluster.disbatch_local"]
     assert Path(words[3]).is_file() and words[3].startswith(str(root))
 
 
@@ -838,7 +842,7 @@ def test_interrupted_publish_puts_the_earlier_run_back(tmp_path, monkeypatch):
 KILLED_PUBLISH = """
 import os, signal, sys
 from pathlib import Path
-from plenexp import rundir
+from plenexp.runs import rundir
 real = os.replace
 def replace(src, dst):
     real(src, dst)
@@ -881,7 +885,8 @@ def test_a_run_killed_while_publishing_loses_nothing(tmp_path):
 TWICE = """
 import shutil, sys, time
 from pathlib import Path
-from plenexp import cli, rundir
+from plenexp import cli
+from plenexp.runs import rundir
 
 final, flag = Path(sys.argv[1]), Path(sys.argv[2])
 real = shutil.rmtree

@@ -12,9 +12,12 @@ import numpy as np
 import pytest
 import torch
 
-from plenexp import cli, images, paths, rundir, tasks
+from plenexp import cli
 from plenexp.cli import normalize_device
-from plenexp.devices import resolve_device
+from plenexp.cluster import tasks
+from plenexp.runs import paths, rundir
+from plenexp.runs.devices import resolve_device
+from plenexp.synth import images
 
 
 def test_builtin_image_is_gray_float64_in_unit_range():
@@ -178,7 +181,7 @@ def test_bad_arguments_exit_2_with_one_line(run_script, tmp_path):
 
 
 def test_thread_settings_follow_the_task_environment(monkeypatch):
-    from plenexp import provenance
+    from plenexp.runs import provenance
 
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     before = torch.get_num_threads()
@@ -192,7 +195,7 @@ def test_thread_settings_follow_the_task_environment(monkeypatch):
 
 
 def test_provenance_names_versions_and_host():
-    from plenexp import provenance
+    from plenexp.runs import provenance
 
     record = provenance.collect({"img": "x"}, torch.device("cpu"), "cpu")
     assert record["plenoptic_version"].startswith("2.")

@@ -19,11 +19,12 @@ import pytest
 
 import plenexp
 import plenexp.experiments
-from plenexp import loaders, results, rundir
-from plenexp.record import RunRecord
+from plenexp import loaders
+from plenexp.runs import results, rundir
+from plenexp.runs.record import RunRecord
 
 TOY_SUMMARY = '''
-from plenexp import results
+from plenexp.runs import results
 
 
 def summarize(input_dir, output_dir, from_csv=None):
@@ -37,8 +38,8 @@ def summarize(input_dir, output_dir, from_csv=None):
 '''
 
 TOY_RESULTS = '''
-from plenexp import provenance, results
-from plenexp.record import RunRecord
+from plenexp.runs import provenance, results
+from plenexp.runs.record import RunRecord
 
 
 def load_run(run_dir, metamer=True):

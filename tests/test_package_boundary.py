@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from _support import fake_runs
 
-from plenexp import cli, rundir
-
-from .conftest import REPO
+from plenexp import cli
+from plenexp.runs import rundir
+from tests.conftest import REPO
 
 
 def test_package_data_patterns_each_match_a_file():
@@ -78,7 +78,58 @@ def test_facets_need_no_matplotlib():
     import subprocess
     import sys
 
-    code = "import sys, plenexp.facets; print('matplotlib' in sys.modules)"
+    code = "import sys, plenexp.summary.facets; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True,
                          text=True, check=True, cwd=REPO).stdout
     assert out.strip() == "False"
+
+
+def _plenexp_imports(module: Path) -> set[str]:
+    """The plenexp modules ``module`` imports, at any depth of its code."""
+    import ast
+
+    found = set()
+    for node in ast.walk(ast.parse(module.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module.split(".")[0] == "plenexp":
+                found.add(node.module)
+                found.update(f"{node.module}.{a.name}" for a in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("plenexp"))
+    return found
+
+
+def test_the_shared_package_has_no_import_cycle():
+    # imports inside functions count too: one there only to dodge a cycle
+    # would hide it
+    modules = {".".join(p.relative_to(REPO).with_suffix("").parts).removesuffix(
+        ".__init__"): p for p in (REPO / "plenexp").rglob("*.py")}
+    graph = {name: {m for m in _plenexp_imports(path) if m in modules and m != name}
+             for name, path in modules.items()}
+    # a package's __init__ importing its own lazily-loaded module is no cycle
+    graph["plenexp"] -= {"plenexp.loaders"}
+    state: dict[str, int] = {}
+
+    def visit(name, trail):
+        state[name] = 1
+        for dep in sorted(graph[name]):
+            if state.get(dep) == 1:
+                raise AssertionError(" -> ".join([*trail, name, dep]))
+            if dep not in state:
+                visit(dep, [*trail, name])
+        state[name] = 2
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [])
+
+
+def test_the_shared_package_names_no_experiment():
+    experiments = sorted(p.parent.name for p in REPO.glob("*/write_disbatch.py"))
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, experiments)) + r")\b")
+    for module in (REPO / "plenexp").rglob("*.py"):
+        if "experiments" in module.parts:
+            continue
+        hits = [line for line in module.read_text().splitlines()
+                if pattern.search(line)]
+        assert not hits, f"{module.relative_to(REPO)}: {hits[:3]}"

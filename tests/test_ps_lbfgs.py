@@ -15,11 +15,13 @@ import pandas as pd
 import pytest
 import torch
 
-from plenexp import cli, facets, rundir, synthesis
+from plenexp import cli
 from plenexp.experiments.ps_lbfgs import grids, summary, summary_figures
-
-from . import figure_checks as checks
-from .conftest import REPO
+from plenexp.runs import rundir
+from plenexp.summary import facets
+from plenexp.synth import synthesis
+from tests import figure_checks as checks
+from tests.conftest import REPO
 
 
 def test_grid_sizes():
@@ -171,7 +173,7 @@ def test_smoke_grid_through_disbatch(tmp_path, run_script, script_env):
     root = tmp_path / "out root"
     run_script("ps_lbfgs/write_disbatch.py", "--grid", "smoke", "--output-root", root)
     taskfile = root / "ps_lbfgs" / "smoke" / "disbatch-cpu.txt"
-    proc = subprocess.run([sys.executable, "-m", "plenexp.disbatch_local",
+    proc = subprocess.run([sys.executable, "-m", "plenexp.cluster.disbatch_local",
                            str(taskfile)], capture_output=True, text=True,
                           env=script_env, cwd=REPO, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -337,8 +339,8 @@ def test_every_option_has_help(script):
 
 
 def test_run_figures_say_the_sign_and_titles_do_not_overlap():
-    from plenexp import draw
     from plenexp.experiments.ps_lbfgs import figures, run
+    from plenexp.summary import draw
 
     args = {"img": "reptile_skin", "crop": 128, "loss": "l2_norm",
             "coarse_to_fine": False, "init_reduced": False, "seed": 0,

@@ -19,11 +19,12 @@ import pandas as pd
 import pytest
 import scipy.io
 
-from plenexp import cli, matlab, rundir
+from plenexp import cli
 from plenexp.experiments.ps_matlab import figures, grids, results, summary
-from plenexp.record import RunRecord
-
-from . import figure_checks
+from plenexp.runs import rundir
+from plenexp.runs.record import RunRecord
+from plenexp.synth import matlab
+from tests import figure_checks
 
 GROUPS = {
     "pixel_statistics", "auto_correlation_magnitude", "skew_reconstructed",
@@ -240,7 +241,7 @@ def test_synthesize_through_octave(run_script, script_env, tmp_path):
     import plenoptic as po
     import torch
 
-    from plenexp import images, synthesis
+    from plenexp.synth import images, synthesis
 
     po.set_seed(0)
     noise = torch.rand(1, 1, 128, 128, dtype=torch.float64)
@@ -408,7 +409,7 @@ def test_a_three_scale_image_is_scored_with_three_scales(shared_dir, tmp_path):
     """fig12b's metamers are scored with the 3-scale model, as everywhere."""
     import torch
 
-    from plenexp import synthesis
+    from plenexp.synth import synthesis
 
     run = _fake_run(tmp_path / "fig12b_run", shared_dir, img="fig12b.png")
     assert results.analyze_run(run, figures=False)
@@ -495,7 +496,7 @@ def test_success_share_per_configuration():
 def test_synthesize_scores_and_analyze_force_reproduces(run_script, tmp_path):
     """A 3-scale image (fig12b): the loss written at run time is rebuilt exactly."""
     ts, pyr = real_code()
-    from plenexp import images
+    from plenexp.synth import images
 
     target = tmp_path / "fig12b.png"
     images.save_grayscale_png(images.load_image("reptile_skin", crop=128), target)

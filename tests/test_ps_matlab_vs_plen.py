@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import torch
 
-from plenexp import cli, facet_grid, harness, rundir
+from plenexp import cli
 from plenexp.experiments.ps_matlab_vs_plen import (
     figures,
     grids,
@@ -25,8 +25,9 @@ from plenexp.experiments.ps_matlab_vs_plen import (
     stats,
     summary,
 )
-
-from . import figure_checks as checks
+from plenexp.runs import harness, rundir
+from plenexp.summary import facet_grid
+from tests import figure_checks as checks
 
 EXPERIMENT_DIR = "ps_matlab_vs_plen"
 #: overall + the eleven PS statistic groups of plenoptic 2.1
@@ -633,7 +634,7 @@ def test_every_option_has_help(run_script):
 
 
 def test_writer_sides_and_code_directories(run_script, script_env, tmp_path):
-    from plenexp import matlab
+    from plenexp.synth import matlab
 
     code = {}
     for name, env in (("textureSynth", matlab.TEXTURESYNTH_ENV),
@@ -769,7 +770,7 @@ def test_quick_pipeline_on_tiny_runs(run_script, tmp_path):
     written = {name: pd.read_csv(grid / name / "loss.csv") for name in runs}
     run_script(f"{EXPERIMENT_DIR}/analyze.py", grid, "--force")
     tables = {name: pd.read_csv(grid / name / "loss.csv") for name in runs}
-    from plenexp import images, synthesis
+    from plenexp.synth import images, synthesis
 
     target = images.load_image("reptile_skin", crop=128)
     start = synthesis.group_losses(synthesis.make_model(target), target,
@@ -821,7 +822,7 @@ def test_matlab_run_through_octave_and_analyze(run_script, script_env, tmp_path)
     """Two real textureSynth iterations from the shared noise, timed, then scored."""
     import os
 
-    from plenexp import matlab
+    from plenexp.synth import matlab
 
     if shutil.which("octave") is None:
         pytest.skip("GNU Octave is not on PATH")
@@ -846,7 +847,7 @@ def test_matlab_run_through_octave_and_analyze(run_script, script_env, tmp_path)
     assert row.optimizer == "textureSynth" and row.init_img == "seed-0"
     assert row.engine.startswith("Octave ") and row.synth_iters == 2
     assert 0 < row.synth_duration < row.process_duration
-    from plenexp import images, synthesis
+    from plenexp.synth import images, synthesis
 
     target = images.load_image("reptile_skin", crop=128)
     start = synthesis.group_losses(synthesis.make_model(target), target,

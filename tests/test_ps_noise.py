@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 import torch
 
-from plenexp import rundir
 from plenexp.cli import UsageError
 from plenexp.experiments.ps_noise import (
     grids,
@@ -20,10 +19,10 @@ from plenexp.experiments.ps_noise import (
     summary,
     summary_figures,
 )
-from plenexp.record import RunRecord
-
-from . import figure_checks
-from .conftest import REPO
+from plenexp.runs import rundir
+from plenexp.runs.record import RunRecord
+from tests import figure_checks
+from tests.conftest import REPO
 
 
 def test_parse_weights_reads_seven_numbers():
@@ -266,7 +265,7 @@ def test_analyze_rebuilds_the_table(tiny_run, run_script, tmp_path):
 def test_analyze_adds_the_whole_process_time(tiny_run, run_script, tmp_path):
     """The run's table says None until analyze reads time_synthesize.sh's file."""
     from plenexp import report
-    from plenexp import results as tables
+    from plenexp.runs import results as tables
 
     copy = tmp_path / "grid" / "run"
     shutil.copytree(tiny_run, copy)
@@ -302,7 +301,7 @@ def test_flags_keep_their_meaning(run_script, tmp_path):
 
 
 def test_adhoc_names_differ_by_every_result_argument(tmp_path):
-    from plenexp import harness
+    from plenexp.runs import harness
 
     args = {"img": "einstein", "crop": 128, "init_noise_type": "normal",
             "init_noise": 2.0, "weights": (1, 1, 1, 1, 0, 0, 100), "seed": 0,
@@ -325,7 +324,7 @@ def test_smoke_grid_end_to_end(tmp_path, run_script, script_env):
     run_script("ps_noise/write_disbatch.py", "--grid", "smoke", "--output-root",
                root)
     taskfile = root / "ps_noise" / "smoke" / "disbatch-cpu.txt"
-    proc = subprocess.run([sys.executable, "-m", "plenexp.disbatch_local",
+    proc = subprocess.run([sys.executable, "-m", "plenexp.cluster.disbatch_local",
                            str(taskfile)], capture_output=True, text=True,
                           env=script_env, cwd=REPO, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -348,7 +347,7 @@ def test_smoke_grid_end_to_end(tmp_path, run_script, script_env):
 def test_analyze_force_reproduces_the_loss_of_a_three_scale_image(
         run_script, tmp_path):
     """``analyze --force`` rebuilds the model the run used (fig12b: 3 scales)."""
-    from plenexp import images
+    from plenexp.synth import images
 
     target = tmp_path / "fig12b.png"
     images.save_grayscale_png(images.load_image("reptile_skin", crop=128), target)

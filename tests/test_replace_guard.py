@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from plenexp import rundir
 from plenexp.cli import UsageError
+from plenexp.runs import rundir
 
 #: The cheapest real run of each experiment that takes an output directory.
 LBFGS = ("ps_lbfgs/synthesize.py", "--img", "reptile_skin", "--crop", "128",

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from _support import fake_runs
 
-from plenexp import report, results, rundir
-
-from .conftest import REPO
+from plenexp import report
+from plenexp.runs import results, rundir
+from tests.conftest import REPO
 
 
 class _Links(HTMLParser):
@@ -64,7 +64,7 @@ def assert_links_resolve(index: Path) -> _Links:
 
 
 def rundir_row(run: Path) -> dict:
-    from plenexp import results
+    from plenexp.runs import results
 
     return results.read_rows(run / "loss.csv")[0]
 
@@ -302,7 +302,7 @@ def test_report_of_real_runs(tmp_path, run_script, script_env):
     """The ps_lbfgs smoke grid through disBatch, analyzed, summarized, reported."""
     root = tmp_path / "out root"
     run_script("ps_lbfgs/write_disbatch.py", "--grid", "smoke", "--output-root", root)
-    proc = subprocess.run([sys.executable, "-m", "plenexp.disbatch_local",
+    proc = subprocess.run([sys.executable, "-m", "plenexp.cluster.disbatch_local",
                            str(root / "ps_lbfgs/smoke/disbatch-cpu.txt")],
                           capture_output=True, text=True, env=script_env, cwd=REPO,
                           timeout=600)

@@ -26,9 +26,8 @@ import pandas as pd
 import pytest
 import torch
 
-from plenexp import paths, rundir
-
-from .conftest import REPO
+from plenexp.runs import paths, rundir
+from tests.conftest import REPO
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
@@ -194,7 +193,7 @@ def _finished(run: Path) -> float:
 # ------------------------------------------------------------ smoke grids ---
 
 def _matlab_available(cluster: Cluster) -> bool:
-    return cluster.run(sys.executable, "-m", "plenexp.matlab",
+    return cluster.run(sys.executable, "-m", "plenexp.synth.matlab",
                        check=False).returncode == 0
 
 

@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from plenexp import provenance
+from plenexp.runs import provenance
 
 
 @dataclass

@@ -25,8 +25,8 @@ import time
 from pathlib import Path
 from types import ModuleType
 
-from plenexp import paths, provenance, results, rundir
-from plenexp.tasks import Task, safe_name
+from plenexp.cluster.tasks import Task, safe_name
+from plenexp.runs import paths, provenance, results, rundir
 
 EXPERIMENT = "ps_lbfgs"
 #: The grids whose configurations the stand-in runs repeat, over more seeds.

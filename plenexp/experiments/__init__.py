@@ -23,7 +23,7 @@ An experiment ``NAME`` is two folders:
     ``analyze --force`` reproduces the loss a run wrote); ``loss_row(...)``
     (or ``loss_rows``, where a run gives one row per loss function or state).
 ``results.py``
-    ``load_run(run_dir, metamer=True) -> plenexp.record.RunRecord`` and
+    ``load_run(run_dir, metamer=True) -> plenexp.runs.record.RunRecord`` and
     ``analyze_run(run_dir, figures=True, force=False) -> bool``.
 ``figures.py``
     Per-run figures and summary figures (matplotlib/seaborn imported here).
@@ -39,7 +39,7 @@ Shared conventions (``plenexp.cli``): the run directory is ``--output_dir``
 (``cli.add_run_dir_argument``), the output root ``--output-root``, the device
 ``--device``; ``--img``, ``--crop``, ``--seed`` and ``--synth_max_iter`` mean
 the same in every script; every option has help and ``--help`` shows its
-default. Runs are written through ``plenexp.harness.started_run`` (atomic,
+default. Runs are written through ``plenexp.runs.harness.started_run`` (atomic,
 with provenance); ad hoc run names carry a digest of every result-changing
 argument (``harness.run_dir_for``). Timing columns are ``init_duration``,
 ``synth_duration`` and ``process_duration`` (seconds) everywhere.

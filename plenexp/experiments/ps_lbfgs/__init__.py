@@ -6,6 +6,6 @@ imports), ``run`` (the one construction of model, loss and metamer),
 ``summary``.
 """
 
-from .grids import EXPERIMENT, GRIDS, run_name
+from plenexp.experiments.ps_lbfgs.grids import EXPERIMENT, GRIDS, run_name
 
 __all__ = ["EXPERIMENT", "GRIDS", "run_name"]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ... import draw, figure_files, images
+from plenexp.summary import draw, figure_files
+from plenexp.synth import images
 
 
 def run_title(args: dict, final_loss: float, n_iter: int,

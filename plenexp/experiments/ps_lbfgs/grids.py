@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 
-from ...tasks import Task
+from plenexp.cluster.tasks import Task
 
 EXPERIMENT = "ps_lbfgs"
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ... import devices, provenance, rundir, synthesis
-from ... import results as tables
-from ...record import RunRecord
-from . import run
-from .grids import EXPERIMENT
+from plenexp.experiments.ps_lbfgs import run
+from plenexp.experiments.ps_lbfgs.grids import EXPERIMENT
+from plenexp.runs import devices, provenance, rundir
+from plenexp.runs import results as tables
+from plenexp.runs.record import RunRecord
+from plenexp.synth import synthesis
 
 #: The per-run figures (``figures.write_run_figures``).
 FIGURES = ("target_vs_metamer", "synthesis_status", "representation_error")
@@ -82,7 +83,7 @@ def analyze_run(run_dir: str | os.PathLike, figures: bool = True,
                        synth_duration, fields)
     row["process_duration"] = process
     if figures:
-        from . import figures as run_figures
+        from plenexp.experiments.ps_lbfgs import figures as run_figures
 
         run_figures.write_run_figures(met, run_dir, args, synth_duration or 0.0)
     tables.write_row(row, table)

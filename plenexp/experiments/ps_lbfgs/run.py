@@ -10,7 +10,7 @@ from __future__ import annotations
 import plenoptic as po
 import torch
 
-from ... import images, success, synthesis
+from plenexp.synth import images, success, synthesis
 
 
 def load_target(args: dict, device) -> torch.Tensor:
@@ -55,7 +55,7 @@ def setup(met, args: dict, image: torch.Tensor) -> None:
 
 
 def outcome_fields(met, args: dict, trajectory_rows: list[dict] | None) -> dict:
-    """Success fields (:mod:`plenexp.success`) of a finished metamer."""
+    """Success fields (:mod:`plenexp.synth.success`) of a finished metamer."""
     with torch.no_grad():
         rep_error = met.model(met.image) - met.model(met.metamer)
     return success.run_fields(trajectory_rows, rep_error, args["loss"])

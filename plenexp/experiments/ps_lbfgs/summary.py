@@ -29,9 +29,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from ... import facets, figure_files, results, rundir, success
-from ...cli import UsageError
-from . import summary_figures as figures
+from plenexp import errors
+from plenexp.errors import UsageError
+from plenexp.experiments.ps_lbfgs import summary_figures as figures
+from plenexp.runs import results, rundir
+from plenexp.summary import facets, figure_files
+from plenexp.synth import success
 
 #: Fractions of ``max_iter`` the grids use (``grids.max_eval_arg``), in order.
 NOMINAL_FRACTIONS = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
@@ -157,7 +160,7 @@ def gather(input_dir: Path) -> pd.DataFrame:
     rows, problems = results.gather(input_dir, "loss.csv",
                                     required=REQUIRED_COLUMNS,
                                     numeric=NUMERIC_COLUMNS)
-    results.report(problems)
+    errors.report(problems)
     if not rows:
         raise UsageError(f"no finished runs with a loss under {input_dir}")
     return pd.DataFrame.from_records(rows)

@@ -1,4 +1,4 @@
-"""ps_lbfgs summary figures, drawn with :mod:`plenexp.facets` (no torch here).
+"""ps_lbfgs summary figures, drawn with :mod:`plenexp.summary.facets` (no torch here).
 
 Per-run figures are in :mod:`.figures`; this module keeps summaries of
 thousands of runs free of torch and plenoptic imports.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from ... import axis_ticks, facet_grid, facets
+from plenexp.summary import axis_ticks, facet_grid, facets
 
 #: Display names of the table's columns.
 LABELS = {

@@ -5,8 +5,8 @@ run names, no heavy imports), :mod:`.run` (the one ``build`` of plenoptic's
 model and loss that scores a MATLAB metamer, and its ``loss.csv`` row),
 :mod:`.results` (finding metamers, ``load_run``, ``analyze_run``),
 :mod:`.figures`, :mod:`.summary`. The MATLAB/Octave runner itself is
-:mod:`plenexp.matlab`.
+:mod:`plenexp.synth.matlab`.
 """
 
 # ps_matlab_vs_plen's MATLAB task writer reads ``ps_matlab.code_arguments``.
-from .grids import EXPERIMENT, GRIDS, code_arguments  # noqa: E402, F401
+from plenexp.experiments.ps_matlab.grids import EXPERIMENT, GRIDS, code_arguments  # noqa: E402, F401

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ... import images, matlab
-from ...cli import UsageError
-from ...tasks import Task, safe_name
+from plenexp.cluster.tasks import Task, safe_name
+from plenexp.errors import UsageError
+from plenexp.synth import images, matlab
 
 EXPERIMENT = "ps_matlab"
 
@@ -76,7 +76,7 @@ GRIDS: dict[str, Callable[..., list[Task]]] = {
 def code_arguments(args) -> tuple[str, ...]:
     """Check the code directories once and give the options that name them.
 
-    ``args`` holds the options of :func:`plenexp.matlab.add_matlab_arguments`
+    ``args`` holds the options of :func:`plenexp.synth.matlab.add_matlab_arguments`
     (a namespace or a dict).
 
     Task files then record exactly which code each run uses, and batch jobs do

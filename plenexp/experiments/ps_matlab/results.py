@@ -16,12 +16,14 @@ from pathlib import Path
 
 import torch
 
-from ... import images, matlab, provenance, results, rundir
-from ...cli import UsageError
-from ...record import RunRecord
-from . import run
-from .figures import write_metamer_figure
-from .grids import EXPERIMENT
+from plenexp import errors
+from plenexp.errors import UsageError
+from plenexp.experiments.ps_matlab import run
+from plenexp.experiments.ps_matlab.figures import write_metamer_figure
+from plenexp.experiments.ps_matlab.grids import EXPERIMENT
+from plenexp.runs import provenance, results, rundir
+from plenexp.runs.record import RunRecord
+from plenexp.synth import images, matlab
 
 #: Image files looked for as targets of loose MAT files.
 TARGET_SUFFIXES = (".pgm", ".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp")
@@ -273,7 +275,7 @@ def plot_metamers(metamers: list[MatlabMetamer], output_dir: Path) -> list[Path]
             row = scorer.row(metamer)
             target, res, _ = load_pair(metamer)
         except ValueError as err:  # unreadable, or not finite
-            results.report([f"{metamer.mat_path}: {err}"])
+            errors.report([f"{metamer.mat_path}: {err}"])
             continue
         paths = write_metamer_figure(
             metamer, scorer.model(metamer, target), target, res, row,

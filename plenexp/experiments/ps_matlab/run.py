@@ -14,7 +14,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from ... import images, success, synthesis
+from plenexp.synth import images, success, synthesis
 
 #: plenoptic's PS loss shown in titles and used for the overall ``loss``.
 LOSS = "l2_norm"

@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from ... import facets, figure_files, results
-from ...cli import UsageError
-from . import figures
-from .results import MatlabMetamer, Scorer, find_metamers
+from plenexp import errors
+from plenexp.errors import UsageError
+from plenexp.experiments.ps_matlab import figures
+from plenexp.experiments.ps_matlab.results import MatlabMetamer, Scorer, find_metamers
+from plenexp.runs import results
+from plenexp.summary import facets, figure_files
 
 #: A configuration: what the seeds of one point share.
 CONFIGURATION = ["image", "n_iter", "engine", "crop", "init"]
@@ -69,7 +71,7 @@ def summarize(input_dir: Path | None, output_dir: Path,
     else:
         metamers, problems = find_metamers(input_dir, target_dir)
         frame, more = loss_table(metamers)
-        results.report(problems + more)
+        errors.report(problems + more)
         if frame.empty:
             raise UsageError(f"no MATLAB metamers found under {input_dir}")
     output_dir.mkdir(parents=True, exist_ok=True)

@@ -25,6 +25,6 @@ One module per concern (the contract of :mod:`plenexp.experiments`):
     ``summarize``: every table into one, the figures, tables and text.
 """
 
-from .grids import EXPERIMENT, GRIDS, run_name
+from plenexp.experiments.ps_matlab_vs_plen.grids import EXPERIMENT, GRIDS, run_name
 
 __all__ = ["EXPERIMENT", "GRIDS", "run_name"]

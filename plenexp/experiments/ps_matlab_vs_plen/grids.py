@@ -16,10 +16,10 @@ import shlex
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from ... import paths
-from ...cli import UsageError
-from ...images import MAX_SIDE, image_label
-from ...tasks import Task, safe_name
+from plenexp.cluster.tasks import Task, safe_name
+from plenexp.errors import UsageError
+from plenexp.runs import paths
+from plenexp.synth.images import MAX_SIDE, image_label
 
 EXPERIMENT = "ps_matlab_vs_plen"
 

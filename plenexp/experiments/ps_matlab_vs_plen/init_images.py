@@ -11,10 +11,10 @@ import imageio.v3 as iio
 import plenoptic as po
 import torch
 
-from ... import images
-from ...cli import UsageError
-from ...rundir import atomic_path
-from .grids import EXPERIMENT, init_image_path
+from plenexp.errors import UsageError
+from plenexp.experiments.ps_matlab_vs_plen.grids import EXPERIMENT, init_image_path
+from plenexp.runs.rundir import atomic_path
+from plenexp.synth import images
 
 
 def make_init_image(seed: int, shape: tuple[int, int]):

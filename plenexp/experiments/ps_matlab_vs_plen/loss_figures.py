@@ -1,6 +1,6 @@
 """Summary figures: loss against time and evaluations, by group, trajectories.
 
-Built on :mod:`plenexp.facets`: one panel (row) per image, seeds aggregated
+Built on :mod:`plenexp.summary.facets`: one panel (row) per image, seeds aggregated
 (point = median, bars = min-max over seeds in loss and in time), ``n`` in the
 caption, one colour per curve (a method on one engine, device and host), and
 each curve's budgets joined by a line in iteration order.
@@ -17,8 +17,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
-from ... import axis_ticks, facet_grid, facets, figure_files  # noqa: E402
-from . import stats  # noqa: E402
+from plenexp.summary import figure_files  # noqa: E402
+from plenexp.experiments.ps_matlab_vs_plen import stats  # noqa: E402
+from plenexp.summary import axis_ticks, facet_grid, facets
 
 NAMES = {"l2_norm": "L2 norm", "mse": "mean squared error",
          "sse": "sum of squared errors", "max_abs": "largest absolute error"}

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from ... import figure_files
-from . import figures, results, stats
-from .summary import method_order
+from plenexp.experiments.ps_matlab_vs_plen import figures, results, stats
+from plenexp.experiments.ps_matlab_vs_plen.summary import method_order
+from plenexp.summary import figure_files
 
 
 def metamer_grids(frame: pd.DataFrame, output_dir: Path) -> list[Path]:

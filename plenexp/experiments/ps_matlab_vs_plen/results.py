@@ -12,13 +12,20 @@ from pathlib import Path
 
 import torch
 
-from ... import images, matlab, provenance, rundir, synthesis
-from ... import results as shared_results
-from ...cli import UsageError
-from ...record import RunRecord
-from . import run
-from .figures import RUN_FIGURE, run_figure
-from .grids import EXPERIMENT, is_loss_table, seed_of, table_path
+from plenexp import errors
+from plenexp.errors import UsageError
+from plenexp.experiments.ps_matlab_vs_plen import run
+from plenexp.experiments.ps_matlab_vs_plen.figures import RUN_FIGURE, run_figure
+from plenexp.experiments.ps_matlab_vs_plen.grids import (
+    EXPERIMENT,
+    is_loss_table,
+    seed_of,
+    table_path,
+)
+from plenexp.runs import provenance, rundir
+from plenexp.runs import results as shared_results
+from plenexp.runs.record import RunRecord
+from plenexp.synth import images, matlab, synthesis
 
 #: How engines are named in tables and legends.
 ENGINE_NAMES = {"octave": "Octave", "matlab": "MATLAB"}
@@ -290,7 +297,7 @@ def analyze(found: list[Path], force: bool = False, csv_dir: Path | None = None,
 
 
 def _skip(path: Path, err: BaseException, failed: list) -> None:
-    print(f"skipped {path}: {shared_results.describe(err)}", file=sys.stderr,
+    print(f"skipped {path}: {errors.describe(err)}", file=sys.stderr,
           flush=True)
     failed.append(path)
 

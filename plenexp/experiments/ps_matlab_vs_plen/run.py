@@ -14,13 +14,13 @@ from pathlib import Path
 import plenoptic as po
 import torch
 
-from ... import images, success, synthesis
-from .grids import (
+from plenexp.experiments.ps_matlab_vs_plen.grids import (
     WEIGHTED_GROUP,
     effective_weight,
     optimizer_label,
     seed_of,
 )
+from plenexp.synth import images, success, synthesis
 
 #: Loss functions of the per-result table: three norms of the difference of
 #: the PS statistics, and its largest absolute value (the success criterion).

@@ -13,7 +13,8 @@ import math
 
 import pandas as pd
 
-from ... import facets, success
+from plenexp.summary import facets
+from plenexp.synth import success
 
 #: Time columns a budget can be stated in, and how to say them.
 TIMES = {"synth_duration": "synthesis time (s)",
@@ -172,8 +173,8 @@ def success_by_method(frame: pd.DataFrame, time: str = "synth_duration"
     """Per image and curve: the share of seeds reaching plenoptic's success.
 
     A kept metamer succeeds when its overall L2 loss is at most
-    :data:`plenexp.success.SUCCESS_LOSS` and every statistic of its
-    representation error is within :data:`plenexp.success.SUCCESS_REP_ERROR`
+    :data:`plenexp.synth.success.SUCCESS_LOSS` and every statistic of its
+    representation error is within :data:`plenexp.synth.success.SUCCESS_REP_ERROR`
     (the ``max_abs`` overall row). A seed reaches success if any of its
     budgets does; the time (and evaluations) to reach it is that of its
     shortest successful budget, so it is known to the budget ladder's

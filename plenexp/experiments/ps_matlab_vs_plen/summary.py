@@ -8,10 +8,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from ... import results
-from ...cli import UsageError
-from . import loss_figures, stats
-from .grids import LOSS_TABLE, method_label, seed_of
+from plenexp import errors
+from plenexp.errors import UsageError
+from plenexp.experiments.ps_matlab_vs_plen import loss_figures, stats
+from plenexp.experiments.ps_matlab_vs_plen.grids import (
+    LOSS_TABLE,
+    method_label,
+    seed_of,
+)
+from plenexp.runs import results
 
 #: Column names of earlier versions of this experiment's tables.
 LEGACY_COLUMNS = {"init_time": "init_duration", "synth_only_time": "synth_duration",
@@ -106,7 +111,7 @@ def read_table(input_dir: Path | None, from_csv: Path | None) -> pd.DataFrame:
         return pd.read_csv(from_csv)
     rows, problems = results.gather(input_dir, LOSS_TABLE,
                                     required=REQUIRED_COLUMNS)
-    results.report(problems)
+    errors.report(problems)
     if not rows:
         raise UsageError(f"no analysed results under {input_dir} (run analyze.py "
                          "on the finished runs first)")

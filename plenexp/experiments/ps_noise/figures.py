@@ -18,22 +18,24 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
-from ... import draw, facets, figure_files, results, synthesis  # noqa: E402
-from .grids import (  # noqa: E402
+from plenexp.synth import synthesis  # noqa: E402
+from plenexp.experiments.ps_noise.grids import (  # noqa: E402
     EXPERIMENT,
     LOSS_DEFINITIONS,
     LOSS_LABELS,
     LOSS_SHORT,
     format_weights,
 )
-from .run import INIT_FILE, METAMER_FILE  # noqa: E402
-from .summary_figures import (  # noqa: E402
+from plenexp.experiments.ps_noise.run import INIT_FILE, METAMER_FILE  # noqa: E402
+from plenexp.experiments.ps_noise.summary_figures import (  # noqa: E402
     SETTINGS,
     settings_text,
     start_label,
     start_order,
     weights_order,
 )
+from plenexp.runs import results
+from plenexp.summary import draw, facets, figure_files
 
 #: Stem of a run's figure.
 FIGURE = "ps_noise"

@@ -6,9 +6,9 @@ import argparse
 import itertools
 import math
 
-from ...cli import MAX_MAGNITUDE, positive_float
-from ...images import image_label
-from ...tasks import Task
+from plenexp.cli import MAX_MAGNITUDE, positive_float
+from plenexp.cluster.tasks import Task
+from plenexp.synth.images import image_label
 
 EXPERIMENT = "ps_noise"
 

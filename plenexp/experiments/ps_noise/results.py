@@ -8,12 +8,13 @@ from pathlib import Path
 
 import torch
 
-from ... import provenance, results, rundir, synthesis
-from ...cli import UsageError
-from ...record import RunRecord
-from . import run
-from .figures import FIGURE, write_run_figure
-from .grids import EXPERIMENT, normalize_args
+from plenexp.errors import UsageError
+from plenexp.experiments.ps_noise import run
+from plenexp.experiments.ps_noise.figures import FIGURE, write_run_figure
+from plenexp.experiments.ps_noise.grids import EXPERIMENT, normalize_args
+from plenexp.runs import provenance, results, rundir
+from plenexp.runs.record import RunRecord
+from plenexp.synth import synthesis
 
 
 def _numbers(row: dict) -> dict:

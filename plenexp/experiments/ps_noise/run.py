@@ -14,9 +14,13 @@ from pathlib import Path
 import plenoptic as po
 import torch
 
-from ... import images, success, synthesis
-from ...cli import UsageError
-from .grids import NOISE_TYPES, PIXEL_STATISTICS, format_weights
+from plenexp.errors import UsageError
+from plenexp.experiments.ps_noise.grids import (
+    NOISE_TYPES,
+    PIXEL_STATISTICS,
+    format_weights,
+)
+from plenexp.synth import images, success, synthesis
 
 #: Files of one run.
 METAMER_FILE = "metamer.pt"

@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from ... import facets, figure_files, provenance, results
-from ...cli import UsageError
-from . import figures, run, summary_figures
-from .grids import LOSS_LABELS, normalize_args
+from plenexp import errors
+from plenexp.errors import UsageError
+from plenexp.experiments.ps_noise import figures, run, summary_figures
+from plenexp.experiments.ps_noise.grids import LOSS_LABELS, normalize_args
+from plenexp.runs import provenance, results
+from plenexp.summary import facets, figure_files
 
 #: Columns shown first in ``all_loss.csv``.
 SUMMARY_COLUMNS = [
@@ -37,7 +39,7 @@ def gather_table(input_dir: Path) -> pd.DataFrame:
     rows, problems = results.gather(input_dir, run.TABLE,
                                     required=REQUIRED_COLUMNS,
                                     numeric=NUMERIC_COLUMNS)
-    results.report(problems)
+    errors.report(problems)
     if not rows:
         raise UsageError(f"no finished runs with a loss under {input_dir}")
     frame = results.to_frame(rows)

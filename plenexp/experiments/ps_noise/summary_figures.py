@@ -1,4 +1,4 @@
-"""ps_noise summary figure, drawn with :mod:`plenexp.facets` (no torch here).
+"""ps_noise summary figure, drawn with :mod:`plenexp.summary.facets` (no torch here).
 
 Per-run figures and contact sheets are in :mod:`.figures`. Every loss number
 is named with the words of :data:`LOSS_LABELS`.
@@ -14,8 +14,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
-from ... import axis_ticks, facet_grid, facets, success  # noqa: E402
-from .grids import EXPERIMENT, LOSS_LABELS  # noqa: E402
+from plenexp.synth import success  # noqa: E402
+from plenexp.experiments.ps_noise.grids import EXPERIMENT, LOSS_LABELS  # noqa: E402
+from plenexp.summary import axis_ticks, facet_grid, facets
 
 
 def start_label(noise_type: str, amplitude: float) -> str:

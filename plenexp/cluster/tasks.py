@@ -11,10 +11,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import cli, cost, paths, rundir, sbatch
+from plenexp import cli, errors
+from plenexp.cluster import cost, sbatch
+from plenexp.runs import paths, rundir
 
 #: Wraps a task's command in ``py-spy record`` (``--profile``).
-PROFILE_SCRIPT = paths.REPO_ROOT / "plenexp" / "profile_process.sh"
+PROFILE_SCRIPT = paths.REPO_ROOT / "plenexp" / "runs" / "profile_process.sh"
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,7 @@ def shell_line(
         per line.
     """
     for part in (cwd, log, *env.values(), *command):
-        cli.check_one_line(part, "a task line (rename it)")
+        errors.check_one_line(part, "a task line (rename it)")
     assignments = " ".join(f"{k}={shlex.quote(str(v))}" for k, v in env.items())
     return (
         f"cd {shlex.quote(str(cwd))} && {assignments} "
@@ -137,7 +139,7 @@ def add_writer_arguments(parser: argparse.ArgumentParser, grids: Sequence[str],
 
 def local_run_command(taskfile: Path) -> str:
     """The one way to run a task file on this machine (it reports failures)."""
-    return shlex.join(["python", "-m", "plenexp.disbatch_local", str(taskfile)])
+    return shlex.join(["python", "-m", "plenexp.cluster.disbatch_local", str(taskfile)])
 
 
 def write_disbatch(

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import csv
-import math
 import os
 import pickle
-import sys
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from . import cli, rundir
+from plenexp import errors
+from plenexp.runs import rundir
+from plenexp.text import is_finite_number
 
 
 def read_rows(path: str | os.PathLike) -> list[dict[str, str]]:
@@ -86,7 +86,7 @@ def gather(
             continue
         except (OSError, ValueError, csv.Error) as err:
             # a directory, a looping symlink, not UTF-8, truncated...
-            problems.append(f"{path}: unreadable ({describe(err)})")
+            problems.append(f"{path}: unreadable ({errors.describe(err)})")
             continue
         if missing := [c for c in [*required, *numeric] if c not in run_rows[0]]:
             problems.append(f"{path}: no {', '.join(missing)} column "
@@ -108,46 +108,12 @@ def gather(
     return rows, problems
 
 
-def is_finite_number(text: str | None) -> bool:
-    """Whether a table cell holds a finite number (not empty, ``None``, NaN)."""
-    try:
-        return math.isfinite(float(text))
-    except (TypeError, ValueError):
-        return False
-
-
 def _encodable(text: str) -> bool:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
         return False
     return True
-
-
-def report(problems: list[str]) -> None:
-    """Print each problem on standard error, one line each.
-
-    The script then exits with status 1 once its work is done (see
-    :func:`plenexp.cli.note_problems`).
-    """
-    for line in problems:
-        print(f"skipped {one_line(line)}", file=sys.stderr, flush=True)
-    if problems:
-        print(f"{len(problems)} file(s) or row(s) skipped", file=sys.stderr)
-        cli.note_problems(len(problems))
-
-
-def one_line(text: str) -> str:
-    """``text`` with its line breaks escaped (a path may hold them)."""
-    return str(text).replace("\r", "\\r").replace("\n", "\\n")
-
-
-def describe(err: BaseException) -> str:
-    """An error in a few words, on one line, without a traceback."""
-    if isinstance(err, OSError) and err.strerror:
-        return err.strerror
-    text = str(err).strip().splitlines()
-    return f"{type(err).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
 #: What reading one damaged or hostile result file may raise.
@@ -157,7 +123,7 @@ DATA_ERRORS: tuple[type[BaseException], ...] = (
 #: What working on one result may raise, a result that does not fit what it
 #: claims (``UsageError``) included. Each such result is reported and skipped;
 #: a summary or analysis goes on with the rest.
-READ_ERRORS = (*DATA_ERRORS, cli.UsageError)
+READ_ERRORS = (*DATA_ERRORS, errors.UsageError)
 
 
 @contextmanager
@@ -171,7 +137,7 @@ def skipping(path: str | os.PathLike, what: str = "") -> Iterator[None]:
     try:
         yield
     except READ_ERRORS as err:
-        report([f"{path}: {what + ': ' if what else ''}{describe(err)}"])
+        errors.report([f"{path}: {what + ': ' if what else ''}{errors.describe(err)}"])
 
 
 def analyze_runs(dirs: Sequence[Path], analyze_run: Callable[..., bool],

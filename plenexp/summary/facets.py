@@ -16,23 +16,23 @@ A summary table has one row per run. The steps, each usable on its own:
 :func:`pareto_front`, :func:`success_table`
     The decision: the configurations no other one beats in both time and loss,
     and the share of runs meeting plenoptic's success criterion
-    (:mod:`plenexp.success`) with the median time and evaluations to reach it.
+    (:mod:`plenexp.synth.success`) with the median time and evaluations to reach it.
 
-Drawing is :mod:`plenexp.facet_grid` (the figure) and :mod:`plenexp.axis_ticks`
-(readable axes); this module needs no matplotlib.
+Drawing is :mod:`plenexp.summary.facet_grid` (the figure) and
+:mod:`plenexp.summary.axis_ticks` (readable axes); this module needs no matplotlib.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from . import success
+from plenexp.synth import success
+from plenexp.text import natural_key, number
 
 #: How a missing level (empty cell, NaN, ``None``) is shown.
 MISSING = "None"
@@ -54,13 +54,7 @@ def is_missing(value) -> bool:
 
 def as_number(value) -> float | None:
     """``value`` as a float if it reads as one (``"10"``, ``10.0``), else None."""
-    if isinstance(value, bool | np.bool_) or is_missing(value):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(number) else number
+    return None if is_missing(value) else number(value)
 
 
 def level_key(value) -> tuple:
@@ -68,14 +62,7 @@ def level_key(value) -> tuple:
 
     ``"iter-2"`` sorts before ``"iter-10"`` and ``"0.3"`` before ``"2"``.
     """
-    if is_missing(value):
-        return (2,)
-    number = as_number(value)
-    if number is not None:
-        return (0, number)
-    parts = re.split(r"(\d+(?:\.\d+)?)", str(value))
-    return (1, tuple((0, float(p), "") if i % 2 else (1, 0.0, p.lower())
-                     for i, p in enumerate(parts) if p))
+    return (2,) if is_missing(value) else natural_key(value)
 
 
 def order_levels(values: Iterable) -> list:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import torch
 
-from . import devices, paths, provenance, rundir
-from .paths import NOT_RESULT_ARGS
+from plenexp.runs import devices, paths, provenance, rundir
+from plenexp.runs.paths import NOT_RESULT_ARGS
 
 
 @dataclass

@@ -8,8 +8,9 @@ import time
 
 import torch
 
-from .cli import UsageError, normalize_device
-from .provenance import cpu_name
+from plenexp.cli import normalize_device
+from plenexp.errors import UsageError
+from plenexp.runs.provenance import cpu_name
 
 
 def resolve_device(spec: str | int) -> torch.device:

@@ -20,7 +20,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import cost
+from plenexp import cli
+from plenexp.cluster import cost
+from plenexp.errors import UsageError, check_one_line
 
 #: Defaults of the two kinds of nodes (the README's commands).
 CPU_CONSTRAINT = "genoa"
@@ -97,27 +99,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--constraint", default=None,
                        help=f"node features (default: {CPU_CONSTRAINT} for CPU, "
                        "none for GPU; 'none' for none)")
-    group.add_argument("--ntasks", type=_positive, default=None,
+    group.add_argument("--ntasks", type=cli.positive_int, default=None,
                        help="disBatch slots, -n (default: the number of tasks, "
                        f"at most {DEFAULT_NTASKS['cpu']} on CPU, "
                        f"{DEFAULT_NTASKS['gpu']} on GPU)")
     group.add_argument("--cpus-per-task", "--cpus_per_task", dest="cpus_per_task",
-                       type=_positive, default=None,
+                       type=cli.positive_int, default=None,
                        help="cores per slot, -c (default: --threads)")
     group.add_argument("--time", type=parse_time, default=None,
                        help="time limit, e.g. 2:00:00 or 1-12 (default: the "
                        f"estimated makespan x {SAFETY_FACTOR} + "
                        f"{MARGIN_S // 60} min)")
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
 
 
 def check_arguments(args: argparse.Namespace) -> None:
@@ -128,8 +120,6 @@ def check_arguments(args: argparse.Namespace) -> None:
              ("partition", "constraint", "ntasks", "cpus_per_task", "time")
              if getattr(args, name) is not None]
     if given:
-        from .cli import UsageError
-
         raise UsageError(f"{', '.join(given)} need --sbatch")
 
 
@@ -191,8 +181,6 @@ class Script:
             If a value holds a line break or other control character: it
             would start a line of its own in the script.
         """
-        from .cli import check_one_line
-
         for value in (self.taskfile, self.job_name, self.log_dir, self.bin_dir,
                       self.partition or "", self.constraint or ""):
             check_one_line(value, "a batch script")

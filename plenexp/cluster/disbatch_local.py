@@ -1,6 +1,6 @@
 """Run a task file through disBatch on this machine's cores and report failures.
 
-Usage: ``python -m plenexp.disbatch_local TASKFILE [--cores N]``. disBatch's own
+Usage: ``python -m plenexp.cluster.disbatch_local TASKFILE [--cores N]``. disBatch's own
 logs and status file go to ``disbatch_logs/`` beside the task file; a task that
 failed is named with its log, and the exit status is 1 if any did.
 """
@@ -17,8 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import cli
-from .tasks import safe_name
+from plenexp import cli, errors
+from plenexp.cluster.tasks import safe_name
 
 #: Seconds disBatch and its tasks get to stop after SIGTERM, before SIGKILL.
 STOP_GRACE_S = 20.0
@@ -174,7 +174,7 @@ def main() -> None:
                         help="tasks at a time (default: all cores)")
     args = parser.parse_args()
     if not args.taskfile.is_file():
-        raise cli.UsageError(f"no task file at {args.taskfile}")
+        raise errors.UsageError(f"no task file at {args.taskfile}")
     sys.exit(run(args.taskfile, args.cores))
 
 

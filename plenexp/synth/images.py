@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .cli import UsageError
+from plenexp.errors import UsageError
 
 #: plenoptic's built-in images, loaded as grayscale and usable offline.
 BUILTIN_IMAGES = ("einstein", "curie", "reptile_skin", "parrot")

@@ -1,10 +1,11 @@
 """The summary figure: medians with min-max bars in a wrapped grid of panels.
 
-:func:`scatter_grid` draws an aggregated table (:func:`plenexp.facets.aggregate`)
-with the roles :func:`plenexp.facets.choose_encoding` gave its variables: one
+:func:`scatter_grid` draws an aggregated table
+(:func:`plenexp.summary.facets.aggregate`) with the roles
+:func:`plenexp.summary.facets.choose_encoding` gave its variables: one
 panel per image and panel level, wrapped into a grid of readable aspect, the
 legend outside every axes, ``n`` in the caption, log axes with several tick
-labels (:mod:`plenexp.axis_ticks`), and optionally each image's Pareto front
+labels (:mod:`plenexp.summary.axis_ticks`), and optionally each image's Pareto front
 as a line. :func:`palette`, :func:`add_legend`, :func:`legend_header`,
 :func:`wrap_title` and :func:`caption` serve the experiments' own figures too.
 
@@ -29,8 +30,8 @@ from matplotlib.colors import to_rgba  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.markers import MarkerStyle  # noqa: E402
 
-from .axis_ticks import padded_limits, tidy_axis, use_log  # noqa: E402
-from .facets import (  # noqa: E402
+from plenexp.summary.axis_ticks import padded_limits, tidy_axis, use_log  # noqa: E402
+from plenexp.summary.facets import (  # noqa: E402
     MARKERS,
     Encoding,
     as_number,

@@ -12,7 +12,9 @@ from collections.abc import Callable
 import plenoptic as po
 import torch
 
-from .cli import LOSSES, RunFailed, UsageError
+from plenexp.cli import LOSSES
+from plenexp.errors import RunFailed, UsageError
+from plenexp.runs.rundir import atomic_path
 
 
 def make_model(image: torch.Tensor, n_scales: int = 4) -> torch.nn.Module:
@@ -267,8 +269,6 @@ class Trajectory:
 
     def write_csv(self, path: str | os.PathLike) -> None:
         """Write ``trajectory.csv`` (atomically)."""
-        from .rundir import atomic_path
-
         with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=self.COLUMNS)
             writer.writeheader()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from plenexp.errors import check_one_line
+
 OUTPUT_ROOT_ENV = "PLENEXP_OUTPUT_ROOT"
 DEFAULT_OUTPUT_ROOT = "./outputs"
 #: Arguments that say where a run goes or whether figures are drawn, not
@@ -13,7 +15,7 @@ NOT_RESULT_ARGS = frozenset({"output_dir", "output_path", "output_root", "no_plo
                              "force"})
 
 #: The repository checkout this package lives in (used for script paths).
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def output_root(cli_value: str | os.PathLike | None = None) -> Path:
@@ -36,8 +38,6 @@ def output_root(cli_value: str | os.PathLike | None = None) -> Path:
         break every task line and log naming it.
     """
     value = cli_value or os.environ.get(OUTPUT_ROOT_ENV) or DEFAULT_OUTPUT_ROOT
-    from .cli import check_one_line
-
     check_one_line(value, "the output root (every task line and log names it)")
     return Path(value)
 

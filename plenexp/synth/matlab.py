@@ -18,7 +18,7 @@ without them for a given seed; only the drawing time goes (Octave 7.3,
 256x256, one thread: 0.37 s per iteration instead of 0.59 s, and no ASCII
 frames in the logs).
 
-Run ``python -m plenexp.matlab`` to check a set-up: one line, exit status 0
+Run ``python -m plenexp.synth.matlab`` to check a set-up: one line, exit status 0
 when an engine and both code directories are found, 2 otherwise.
 """
 
@@ -34,8 +34,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import cli, provenance
-from .paths import REPO_ROOT
+from plenexp import cli, errors
+from plenexp.runs import provenance
+from plenexp.runs.paths import REPO_ROOT
 
 TEXTURESYNTH_ENV = "TEXTURESYNTH_DIR"
 PYRTOOLS_ENV = "MATLABPYRTOOLS_DIR"
@@ -143,7 +144,7 @@ def _code_dir(value: str | os.PathLike | None, option: str, env: str, name: str,
     if not value:
         value, source = os.environ.get(env), env
     if not value:
-        raise cli.UsageError(
+        raise errors.UsageError(
             f"{name} code not found: set {option} or {env} to a local copy of "
             f"{url} (git clone {url})")
     directory = Path(value).expanduser()
@@ -151,7 +152,7 @@ def _code_dir(value: str | os.PathLike | None, option: str, env: str, name: str,
     if missing:
         what = "does not exist" if not directory.is_dir() else \
             f"has no {', '.join(missing)}"
-        raise cli.UsageError(
+        raise errors.UsageError(
             f"{source}={value} {what}: it must be a local copy of {url} "
             f"(git clone {url})")
     return directory.resolve()
@@ -183,7 +184,7 @@ def find_engine(name: str = "auto") -> Engine:
         When the engine asked for (or, for ``auto``, either) is not on PATH.
     """
     if name not in ENGINES:
-        raise cli.UsageError(f"unknown engine {name!r}: expected "
+        raise errors.UsageError(f"unknown engine {name!r}: expected "
                              f"{', '.join(ENGINES)}")
     install = ("install GNU Octave (apt-get install octave, or conda install "
                "-c conda-forge octave) or put MATLAB's matlab on PATH")
@@ -192,7 +193,7 @@ def find_engine(name: str = "auto") -> Engine:
         if path:
             return Engine(candidate, path)
     what = "neither matlab nor octave is" if name == "auto" else f"{name} is not"
-    raise cli.UsageError(f"{what} on PATH: {install}")
+    raise errors.UsageError(f"{what} on PATH: {install}")
 
 
 def check_setup(engine: str = "auto", texturesynth_dir=None,
@@ -205,7 +206,7 @@ def check_setup(engine: str = "auto", texturesynth_dir=None,
 def check_size(height: int, width: int, what: str = "image") -> None:
     """Raise :class:`UsageError` unless textureSynth (Nsc=4) takes this size."""
     if height % SIZE_STEP or width % SIZE_STEP:
-        raise cli.UsageError(
+        raise errors.UsageError(
             f"{what} is {height}x{width}; textureSynth with {N_SCALES} scales "
             f"needs height and width divisible by {SIZE_STEP}")
 
@@ -438,9 +439,9 @@ def engine_version(engine: Engine) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m plenexp.matlab``: check the set-up, in one line."""
+    """``python -m plenexp.synth.matlab``: check the set-up, in one line."""
     parser = cli.ArgumentParser(
-        prog="python -m plenexp.matlab",
+        prog="python -m plenexp.synth.matlab",
         description="Check that MATLAB or Octave and the textureSynth and "
         "matlabPyrTools code are found.")
     add_matlab_arguments(parser)
@@ -452,5 +453,5 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    sys.argv[0] = "plenexp.matlab"
+    sys.argv[0] = "plenexp.synth.matlab"
     cli.run(main)

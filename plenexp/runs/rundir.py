@@ -26,7 +26,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from .cli import UsageError
+from plenexp import errors
+from plenexp.errors import UsageError
 
 #: Written last into a run directory; its presence means the run is complete.
 DONE_MARKER = "done.json"
@@ -404,7 +405,7 @@ def finished_runs(dirs: Sequence[Path]) -> list[Path]:
     """Every finished run in or below ``dirs`` (run directories or parents).
 
     Each run once, however it was named (a symlink, a parent and a child);
-    directories that cannot be read are reported (``results.report``) and
+    directories that cannot be read are reported (``errors.report``) and
     skipped.
 
     Raises
@@ -412,15 +413,13 @@ def finished_runs(dirs: Sequence[Path]) -> list[Path]:
     UsageError
         If a directory does not exist or none holds a finished run.
     """
-    from . import results
-
     for path in dirs:
         if not path.is_dir():
             raise UsageError(f"no such directory: {path}")
     problems: list[str] = []
     runs = list({os.path.realpath(run): run for path in dirs
                  for run in done_runs(path, problems)}.values())
-    results.report(problems)
+    errors.report(problems)
     if not runs:
         raise UsageError("no finished runs (with done.json) under "
                          + ", ".join(map(str, dirs)))

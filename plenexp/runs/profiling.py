@@ -5,7 +5,7 @@
 the same samples as a static flame graph SVG (hover a box for its function,
 file and seconds) and to print the functions that took the most time.
 
-Usage: ``python -m plenexp.profiling PROFILE.speedscope.json --svg OUT.svg``.
+Usage: ``python -m plenexp.runs.profiling PROFILE.speedscope.json --svg OUT.svg``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 
-from . import cli, rundir
+from plenexp import cli, errors
+from plenexp.runs import rundir
 
 #: Width of the drawing, pixels; boxes narrower than MIN_WIDTH are left out.
 WIDTH, ROW, MIN_WIDTH, FONT = 1200, 17, 0.5, 11
@@ -144,9 +145,9 @@ def main() -> None:
     try:
         root = load_tree(args.speedscope)
     except (OSError, ValueError, KeyError, TypeError) as err:
-        raise cli.UsageError(f"cannot read {args.speedscope}: {err}") from None
+        raise errors.UsageError(f"cannot read {args.speedscope}: {err}") from None
     if root.total <= 0:
-        raise cli.UsageError(f"{args.speedscope} holds no samples")
+        raise errors.UsageError(f"{args.speedscope} holds no samples")
     svg = flame_svg(root, args.title or args.speedscope.name)
     with rundir.atomic_path(args.svg) as tmp:
         tmp.write_text(svg)

@@ -1,6 +1,6 @@
 """Readable axes: log or linear, limits with a margin, enough tick labels.
 
-Used by every summary figure (:mod:`plenexp.facet_grid` and the experiments'
+Used by every summary figure (:mod:`plenexp.summary.facet_grid` and the experiments'
 own figures); ``tests/figure_checks.py`` reads labels with
 :func:`visible_tick_labels`.
 """

@@ -47,7 +47,7 @@ if [ -z "$status" ]; then
 fi
 if [ -s "$partial" ]; then
     mv -f "$partial" "$profile"
-    "$python" -m plenexp.profiling "$profile" --svg "$run_dir.profile.svg" \
+    "$python" -m plenexp.runs.profiling "$profile" --svg "$run_dir.profile.svg" \
         --title "$(basename "$run_dir")" \
         || echo "warning: no flame graph drawn from $profile" >&2
 fi

@@ -31,9 +31,10 @@ repository is developed on; a cluster core is usually faster.
 from __future__ import annotations
 
 import heapq
-import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+
+from plenexp.text import number
 
 #: Seconds of one PS forward + backward pass per pixel, one CPU thread
 #: (measured: 0.048 s at 128x128, 0.18 s at 256x256, float64, 4 scales).
@@ -100,12 +101,10 @@ def parse_options(argv: Sequence[str]) -> dict[str, str | bool]:
     return options
 
 
-def _number(value, default: float) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return default
-    return number if math.isfinite(number) and number > 0 else default
+def _positive(value, default: float) -> float:
+    # an option's value as a positive number; anything else counts as ``default``
+    parsed = number(value)
+    return parsed if parsed is not None and parsed > 0 else default
 
 
 def image_shape(options: dict) -> tuple[int, int]:
@@ -117,11 +116,11 @@ def image_shape(options: dict) -> tuple[int, int]:
     """
     crop = options.get("crop")
     if crop not in (None, True) and str(crop).lower() != "none":
-        side = int(_number(crop, DEFAULT_SHAPE[0]))
+        side = int(_positive(crop, DEFAULT_SHAPE[0]))
         return side, side
     size = options.get("size")
     if size not in (None, True):
-        side = int(_number(size, DEFAULT_SHAPE[0]))
+        side = int(_positive(size, DEFAULT_SHAPE[0]))
         return side, side
     img = str(options.get("img", ""))
     if img in NAMED_IMAGE_SHAPES:
@@ -139,12 +138,13 @@ def image_shape(options: dict) -> tuple[int, int]:
 
 def evaluations(options: dict) -> float:
     """Upper bound on the PS model evaluations of a plenoptic run."""
-    steps = _number(options.get("synth_max_iter", DEFAULTS["synth_max_iter"]), 200)
+    steps = _positive(options.get("synth_max_iter", DEFAULTS["synth_max_iter"]), 200)
     if str(options.get("optimizer", DEFAULTS["optimizer"])).lower() == "adam":
         return steps
-    max_iter = _number(options.get("max_iter", DEFAULTS["max_iter"]), 10)
+    max_iter = _positive(options.get("max_iter", DEFAULTS["max_iter"]), 10)
     raw = options.get("max_eval", max_iter)  # every script's default: max_iter
-    max_eval = 1.25 * max_iter if str(raw).lower() == "none" else _number(raw, max_iter)
+    max_eval = (1.25 * max_iter if str(raw).lower() == "none"
+                else _positive(raw, max_iter))
     if str(options.get("line_search_fn", DEFAULTS["line_search_fn"])).lower() == "none":
         max_eval = min(max_eval, max_iter)
     return steps * (max_eval + LBFGS_STEP_OVERHEAD)
@@ -173,7 +173,7 @@ def estimate_seconds(argv: Sequence[str], device: str = "cpu") -> float:
     if "n_iter" in options:  # MATLAB textureSynth
         engine = str(options.get("engine", DEFAULTS["engine"]))
         engine = engine if engine in ENGINE_SECONDS_PER_ITER_PIXEL else "octave"
-        n_iter = _number(options["n_iter"], float(DEFAULTS["n_iter"]))
+        n_iter = _positive(options["n_iter"], float(DEFAULTS["n_iter"]))
         return (STARTUP["python"] + STARTUP[engine]
                 + n_iter * pixels * ENGINE_SECONDS_PER_ITER_PIXEL[engine])
     per_eval = CPU_SECONDS_PER_EVAL_PIXEL * pixels

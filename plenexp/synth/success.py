@@ -5,7 +5,7 @@ loss (L2 norm of the representation difference) is about 0.1 or less and every
 value of the representation error lies within +-0.5. Each plenoptic run
 records the fields of :func:`run_fields` in its ``loss.csv`` row; summaries
 turn them into a share of runs and a median time and number of evaluations
-(:func:`plenexp.facets.success_table`).
+(:func:`plenexp.summary.facets.success_table`).
 
 No imports beyond the standard library: ``synthesize.py`` calls it before its
 run ends, and summaries read its constants without loading torch.
@@ -50,7 +50,7 @@ def first_reach(rows: Iterable[dict], threshold: float = SUCCESS_LOSS) -> dict |
     ----------
     rows
         Trajectory rows (``step``, ``seconds``, ``loss``, ``evaluations``), in
-        order (:class:`plenexp.synthesis.Trajectory`).
+        order (:class:`plenexp.synth.synthesis.Trajectory`).
     threshold
         The loss to reach.
 
