@@ -9,7 +9,8 @@ export PLENEXP_OUTPUT_ROOT ?= ./outputs
 
 .PHONY: venv demo test lint report clean
 
-$(VENV)/.installed: pyproject.toml
+# a new experiment folder is a new package: install again
+$(VENV)/.installed: pyproject.toml $(wildcard */__init__.py)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet "$(TORCH)"
 	$(PY) -m pip install --quiet -e .

@@ -1,9 +1,10 @@
 """Results for notebooks: one grid's summary table, one run's record.
 
 ``plenexp.load_results`` and ``plenexp.load_run`` (re-exported by the package)
-dispatch to the experiment's own code, as ``plenexp.experiments`` states it:
-``plenexp.experiments.<name>.summary.summarize`` builds a grid's table,
-``plenexp.experiments.<name>.results.load_run`` reads one run. Nothing heavy is
+dispatch to the experiment's own code, as ``CONTRIBUTING.md`` states the
+contract: an experiment is a folder of the repository with a
+``write_disbatch.py``, importable as a package; its ``summarize.summarize``
+builds a grid's table, its ``run.load_run`` reads one run. Nothing heavy is
 imported until they are called.
 """
 
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import pkgutil
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -29,16 +29,18 @@ SUMMARY_TABLE = "all_loss.csv"
 SUMMARY_DIR = "summary"
 
 
-def experiments() -> list[str]:
-    """Names of the experiments this checkout has (``plenexp/experiments/*``)."""
-    from plenexp import experiments as package
+#: The file that makes a folder of the repository an experiment.
+EXPERIMENT_MARKER = "write_disbatch.py"
 
-    return sorted(m.name for m in pkgutil.iter_modules(package.__path__)
-                  if not m.name.startswith("_"))
+
+def experiments() -> list[str]:
+    """Names of the experiments this checkout has (folders with a task writer)."""
+    return sorted(p.parent.name for p in paths.REPO_ROOT.glob(f"*/{EXPERIMENT_MARKER}")
+                  if (p.parent / "__init__.py").is_file())
 
 
 def experiment_module(experiment: str, part: str) -> ModuleType:
-    """``plenexp.experiments.<experiment>.<part>``, the contract's module.
+    """``<experiment>.<part>``: a module of the experiment's folder.
 
     Raises
     ------
@@ -49,14 +51,14 @@ def experiment_module(experiment: str, part: str) -> ModuleType:
     if experiment not in known:
         raise ValueError(f"unknown experiment {experiment!r}: expected one of "
                          f"{', '.join(known)}")
-    name = f"plenexp.experiments.{experiment}.{part}"
+    name = f"{experiment}.{part}"
     try:
         return importlib.import_module(name)
     except ModuleNotFoundError as err:
-        if err.name not in (name, f"plenexp.experiments.{experiment}"):
+        if err.name not in (name, experiment):
             raise  # a missing dependency, not a missing part of the contract
         raise ValueError(f"experiment {experiment!r} has no module {part!r} "
-                         f"({name}; see plenexp/experiments/__init__.py)") from None
+                         f"({experiment}/{part}.py; see CONTRIBUTING.md)") from None
 
 
 def _summary_is_stale(table: Path, grid_dir: Path) -> bool:
@@ -107,7 +109,7 @@ def load_results(experiment: str, grid: str = "quick",
     """
     import pandas as pd
 
-    summary = experiment_module(experiment, "summary")
+    summary = experiment_module(experiment, "summarize")
     grid_dir = paths.grid_dir(paths.output_root(root), experiment, grid)
     output_dir = grid_dir / SUMMARY_DIR
     table = output_dir / SUMMARY_TABLE
@@ -171,5 +173,4 @@ def load_run(run_dir: str | os.PathLike, metamer: bool = True) -> RunRecord:
     except (OSError, ValueError):
         record = {}  # the path may still say which experiment it is
     experiment = _experiment_of(run_dir, record)
-    return experiment_module(experiment, "results").load_run(run_dir,
-                                                             metamer=metamer)
+    return experiment_module(experiment, "run").load_run(run_dir, metamer=metamer)

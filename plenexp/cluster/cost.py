@@ -184,6 +184,45 @@ def estimate_seconds(argv: Sequence[str], device: str = "cpu") -> float:
     return startup + evaluations(options) * per_eval
 
 
+def lbfgs_evaluations(steps: int, max_iter: int, max_eval: float | None,
+                      line_search: str | None = "strong_wolfe") -> float:
+    """Upper bound on the PS model evaluations of an LBFGS synthesis.
+
+    Parameters
+    ----------
+    steps
+        Optimizer steps (``--synth_max_iter``).
+    max_iter, max_eval
+        ``torch.optim.LBFGS``'s; ``max_eval`` ``None`` is its own default,
+        1.25 x ``max_iter``.
+    line_search
+        Without one (``None``) a step makes at most ``max_iter`` evaluations.
+    """
+    per_step = 1.25 * max_iter if max_eval is None else max_eval
+    if line_search is None:
+        per_step = min(per_step, max_iter)
+    return steps * (per_step + LBFGS_STEP_OVERHEAD)
+
+
+def plenoptic_seconds(evaluations: float, shape: tuple[int, int],
+                      device: str = "cpu") -> float:
+    """Seconds of a plenoptic run: start-up plus its PS model evaluations."""
+    per_eval = CPU_SECONDS_PER_EVAL_PIXEL * shape[0] * shape[1]
+    startup = STARTUP["python"]
+    if str(device).startswith("cuda"):
+        per_eval = max(per_eval / GPU_SPEEDUP, GPU_MIN_EVAL)
+        startup = STARTUP["cuda"]
+    return startup + evaluations * per_eval
+
+
+def texturesynth_seconds(n_iter: int, shape: tuple[int, int],
+                         engine: str = "octave") -> float:
+    """Seconds of a textureSynth run under ``engine`` (``octave`` or ``matlab``)."""
+    engine = engine if engine in ENGINE_SECONDS_PER_ITER_PIXEL else "octave"
+    return (STARTUP["python"] + STARTUP[engine]
+            + n_iter * shape[0] * shape[1] * ENGINE_SECONDS_PER_ITER_PIXEL[engine])
+
+
 def longest_first(costs: Sequence[float]) -> list[int]:
     """Indices of ``costs``, largest first; equal costs keep their order."""
     return sorted(range(len(costs)), key=lambda i: -costs[i])

@@ -29,10 +29,15 @@ class Task:
         Run name, unique within the grid; becomes the run directory's name.
     argv
         Arguments for the experiment's script, except device and output.
+    seconds
+        The experiment's estimate of the run's duration (``plenexp.cluster.cost``
+        has the pieces): task files are written longest first, and a batch
+        job's time limit is sized from it.
     """
 
     name: str
     argv: tuple[str, ...]
+    seconds: float | None = None
 
 
 def safe_name(text: str) -> str:
@@ -151,6 +156,7 @@ def write_disbatch(
     taskfile_prefix: str = "disbatch",
     extra_arguments: Callable[[argparse.ArgumentParser], None] | None = None,
     extra_task_args: Callable[[argparse.Namespace], Sequence[str]] | None = None,
+    estimate: Callable[[Task, argparse.Namespace], float] | None = None,
 ) -> Path:
     """The whole ``write_disbatch.py`` of a synthesis experiment.
 
@@ -176,6 +182,9 @@ def write_disbatch(
     extra_task_args
         Arguments appended to every task, from the parsed options (checked
         there, before any file is written).
+    estimate
+        A task's estimated seconds given the writer's options (default: the
+        task's own ``seconds``), for writers whose options change a run's cost.
 
     Returns
     -------
@@ -204,7 +213,10 @@ def write_disbatch(
             skipped += 1
             continue
         todo.append((task, run_dir))
-    costs = [cost.estimate_seconds((*task.argv, *extra), device) for task, _ in todo]
+    costs = [estimate(task, args) if estimate is not None
+             else task.seconds if task.seconds is not None
+             else cost.estimate_seconds((*task.argv, *extra), device)
+             for task, _ in todo]
     lines, ordered_costs = [], []
     for i in order_tasks([task for task, _ in todo], costs, args.order):
         task, run_dir = todo[i]

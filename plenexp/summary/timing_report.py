@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from pathlib import Path
+
+from plenexp.runs.rundir import atomic_path
 
 #: Columns naming one run (the table may hold several rows per run).
 RUN_COLUMNS = ("result", "run_dir", "name", "mat_path")
@@ -22,21 +25,10 @@ HARDWARE_COLUMNS = ("device_name",)
 PER_STEP_COLUMNS = ("seconds_per_iteration",)
 DURATION_COLUMNS = ("synth_duration", "synth_only_time", "synth_time")
 STEP_COLUMNS = ("synth_iter", "synth_iters", "n_iter")
-#: Arguments that set how much a step costs, in any experiment's table. Seeds
-#: and initial images are left out: they do not change the cost of a step.
-CONFIG_COLUMNS = (
-    # ps_lbfgs
-    "filename", "coarse_to_fine", "search_func", "init_reduced", "LBFGS_max_iter",
-    "LBFGS_max_eval", "LBFGS_history_size", "learning_rate", "loss_function",
-    # ps_noise
-    "image", "noise_type", "noise_amplitude", "weights", "history_size",
-    # ps_matlab_vs_plen
-    "img", "optimizer", "method", "res_highpass_weight",
-    # ps_matlab
-    "engine",
-    # all
-    "crop", "device", "torch_num_threads", "omp_num_threads",
-)
+#: Arguments that set how much a step costs in every experiment; each
+#: experiment adds its own (``write(..., config_columns=...)``). Seeds and
+#: initial images are left out: they do not change the cost of a step.
+CONFIG_COLUMNS = ("crop", "device", "torch_num_threads", "omp_num_threads")
 #: Spreads (slowest / fastest host) listed individually, largest first.
 MAX_LISTED = 10
 FILE_NAME = "timing.txt"
@@ -104,7 +96,7 @@ def per_run(frame):
     return runs
 
 
-def host_spreads(runs):
+def host_spreads(runs, config_columns: Sequence[str] = ()):
     """Seconds per step of identical configurations run on several hosts.
 
     Returns
@@ -113,6 +105,8 @@ def host_spreads(runs):
         One row per configuration with runs on two or more hosts: the
         configuration (text), hosts, the fastest and slowest host's median
         seconds per step and their ratio (``spread``), largest spread first.
+        A configuration is one value of each of ``config_columns`` (the
+        experiment's) and :data:`CONFIG_COLUMNS` found in the table.
     """
     import pandas as pd
 
@@ -120,7 +114,8 @@ def host_spreads(runs):
     timed = runs.dropna(subset=["seconds_per_step"])
     if "host" not in timed.columns or timed.empty:
         return pd.DataFrame(columns=columns)
-    config = [c for c in CONFIG_COLUMNS if c in timed.columns]
+    config = [c for c in dict.fromkeys([*config_columns, *CONFIG_COLUMNS])
+              if c in timed.columns]
     timed = timed.assign(_all="all runs", **{c: timed[c].astype(str) for c in config})
     rows = []
     for key, group in timed.groupby(config or ["_all"], sort=False, dropna=False):
@@ -136,8 +131,8 @@ def host_spreads(runs):
     return frame.sort_values("spread", ascending=False, kind="stable")
 
 
-def report(frame) -> str:
-    """The text of ``timing.txt`` for a summary table."""
+def report(frame, config_columns: Sequence[str] = ()) -> str:
+    """The text of ``timing.txt`` for a summary table (see :func:`host_spreads`)."""
     runs = per_run(frame)
     lines = [f"Where the time went: {len(runs)} run(s)", ""]
     if "host" not in runs.columns or runs["host"].isna().all():
@@ -158,7 +153,7 @@ def report(frame) -> str:
                      f"{row.size:>5}  {median}")
     lines += ["", "Identical configurations on different hosts, seconds per step "
               "(slowest host / fastest):"]
-    spreads = host_spreads(runs)
+    spreads = host_spreads(runs, config_columns)
     if spreads.empty:
         lines.append("  none: every configuration ran on one host.")
     else:
@@ -181,7 +176,8 @@ def report(frame) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write(frame, output_dir: str | os.PathLike) -> Path:
+def write(frame, output_dir: str | os.PathLike,
+          config_columns: Sequence[str] = ()) -> Path:
     """Write ``timing.txt`` for a summary table into ``output_dir``.
 
     Parameters
@@ -190,6 +186,8 @@ def write(frame, output_dir: str | os.PathLike) -> Path:
         The summary table (``all_loss.csv`` as a DataFrame).
     output_dir
         The summary directory.
+    config_columns
+        The experiment's arguments that set how much a step costs.
 
     Returns
     -------
@@ -198,7 +196,6 @@ def write(frame, output_dir: str | os.PathLike) -> Path:
     """
     path = Path(output_dir) / FILE_NAME
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(report(frame))
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(report(frame, config_columns))
     return path

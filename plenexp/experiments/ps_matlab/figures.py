@@ -21,9 +21,13 @@ import seaborn as sns  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.collections import PathCollection  # noqa: E402
 
-from plenexp.summary import figure_files  # noqa: E402
 from plenexp.experiments.ps_matlab.run import FACT_COLUMNS, LOSS, LOSS_LABEL  # noqa: E402
-from plenexp.summary import draw, facet_grid, facets
+from plenexp.summary import (
+    draw,
+    facet_grid,
+    facets,
+    figure_files,  # noqa: E402
+)
 
 #: Label values beside their points when a panel has at most this many.
 MAX_LABELLED = 6

@@ -15,10 +15,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
-from plenexp.synth import images  # noqa: E402
 from plenexp.experiments.ps_matlab_vs_plen.grids import method_label  # noqa: E402
 from plenexp.experiments.ps_matlab_vs_plen.stats import ladder  # noqa: E402
 from plenexp.summary import draw, figure_files
+from plenexp.synth import images  # noqa: E402
 
 #: Stem of a run's own figure (in the run directory, or plot.py's --output_dir).
 RUN_FIGURE = "metamers"

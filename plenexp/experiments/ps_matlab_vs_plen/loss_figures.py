@@ -17,9 +17,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
-from plenexp.summary import figure_files  # noqa: E402
 from plenexp.experiments.ps_matlab_vs_plen import stats  # noqa: E402
-from plenexp.summary import axis_ticks, facet_grid, facets
+from plenexp.summary import (
+    axis_ticks,
+    facet_grid,
+    facets,
+    figure_files,  # noqa: E402
+)
 
 NAMES = {"l2_norm": "L2 norm", "mse": "mean squared error",
          "sse": "sum of squared errors", "max_abs": "largest absolute error"}

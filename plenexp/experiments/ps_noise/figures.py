@@ -18,7 +18,6 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
-from plenexp.synth import synthesis  # noqa: E402
 from plenexp.experiments.ps_noise.grids import (  # noqa: E402
     EXPERIMENT,
     LOSS_DEFINITIONS,
@@ -36,6 +35,7 @@ from plenexp.experiments.ps_noise.summary_figures import (  # noqa: E402
 )
 from plenexp.runs import results
 from plenexp.summary import draw, facets, figure_files
+from plenexp.synth import synthesis  # noqa: E402
 
 #: Stem of a run's figure.
 FIGURE = "ps_noise"

@@ -14,9 +14,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
-from plenexp.synth import success  # noqa: E402
 from plenexp.experiments.ps_noise.grids import EXPERIMENT, LOSS_LABELS  # noqa: E402
 from plenexp.summary import axis_ticks, facet_grid, facets
+from plenexp.synth import success  # noqa: E402
 
 
 def start_label(noise_type: str, amplitude: float) -> str:
