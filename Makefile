@@ -4,7 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 # A pinned torch keeps results comparable; `make TORCH=torch` takes the newest.
 TORCH ?= torch==2.13.0
-EXPERIMENTS := ps_lbfgs ps_noise ps_matlab_vs_plen ps_matlab
+# every folder with a task writer is an experiment (CONTRIBUTING.md)
+EXPERIMENTS := $(patsubst %/write_disbatch.py,%,$(wildcard */write_disbatch.py))
 export PLENEXP_OUTPUT_ROOT ?= ./outputs
 
 .PHONY: venv demo test lint report clean
@@ -25,7 +26,7 @@ venv: $(VENV)/.installed
 demo: $(VENV)/.installed
 	@set -e; for experiment in $(EXPERIMENTS); do \
 		echo "=== $$experiment: quick grid"; \
-		PYTHON=$(PY) bash $$experiment/demo.sh; \
+		$(PY) -m plenexp.cluster.demo $$experiment; \
 	done
 	@$(MAKE) --no-print-directory report
 	@echo "Summary figures: $(PLENEXP_OUTPUT_ROOT)/<experiment>/quick/summary/;" \

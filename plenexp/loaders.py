@@ -29,14 +29,9 @@ SUMMARY_TABLE = "all_loss.csv"
 SUMMARY_DIR = "summary"
 
 
-#: The file that makes a folder of the repository an experiment.
-EXPERIMENT_MARKER = "write_disbatch.py"
-
-
 def experiments() -> list[str]:
-    """Names of the experiments this checkout has (folders with a task writer)."""
-    return sorted(p.parent.name for p in paths.REPO_ROOT.glob(f"*/{EXPERIMENT_MARKER}")
-                  if (p.parent / "__init__.py").is_file())
+    """Names of the experiments this checkout has (see :func:`paths.experiments`)."""
+    return paths.experiments()
 
 
 def experiment_module(experiment: str, part: str) -> ModuleType:

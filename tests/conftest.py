@@ -16,30 +16,6 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 SHARED = REPO.parent / "shared"
 
 
-#: Runs the tests marked ``after_merge`` even before every experiment is a package.
-AFTER_MERGE_ENV = "PLENEXP_TEST_AFTER_MERGE"
-
-
-def experiments_are_packages() -> bool:
-    """Whether every experiment (a folder with ``demo.sh``) has its package."""
-    names = [p.parent.name for p in REPO.glob("*/demo.sh")]
-    return all((REPO / "plenexp" / "experiments" / n / "__init__.py").is_file()
-               for n in names)
-
-
-def pytest_collection_modifyitems(config, items):
-    # Contract tests written before the experiment branches were merged: they
-    # run as soon as every experiment is a package (or when asked to).
-    if experiments_are_packages() or os.environ.get(AFTER_MERGE_ENV):
-        return
-    skip = pytest.mark.skip(reason="needs every experiment as a package "
-                            "(plenexp/experiments/<name>/, branches lbfgs, vsplen, "
-                            f"noise); {AFTER_MERGE_ENV}=1 runs it anyway")
-    for item in items:
-        if "after_merge" in item.keywords:
-            item.add_marker(skip)
-
-
 @pytest.fixture
 def shared_dir() -> Path:
     if not SHARED.is_dir():

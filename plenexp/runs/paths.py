@@ -16,6 +16,8 @@ NOT_RESULT_ARGS = frozenset({"output_dir", "output_path", "output_root", "no_plo
 
 #: The repository checkout this package lives in (used for script paths).
 REPO_ROOT = Path(__file__).resolve().parents[2]
+#: The file that makes a folder of the repository an experiment.
+EXPERIMENT_MARKER = "write_disbatch.py"
 
 
 def output_root(cli_value: str | os.PathLike | None = None) -> Path:
@@ -56,3 +58,13 @@ def run_log(run_dir: Path) -> Path:
 def script(experiment: str, name: str) -> Path:
     """Absolute path of an experiment's script in this checkout."""
     return REPO_ROOT / experiment / name
+
+
+def experiments() -> list[str]:
+    """Names of the experiments this checkout has, in name order.
+
+    An experiment is a folder at the top of the repository that is a package
+    (``__init__.py``) with a task writer (:data:`EXPERIMENT_MARKER`).
+    """
+    return sorted(p.parent.name for p in REPO_ROOT.glob(f"*/{EXPERIMENT_MARKER}")
+                  if (p.parent / "__init__.py").is_file())
