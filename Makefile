@@ -35,8 +35,9 @@ demo: $(VENV)/.installed
 report: $(VENV)/.installed
 	$(PY) -m plenexp.report
 
+# every core, the slowest tests named at the end (where the time goes)
 test: $(VENV)/.installed-test
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --durations=15
 
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .

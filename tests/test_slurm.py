@@ -37,9 +37,7 @@ TEST_CLUSTER = "plenexp-test"
 #: Job states after which a job will not run again.
 FINAL_STATES = {"COMPLETED", "FAILED", "TIMEOUT", "CANCELLED", "NODE_FAIL",
                 "OUT_OF_MEMORY", "PREEMPTED", "BOOT_FAIL", "DEADLINE"}
-#: No job may take longer. The whole set took 17 minutes on a 2-core VM shared
-#: with other work (load about 5), 11 of them in the time-limit test: its grid
-#: must outlast the one-minute limit, and what is left is then run twice.
+#: No job may take longer (the whole set takes a few minutes on 2 cores).
 JOB_TIMEOUT = 1500
 
 
@@ -229,7 +227,7 @@ def test_smoke_grids_with_the_readme_commands(cluster):
         assert runs and all(rundir.is_done(run) for run in runs), taskfile
         status = next(cluster.cwd.glob(f"{taskfile}_disBatch_*_status.txt"))
         assert len(_ran(status)) == len(runs)
-        host = json.loads((runs[0] / "process_time.json").read_text())["host"]
+        host = json.loads((runs[0] / "provenance.json").read_text())["host"]
         node = cluster.info(submitted[taskfile])["NodeList"]
         assert host.split(".")[0] == node  # ran on the node SLURM gave the job
 
@@ -313,21 +311,39 @@ def _resume_both_ways(cluster: Cluster, writer: str, grid: str, taskfile: Path,
     assert {run: _finished(run) for run in done} == finished  # not run again
 
 
+#: Steps of the task the time limit must cut: about 1 minute alone on one core,
+#: far longer than the two short tasks before it, so the one-minute limit always
+#: lands while it runs (never between tasks).
+LONG_TASK_STEPS = 150
+
+
 def test_time_limit_kill_then_resume(cluster):
-    """``--time=00:01:00`` on a grid that needs longer: SIGTERM, then SIGKILL."""
+    """``--time=00:01:00`` on a grid that needs longer: SIGTERM, then SIGKILL.
+
+    The smoke grid's two short runs, in grid order, with the last one made
+    long: the kill lands in it every time; exactly it is redone.
+    """
     root = cluster.cwd / "out"
-    grid = root / "ps_noise" / "quick"
-    proc = cluster.python("ps_noise/write_disbatch.py", "--grid", "quick",
-                          "--output-root", root, "--sbatch", "--ntasks", "1",
-                          "--time", "00:01:00")
+    grid = root / "ps_lbfgs" / "smoke"
+    proc = cluster.python("ps_lbfgs/write_disbatch.py", "--grid", "smoke",
+                          "--output-root", root, "--order", "as-grid", "--sbatch",
+                          "--ntasks", "1", "--time", "00:01:00")
     script = grid / "disbatch-cpu.sbatch"
     assert proc.stdout.splitlines()[-1] == f"submit with: sbatch {script}"
+    taskfile = grid / "disbatch-cpu.txt"
+    *short, last = taskfile.read_text().splitlines()
+    last = re.sub(r"--synth_max_iter \d+", f"--synth_max_iter {LONG_TASK_STEPS}",
+                  last)
+    taskfile.write_text("".join(line + "\n" for line in (*short, last)))
     job = cluster.sbatch(script)
     assert cluster.wait(job) == {job: "TIMEOUT"}
-    log = grid / "slurm" / f"ps_noise-quick-disbatch-cpu-{job}.out"
+    log = grid / "slurm" / f"ps_lbfgs-smoke-disbatch-cpu-{job}.out"
     assert "DUE TO TIME LIMIT" in log.read_text()
-    _resume_both_ways(cluster, "ps_noise/write_disbatch.py", "quick",
-                      grid / "disbatch-cpu.txt", job, ("--output-root", root))
+    runs = _run_dirs(taskfile)
+    # the short runs finished, the long one was cut mid-task
+    assert [rundir.is_done(run) for run in runs] == [True] * len(short) + [False]
+    _resume_both_ways(cluster, "ps_lbfgs/write_disbatch.py", "smoke", taskfile, job,
+                      ("--output-root", root))
 
 
 def test_scancel_mid_run_then_resume(cluster):
