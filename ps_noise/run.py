@@ -25,8 +25,8 @@ from ps_noise.options import (
     PIXEL_STATISTICS,
     format_weights,
     normalize_args,
+    run_name,  # noqa: F401 (here for the contract; made where the grids read it)
 )
-from ps_noise.options import run_name  # noqa: F401 (made where the grids read it)
 from ps_noise.write_disbatch import EXPERIMENT
 
 #: Files of one run.
