@@ -179,13 +179,19 @@ def _describe(row, extras) -> str:
     return text + (f", {settings_text(row, extras)}" if extras else "")
 
 
+def _three_digits(value: float) -> float:
+    # losses are compared as they are printed: equal to 3 digits is a tie
+    return float(f"{value:.3g}")
+
+
 def conclusion(frame: pd.DataFrame) -> str:
     """What the grid showed, read off the success and recovery tables.
 
     How many runs meet plenoptic's success criterion; then, per image, the
     configuration(s) with the lowest median unweighted L2 without pixel
-    min/max (equal to 3 digits: a tie, all named) and which initial noises
-    end at or below the uniform start (the baseline synthesis recovers to).
+    min/max and which initial noises end at or below the uniform start (the
+    baseline synthesis recovers to). Losses equal to 3 digits count as equal:
+    a tie names every configuration in it.
     """
     table = success(frame)
     lines = [f"{int(table['n_success'].sum())} of {int(table['n'].sum())} run(s) "
@@ -196,21 +202,28 @@ def conclusion(frame: pd.DataFrame) -> str:
     extras = facets.varying(_with_start(frame), SETTINGS)
     for image in facets.order_levels(recovery["image"]):
         part = recovery[recovery["image"] == image].to_dict("records")
-        best = min(row[column] for row in part)
-        lowest = [row for row in part if f"{row[column]:.3g}" == f"{best:.3g}"]
+        for row in part:
+            row["value"] = _three_digits(row[column])
+        best = min(row["value"] for row in part)
+        lowest = [row for row in part if row["value"] == best]
         names = "; ".join(_describe(row, extras) for row in lowest)
         tie = "a tie between " if len(lowest) > 1 else ""
         sentence = (f"On {image}, the lowest {LOSS_LABELS['l2_no_minmax']} "
-                    f"(median over seeds) is {best:.3g}: {tie}{names}.")
+                    f"(median over seeds) is {best:g}: {tie}{names}.")
         baseline = [row for row in part if str(row["start"]).startswith("uniform")]
         others = [row for row in part if row not in baseline]
         if baseline and others:
-            bar = min(row[column] for row in baseline)
-            below = sorted({row["start"] for row in others if row[column] <= bar},
+            bar = min(row["value"] for row in baseline)
+            below = sorted({row["start"] for row in others if row["value"] <= bar},
                            key=start_order(frame).index)
-            sentence += (f" Against the uniform start ({bar:.3g}), "
-                         + (f"{', '.join(below)} end at or below it (recovered)."
-                            if below else "no other start ends at or below it."))
+            if not below:
+                ends = "no other start ends at or below it"
+            elif len(below) == 1:
+                ends = f"{below[0]} ends at or below it (recovers)"
+            else:
+                ends = (f"{', '.join(below[:-1])} and {below[-1]} end at or below "
+                        "it (recover)")
+            sentence += f" Against the uniform start ({bar:g}), {ends}."
         lines.append(sentence)
     return "\n".join(lines) + "\n"
 

@@ -335,6 +335,11 @@ def test_smoke_grid_end_to_end(tmp_path, run_script, script_env):
         assert (summary / f"{stem}.png").stat().st_size > 10_000
         assert (summary / f"{stem}.svg").exists()
     assert "2 run(s) summarized" in proc.stdout
+    conclusion = (summary / "conclusion.txt").read_text()
+    assert conclusion.startswith("0 of 2 run(s) meet plenoptic's success")
+    assert "On einstein, the lowest unweighted L2 without pixel min/max" in conclusion
+    assert "Against the uniform start" in conclusion
+    assert "Runs per host" in (summary / "timing.txt").read_text()
 
 
 @pytest.mark.slow
@@ -432,6 +437,22 @@ def test_recovery_and_success_tables_aggregate_seeds():
     assert "unweighted L2 without pixel min/max (median)" in recovery.columns
 
 
+def test_conclusion_names_ties_and_recovered_starts():
+    frame = _made_up_table(seeds=(0,), iterations=(25,), amplitudes=(1.0, 2.0))
+    frame["l2_no_minmax"] = 0.05
+    frame.loc[frame["noise_amplitude"] == 2.0, "l2_no_minmax"] = 0.08
+    frame["l2_norm"], frame["max_abs_rep_error"] = 0.05, 0.1
+    text = summarize.conclusion(frame)
+    lines = text.splitlines()
+    assert lines[0].startswith("18 of 18 run(s) meet plenoptic's success criterion")
+    assert lines[1].startswith("On curie") and lines[2].startswith("On einstein")
+    # uniform 1 and normal 1 tie at 0.05 for every weight set: all six named
+    assert "is 0.05: a tie between " in lines[1]
+    assert lines[1].count("weights ") == 6 and "normal 2" not in lines[1]
+    assert lines[1].endswith("Against the uniform start (0.05), normal 1 ends at "
+                             "or below it (recovers).")
+
+
 def test_summarize_from_csv_replots_a_table(run_script, tmp_path):
     table = tmp_path / "all_loss.csv"
     _made_up_table().to_csv(table, index=False)
@@ -443,3 +464,5 @@ def test_summarize_from_csv_replots_a_table(run_script, tmp_path):
     success = pd.read_csv(out / "success.csv")
     assert len(success) == 2 * 4 * 3 * 2 and (success["n"] == 3).all()
     assert not list(out.glob("contact_sheet_*"))  # no runs on disk to draw
+    assert (out / "conclusion.txt").read_text().count("\nOn ") == 2
+    assert (out / "timing.txt").exists()
