@@ -8,7 +8,53 @@ whole-process seconds recorded by ``time_synthesize.sh`` as
 ``process_duration``. Give run directories or directories holding runs.
 """
 
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
 from plenexp import cli
+
+
+def analyze_run(run_dir: str | os.PathLike, figures: bool = True,
+                force: bool = False) -> bool:
+    """Write a finished run's ``loss.csv`` (and figure) where missing.
+
+    An existing table gains the whole-process seconds (``process_duration``)
+    that ``time_synthesize.sh`` recorded after the run.
+
+    Parameters
+    ----------
+    figures
+        Also draw the run's figure where it is missing.
+    force
+        Rebuild the table (and figure) even where they exist.
+
+    Returns
+    -------
+    rebuilt
+        Whether anything was written.
+    """
+    from plenexp.runs import results
+    from ps_noise import plot, run
+
+    run_dir = Path(run_dir)
+    need_table = force or not (run_dir / run.TABLE).exists()
+    need_figure = figures and (
+        force or not (run_dir / f"{plot.FIGURE}.png").exists())
+    if not (need_table or need_figure):
+        return results.add_process_duration(run_dir, run.TABLE)
+    record = run.load_run(run_dir, metamer=False)
+    image = record.images["target"]
+    model, loss, _ = run.build(record.args, image, record.images["init"])
+    row = run.rebuild_row(record, model, loss)
+    if need_table:
+        results.write_row(row, run_dir / run.TABLE)
+    if need_figure:
+        plot.write_run_figure(run_dir, model, image, record.images["init"],
+                              record.images["metamer"], record.args, row)
+    results.add_process_duration(run_dir, run.TABLE)
+    return True
 
 
 def parse_args():
@@ -21,10 +67,9 @@ def parse_args():
 def main():
     """Write the tables (and figures) that need it."""
     args = parse_args()
-    from plenexp.experiments.ps_noise import results
     from plenexp.runs.results import analyze_runs
 
-    analyze_runs(args.dirs, results.analyze_run, figures=not args.no_plots,
+    analyze_runs(args.dirs, analyze_run, figures=not args.no_plots,
                  force=args.force)
 
 

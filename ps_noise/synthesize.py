@@ -17,7 +17,8 @@ unless ``--no_plots``, the figure ``ps_noise.{svg,png}``.
 """
 
 from plenexp import cli
-from plenexp.experiments.ps_noise import grids
+from ps_noise import options
+from ps_noise.write_disbatch import EXPERIMENT
 
 
 def parse_args() -> dict:
@@ -28,19 +29,19 @@ def parse_args() -> dict:
                         "PS paper figure or file")
     parser.add_argument("--crop", type=cli.positive_int, default=None,
                         help="keep only the central CROP x CROP pixels")
-    parser.add_argument("--init_noise", "-n", type=grids.noise_amplitude,
+    parser.add_argument("--init_noise", "-n", type=options.noise_amplitude,
                         default=1.0, help="noise amplitude")
-    parser.add_argument("--init_noise_type", choices=grids.NOISE_TYPES,
+    parser.add_argument("--init_noise_type", choices=options.NOISE_TYPES,
                         default="uniform", help="uniform: amplitude x U[0,1]; "
                         "normal: image + amplitude x N(0,1)")
     parser.add_argument("--seed", "--init_seed", "-s", dest="seed", type=cli.seed,
                         default=0, help="seed of the initial noise")
     parser.add_argument("--weights", "--weighted", dest="weights",
-                        type=grids.parse_weights,
-                        default=grids.parse_weights(grids.DEFAULT_WEIGHTS),
+                        type=options.parse_weights,
+                        default=options.parse_weights(options.DEFAULT_WEIGHTS),
                         help="seven comma-separated loss weights: pixel mean, "
                         "variance, skew, kurtosis, min, max, then the variance of "
-                        f"the highpass residuals (default: {grids.DEFAULT_WEIGHTS})")
+                        f"the highpass residuals (default: {options.DEFAULT_WEIGHTS})")
     parser.add_argument("--history_size", type=cli.positive_int, default=100,
                         help="LBFGS history size")
     cli.add_device_argument(parser)
@@ -48,7 +49,7 @@ def parse_args() -> dict:
                         help="synthesis iterations (LBFGS steps)")
     parser.add_argument("--no_plots", action="store_true",
                         help="skip the figure (analyze.py or plot.py draws it later)")
-    cli.add_run_dir_argument(parser, grids.EXPERIMENT)
+    cli.add_run_dir_argument(parser, EXPERIMENT)
     cli.add_output_root_argument(parser)
     return vars(parser.parse_args())
 
@@ -58,17 +59,17 @@ def main() -> None:
     args = parse_args()
     from pathlib import Path
 
-    from plenexp.experiments.ps_noise import run
     from plenexp.runs import devices, harness, results
     from plenexp.synth import synthesis
+    from ps_noise import run
 
     device = devices.resolve_device(args["device"])
     image = run.load_target(args, device)
     output = args["output_dir"]
     if output and output.endswith(".pt"):  # the earlier version's file name
         output = str(Path(output).with_suffix(""))
-    run_dir = harness.run_dir_for(output, args["output_root"], grids.EXPERIMENT,
-                                  grids.run_name(args), args=args)
+    run_dir = harness.run_dir_for(output, args["output_root"], EXPERIMENT,
+                                  options.run_name(args), args=args)
     with harness.started_run(run_dir, args, device) as ctx:
         clock = devices.Stopwatch(device)
         init = run.initial_image(args, image)
@@ -92,13 +93,13 @@ def main() -> None:
         results.write_row(row, ctx.dir / run.TABLE)
         print(f"after {row['synth_iter']} iterations, {row['synth_duration']:.1f} s, "
               f"{row['evaluations']} model evaluations: "
-              f"{grids.LOSS_LABELS['loss']} {row['loss']:.4g}, "
-              f"{grids.LOSS_LABELS['l2_no_minmax']} {row['l2_no_minmax']:.4g}",
+              f"{options.LOSS_LABELS['loss']} {row['loss']:.4g}, "
+              f"{options.LOSS_LABELS['l2_no_minmax']} {row['l2_no_minmax']:.4g}",
               flush=True)
         if not args["no_plots"]:
-            from plenexp.experiments.ps_noise import figures
+            from ps_noise import plot
 
-            figures.write_run_figure(ctx.dir, model, image, init, metamer, args, row)
+            plot.write_run_figure(ctx.dir, model, image, init, metamer, args, row)
 
 
 if __name__ == "__main__":

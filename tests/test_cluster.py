@@ -17,9 +17,9 @@ from _support import fake_runs
 
 from plenexp.cluster import cost, sbatch
 from plenexp.experiments.ps_lbfgs import grids as ps_lbfgs
-from plenexp.experiments.ps_noise import grids as ps_noise
 from plenexp.runs import rundir
 from plenexp.summary import timing_report
+from ps_noise import write_disbatch as ps_noise
 from tests.conftest import REPO
 
 MAKESPAN = REPO / "benchmarks" / "makespan.py"

@@ -12,25 +12,19 @@ import pytest
 import torch
 
 from plenexp.cli import UsageError
-from plenexp.experiments.ps_noise import (
-    grids,
-    results,
-    run,
-    summary,
-    summary_figures,
-)
 from plenexp.runs import rundir
 from plenexp.runs.record import RunRecord
+from ps_noise import options, plot, run, summarize, write_disbatch
 from tests import figure_checks
 from tests.conftest import REPO
 
 
 def test_parse_weights_reads_seven_numbers():
-    assert grids.parse_weights("1,1,1,1,0,0,100") == (1, 1, 1, 1, 0, 0, 100)
-    assert grids.parse_weights(" 10, 10,10,1, 0,0 ,1e2") == (
+    assert options.parse_weights("1,1,1,1,0,0,100") == (1, 1, 1, 1, 0, 0, 100)
+    assert options.parse_weights(" 10, 10,10,1, 0,0 ,1e2") == (
         10, 10, 10, 1, 0, 0, 100)
-    assert grids.parse_weights("0.5,1,1,1,1,1,10")[0] == 0.5
-    assert grids.format_weights(grids.parse_weights("10,10,10,1,0,0,100")) \
+    assert options.parse_weights("0.5,1,1,1,1,1,10")[0] == 0.5
+    assert options.format_weights(options.parse_weights("10,10,10,1,0,0,100")) \
         == "10,10,10,1,0,0,100"
 
 
@@ -46,7 +40,7 @@ def test_parse_weights_reads_seven_numbers():
 ])
 def test_parse_weights_errors(text, message):
     with pytest.raises(argparse.ArgumentTypeError, match=message):
-        grids.parse_weights(text)
+        options.parse_weights(text)
 
 
 @pytest.mark.parametrize("weights, message", [
@@ -118,7 +112,7 @@ def test_initial_images():
 
 
 def test_full_grid_is_the_published_sweep():
-    tasks = grids.full_grid()
+    tasks = write_disbatch.full_grid()
     assert len(tasks) == 24
     assert len({t.name for t in tasks}) == 24
     args = [dict(zip(t.argv[::2], t.argv[1::2], strict=True)) for t in tasks]
@@ -134,7 +128,7 @@ def test_full_grid_is_the_published_sweep():
 
 
 def test_quick_grid_asks_the_same_questions_small():
-    tasks = grids.quick_grid()
+    tasks = write_disbatch.quick_grid()
     args = [dict(zip(t.argv[::2], t.argv[1::2], strict=True)) for t in tasks]
     assert 6 <= len(tasks) <= 12 and len({t.name for t in tasks}) == len(tasks)
     normal = [a for a in args if a["--init_noise_type"] == "normal"]
@@ -182,7 +176,7 @@ def test_tiny_run_saves_what_it_should(tiny_run):
     saved = torch.load(tiny_run / "metamer.pt", weights_only=True)
     losses = [float(v) for v in saved["_losses"]] + [saved["_current_loss"]]
     assert len(losses) == 4 and losses[-1] < 0.5 * losses[0]
-    record = results.load_run(tiny_run)
+    record = run.load_run(tiny_run)
     assert isinstance(record, RunRecord) and record.experiment == "ps_noise"
     assert record.args["seed"] == 3 and record.args["weights"] == (
         10, 10, 10, 1, 0, 0, 100)
@@ -207,10 +201,10 @@ def test_tiny_run_saves_what_it_should(tiny_run):
 
 
 def test_tiny_run_records_its_trajectory(tiny_run):
-    record = results.load_run(tiny_run, metamer=False)
+    record = run.load_run(tiny_run, metamer=False)
     steps = record.trajectory
     assert [r["step"] for r in steps] == [0, 1, 2, 3]
-    saved = results.saved_losses(record)
+    saved = run.saved_losses(record)
     # the trajectory's losses are the losses plenoptic kept, step by step
     assert [r["loss"] for r in steps] == pytest.approx(saved)
     seconds = [r["seconds"] for r in steps]
@@ -225,8 +219,8 @@ def test_tiny_run_records_its_trajectory(tiny_run):
 
 
 def test_plot_regenerates_the_initial_image(tiny_run, run_script, tmp_path):
-    record = results.load_run(tiny_run, metamer=False)
-    assert torch.equal(results.regenerate_init(record), record.images["init"])
+    record = run.load_run(tiny_run, metamer=False)
+    assert torch.equal(run.regenerate_init(record), record.images["init"])
     out = tmp_path / "fig"
     proc = run_script("ps_noise/plot.py", tiny_run, "-o", out)
     assert (out / "ps_noise.png").stat().st_size > 20_000
@@ -236,9 +230,9 @@ def test_plot_regenerates_the_initial_image(tiny_run, run_script, tmp_path):
     shutil.copytree(tiny_run, copy)
     torch.save(record.images["init"] + 1e-9, copy / "init.pt")
     with pytest.raises(UsageError, match="differs from the saved init.pt"):
-        results.plot_run(copy, tmp_path / "x")
+        plot.plot_run(copy, tmp_path / "x")
     assert not (tmp_path / "x").exists()
-    results.plot_run(copy, tmp_path / "y", check_init=False)
+    plot.plot_run(copy, tmp_path / "y", check_init=False)
     assert (tmp_path / "y" / "ps_noise.png").exists()
 
 
@@ -307,14 +301,14 @@ def test_adhoc_names_differ_by_every_result_argument(tmp_path):
             "init_noise": 2.0, "weights": (1, 1, 1, 1, 0, 0, 100), "seed": 0,
             "history_size": 10, "synth_max_iter": 3, "device": "cpu",
             "output_dir": None, "output_root": None, "no_plots": False}
-    first = harness.run_dir_for(None, tmp_path, "ps_noise", grids.run_name(args),
+    first = harness.run_dir_for(None, tmp_path, "ps_noise", run.run_name(args),
                                 args=args)
     for key, value in (("device", "cuda"), ("crop", 256),
                        ("synth_max_iter", 4), ("history_size", 100)):
         other = dict(args, **{key: value})
         assert harness.run_dir_for(None, tmp_path, "ps_noise",
-                                   grids.run_name(other), args=other) != first, key
-    assert harness.run_dir_for(None, tmp_path, "ps_noise", grids.run_name(args),
+                                   run.run_name(other), args=other) != first, key
+    assert harness.run_dir_for(None, tmp_path, "ps_noise", run.run_name(args),
                                args=dict(args, no_plots=True)) == first
 
 
@@ -341,6 +335,11 @@ def test_smoke_grid_end_to_end(tmp_path, run_script, script_env):
         assert (summary / f"{stem}.png").stat().st_size > 10_000
         assert (summary / f"{stem}.svg").exists()
     assert "2 run(s) summarized" in proc.stdout
+    conclusion = (summary / "conclusion.txt").read_text()
+    assert conclusion.startswith("0 of 2 run(s) meet plenoptic's success")
+    assert "On einstein, the lowest unweighted L2 without pixel min/max" in conclusion
+    assert "Against the uniform start" in conclusion
+    assert "Runs per host" in (summary / "timing.txt").read_text()
 
 
 @pytest.mark.slow
@@ -405,7 +404,7 @@ def _check_summary_figure(fig, frame):
 
 def test_summary_figure_of_the_quick_grid_shape():
     frame = _made_up_table(seeds=(0,), iterations=(25,), amplitudes=(1.0, 2.0))
-    fig = summary_figures.summary_figure(frame)
+    fig = summarize.summary_figure(frame)
     _check_summary_figure(fig, frame)
     title = fig._suptitle.get_text()
     assert "one run" in title and "not drawn" in title
@@ -413,7 +412,7 @@ def test_summary_figure_of_the_quick_grid_shape():
 
 def test_summary_figure_of_a_bigger_table_aggregates_seeds():
     frame = _made_up_table()
-    fig = summary_figures.summary_figure(frame)
+    fig = summarize.summary_figure(frame)
     _check_summary_figure(fig, frame)
     assert "median of n = 3 runs" in fig._suptitle.get_text()
     sections = figure_checks.legend_sections(fig)
@@ -430,12 +429,28 @@ def test_recovery_and_success_tables_aggregate_seeds():
     frame.loc[frame["seed"] == 0, "l2_norm"] = 0.05
     frame.loc[frame["seed"] == 1, "l2_norm"] = 0.08
     frame.loc[frame["seed"] == 1, "max_abs_rep_error"] = 0.7  # fails its range
-    table = summary.success(frame)
+    table = summarize.success(frame)
     assert len(table) == 2 * 4 * 3 and (table["n"] == 3).all()
     assert table["share"].tolist() == pytest.approx([1 / 3] * len(table))
-    recovery = summary.recovery_table(frame)
+    recovery = summarize.recovery_table(frame)
     assert len(recovery) == len(table)
     assert "unweighted L2 without pixel min/max (median)" in recovery.columns
+
+
+def test_conclusion_names_ties_and_recovered_starts():
+    frame = _made_up_table(seeds=(0,), iterations=(25,), amplitudes=(1.0, 2.0))
+    frame["l2_no_minmax"] = 0.05
+    frame.loc[frame["noise_amplitude"] == 2.0, "l2_no_minmax"] = 0.08
+    frame["l2_norm"], frame["max_abs_rep_error"] = 0.05, 0.1
+    text = summarize.conclusion(frame)
+    lines = text.splitlines()
+    assert lines[0].startswith("18 of 18 run(s) meet plenoptic's success criterion")
+    assert lines[1].startswith("On curie") and lines[2].startswith("On einstein")
+    # uniform 1 and normal 1 tie at 0.05 for every weight set: all six named
+    assert "is 0.05: a tie between " in lines[1]
+    assert lines[1].count("weights ") == 6 and "normal 2" not in lines[1]
+    assert lines[1].endswith("Against the uniform start (0.05), normal 1 ends at "
+                             "or below it (recovers).")
 
 
 def test_summarize_from_csv_replots_a_table(run_script, tmp_path):
@@ -449,3 +464,5 @@ def test_summarize_from_csv_replots_a_table(run_script, tmp_path):
     success = pd.read_csv(out / "success.csv")
     assert len(success) == 2 * 4 * 3 * 2 and (success["n"] == 3).all()
     assert not list(out.glob("contact_sheet_*"))  # no runs on disk to draw
+    assert (out / "conclusion.txt").read_text().count("\nOn ") == 2
+    assert (out / "timing.txt").exists()

@@ -1,16 +1,16 @@
-"""ps_noise grids, run names and argument types (no heavy imports: ``--help``)."""
+"""What a ps_noise run is told: its options, run name and loss names (no heavy imports).
+
+``synthesize.py`` parses its arguments with these (``--help`` stays fast) and
+``write_disbatch.py`` names its runs with :func:`run_name`.
+"""
 
 from __future__ import annotations
 
 import argparse
-import itertools
 import math
 
 from plenexp.cli import MAX_MAGNITUDE, positive_float
-from plenexp.cluster.tasks import Task
 from plenexp.synth.images import image_label
-
-EXPERIMENT = "ps_noise"
 
 #: The six entries of PS ``pixel_statistics``, in plenoptic's order.
 PIXEL_STATISTICS = ("mean", "variance", "skew", "kurtosis", "min", "max")
@@ -36,19 +36,6 @@ LOSS_DEFINITIONS = {
                     "pixel min and max",
     "l2_norm": "unweighted L2 over all statistics",
 }
-
-
-#: The published sweep (``full``): 2 images x 2 seeds x 3 weights x 2 amplitudes.
-FULL_IMAGES = ("curie", "einstein")
-FULL_SEEDS = (0, 1)
-FULL_AMPLITUDES = (1.0, 2.0)
-FULL_WEIGHTS = ("1,1,1,1,0,0,100", "10,10,10,1,0,0,100", "10,10,10,10,0,0,100")
-FULL_HISTORY, FULL_ITERS = 100, 200
-
-#: The quick grid: the same questions on 128x128 crops, few iterations.
-QUICK_CROP = 128
-QUICK_ITERS = 25
-QUICK_WEIGHTS = FULL_WEIGHTS[:2]
 
 
 def parse_weights(text: str) -> tuple[float, ...]:
@@ -133,52 +120,3 @@ def run_name(args: dict) -> str:
             f"{args['init_noise']:g}_wt-{format_weights(args['weights'])}"
             f"_hist-{args['history_size']}_seed-{args['seed']}"
             f"_iter-{args['synth_max_iter']}")
-
-
-def _task(img: str, noise_type: str, amplitude: float, weights: str, seed: int,
-          history: int, iters: int, crop: int | None = None) -> Task:
-    args = {"img": img, "crop": crop, "init_noise_type": noise_type,
-            "init_noise": amplitude, "weights": parse_weights(weights),
-            "history_size": history, "seed": seed, "synth_max_iter": iters}
-    argv = ("--img", img, "--init_noise", f"{amplitude:g}", "--init_noise_type",
-            noise_type, "--seed", str(seed), "--weights", weights,
-            "--history_size", str(history), "--synth_max_iter", str(iters))
-    if crop:
-        argv += ("--crop", str(crop))
-    return Task(run_name(args), argv)
-
-
-def full_grid(root=None, device: str = "cpu") -> list[Task]:
-    """List the published sweep: 24 runs at 256x256, normal noise, 200 iterations."""
-    return [
-        _task(img, "normal", amp, wt, seed, FULL_HISTORY, FULL_ITERS)
-        for img, seed, wt, amp in itertools.product(
-            FULL_IMAGES, FULL_SEEDS, FULL_WEIGHTS, FULL_AMPLITUDES)
-    ]
-
-
-def quick_grid(root=None, device: str = "cpu") -> list[Task]:
-    """List the same questions, offline, for about two minutes on 2 cores.
-
-    ``einstein`` and ``curie`` cropped to 128x128, seed 0, ``normal`` noise of
-    amplitude 1 and 2 with two of the published weight sets, plus a
-    ``uniform`` amplitude-1 start (plenoptic's usual initial image, inside the
-    target's range) as the baseline to recover to; 25 iterations each: 10 runs.
-    """
-    tasks = []
-    for img in FULL_IMAGES:
-        tasks.append(_task(img, "uniform", 1.0, QUICK_WEIGHTS[-1], 0, FULL_HISTORY,
-                           QUICK_ITERS, QUICK_CROP))
-        for wt, amp in itertools.product(QUICK_WEIGHTS, FULL_AMPLITUDES):
-            tasks.append(_task(img, "normal", amp, wt, 0, FULL_HISTORY,
-                               QUICK_ITERS, QUICK_CROP))
-    return tasks
-
-
-def smoke_grid(root=None, device: str = "cpu") -> list[Task]:
-    """Two tiny runs (128x128, 3 iterations): checks an installation in seconds."""
-    return [_task("einstein", kind, amp, FULL_WEIGHTS[1], 0, 10, 3, QUICK_CROP)
-            for kind, amp in (("normal", 2.0), ("uniform", 1.0))]
-
-
-GRIDS = {"quick": quick_grid, "smoke": smoke_grid, "full": full_grid}

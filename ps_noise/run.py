@@ -1,4 +1,4 @@
-"""One ps_noise run: target, initial image, the ONE build, the loss row.
+"""One ps_noise run: target, initial image, the ONE build, the loss row, loading.
 
 ``build`` is the only place the model, loss and metamer of a run are made:
 ``synthesize.py``, ``analyze.py`` and ``plot.py`` all go through it, so a
@@ -8,6 +8,8 @@ rebuilt table reproduces the loss the run wrote (a 3-scale image such as
 
 from __future__ import annotations
 
+import os
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,12 +17,17 @@ import plenoptic as po
 import torch
 
 from plenexp.errors import UsageError
-from plenexp.experiments.ps_noise.grids import (
+from plenexp.runs import provenance, results, rundir
+from plenexp.runs.record import RunRecord
+from plenexp.synth import images, success, synthesis
+from ps_noise.options import (
     NOISE_TYPES,
     PIXEL_STATISTICS,
     format_weights,
+    normalize_args,
+    run_name,  # noqa: F401 (here for the contract; made where the grids read it)
 )
-from plenexp.synth import images, success, synthesis
+from ps_noise.write_disbatch import EXPERIMENT
 
 #: Files of one run.
 METAMER_FILE = "metamer.pt"
@@ -30,6 +37,7 @@ TRAJECTORY = "trajectory.csv"
 
 #: The LBFGS settings of every run (``--history_size`` apart).
 LBFGS = {"max_iter": 10, "max_eval": 10, "line_search_fn": "strong_wolfe", "lr": 1.0}
+
 
 def load_target(args: dict, device=None) -> torch.Tensor:
     """Load the run's target image (float64), validated, on ``device``."""
@@ -144,7 +152,7 @@ def loss_row(args: dict, model: torch.nn.Module, image: torch.Tensor,
     metamer, the sign of every figure, for each pixel statistic); the pixel
     ranges of the initial image and the metamer; the fraction of metamer
     pixels outside [0, 1]; then ``record`` (durations, evaluations, steps,
-    versions, device, threads, memory). :data:`.grids.LOSS_LABELS` names the
+    versions, device, threads, memory). :data:`.options.LOSS_LABELS` names the
     losses.
     """
     groups = synthesis.group_losses(model, image, metamer)["l2_norm"]
@@ -188,3 +196,97 @@ def save_results(run_dir: Path, met: po.Metamer, init: torch.Tensor) -> None:
     synthesis.save_metamer(met, run_dir / METAMER_FILE)
     synthesis.save_tensors(init.detach().cpu(), run_dir / INIT_FILE)
     images.save_grayscale_png(met.metamer.clip(0, 1), run_dir / "metamer.png")
+
+
+# ---------------------------------------------------- a finished run ---
+
+
+def _numbers(row: dict) -> dict:
+    """A ``loss.csv`` row read as text, numbers made numbers."""
+    out = {}
+    for key, value in row.items():
+        try:
+            out[key] = float(value)
+        except (TypeError, ValueError):
+            out[key] = value
+    return out
+
+
+def load_run(run_dir: str | os.PathLike, metamer: bool = True) -> RunRecord:
+    """Load what a finished run saved, on the CPU.
+
+    Parameters
+    ----------
+    run_dir
+        The run directory.
+    metamer
+        Also rebuild the ``po.Metamer`` (through :func:`build`, the run's
+        own model and loss) and load it with ``weights_only=True``.
+
+    Returns
+    -------
+    record
+        ``images`` holds ``target``, ``init`` (the initial image synthesis
+        used, from ``init.pt``) and ``metamer``; ``row`` the ``loss.csv`` row;
+        ``trajectory`` the per-step rows, where the run recorded them.
+    """
+    run_dir = Path(run_dir)
+    prov = provenance.load(run_dir)
+    args = normalize_args(prov["args"])
+    saved = torch.load(run_dir / METAMER_FILE, weights_only=True,
+                       map_location="cpu")
+    image = saved["_image"].detach()
+    init = torch.load(run_dir / INIT_FILE, weights_only=True, map_location="cpu")
+    met = None
+    if metamer:
+        _, _, met = build(args, image, init)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            met.load(str(run_dir / METAMER_FILE), map_location="cpu",
+                     weights_only=True)
+    table = run_dir / TABLE
+    row = _numbers(results.read_rows(table)[0]) if table.is_file() else {}
+    trajectory = run_dir / TRAJECTORY
+    return RunRecord(
+        run_dir=run_dir, experiment=EXPERIMENT, args=args,
+        provenance={k: v for k, v in prov.items() if k != "args"}, row=row,
+        metamer=met,
+        images={"target": image, "init": init,
+                "metamer": saved["_metamer"].detach()},
+        trajectory=(synthesis.read_trajectory(trajectory)
+                    if trajectory.is_file() else None))
+
+
+def saved_losses(record: RunRecord) -> list[float]:
+    """The loss before each step, then the final loss (from ``metamer.pt``)."""
+    saved = torch.load(record.run_dir / METAMER_FILE, weights_only=True,
+                       map_location="cpu")
+    losses = [float(v) for v in saved["_losses"]]
+    if saved.get("_current_loss") is not None:
+        losses.append(float(saved["_current_loss"]))
+    return losses
+
+
+def trajectory_fields(rows: list[dict] | None) -> dict:
+    """``evaluations`` and ``steps`` of a run from its trajectory rows."""
+    if not rows:
+        return {"evaluations": None, "steps": None}
+    return {"evaluations": rows[-1]["evaluations"], "steps": len(rows) - 1}
+
+
+def rebuild_row(record: RunRecord, model, loss) -> dict:
+    """The run's ``loss.csv`` row, computed again from what it saved."""
+    image, init = record.images["target"], record.images["init"]
+    metamer = record.images["metamer"]
+    fields = {k: v for k, v in record.provenance.items() if k != "argv"}
+    fields.update(trajectory_fields(record.trajectory))
+    row = loss_row(record.args, model, image, init, metamer,
+                   objective(model, loss, image, metamer),
+                   len(saved_losses(record)) - 1, fields)
+    row["process_duration"] = rundir.read_process_time(record.run_dir)
+    return row
+
+
+def regenerate_init(record: RunRecord) -> torch.Tensor:
+    """Rebuild the initial image from the run's seed, noise type and amplitude."""
+    return initial_image(record.args, record.images["target"])

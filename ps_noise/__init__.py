@@ -1,0 +1,1 @@
+"""Does LBFGS converge from far outside the target's range, and with which weights."""
