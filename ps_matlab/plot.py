@@ -41,8 +41,8 @@ def main():
                              "(run write_disbatch.py and disBatch first)")
     if args.target_dir is not None and not args.target_dir.is_dir():
         raise cli.UsageError(f"--target_dir {args.target_dir} does not exist")
-    from plenexp.experiments.ps_matlab import results
     from plenexp import errors
+    from plenexp.experiments.ps_matlab import results
 
     metamers, problems = results.find_metamers(input_dir, args.target_dir)
     errors.report(problems)
