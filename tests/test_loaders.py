@@ -1,8 +1,8 @@
 """plenexp.load_results and plenexp.load_run, against a small stand-in experiment.
 
-The stand-in package ``plenexp.experiments.toy`` (written here into a temporary
-directory and put on ``plenexp.experiments.__path__``) has only what the
-loaders use from the contract: ``summary.summarize`` and ``results.load_run``.
+The stand-in experiment ``toy`` (a folder written here into a temporary
+checkout, which the loaders are pointed at) has only what the loaders use from
+the contract: ``summarize.summarize`` and ``run.load_run``.
 The real experiments are loaded in ``test_contract.py``.
 """
 
@@ -18,9 +18,8 @@ from pathlib import Path
 import pytest
 
 import plenexp
-import plenexp.experiments
 from plenexp import loaders
-from plenexp.runs import results, rundir
+from plenexp.runs import paths, results, rundir
 from plenexp.runs.record import RunRecord
 
 TOY_SUMMARY = '''
@@ -54,16 +53,17 @@ def load_run(run_dir, metamer=True):
 @pytest.fixture
 def toy(tmp_path, monkeypatch):
     """Register the stand-in experiment ``toy``; return its scripts' folder."""
-    packages = tmp_path / "packages"
-    package = packages / "toy"
+    repo = tmp_path / "repo"
+    package = repo / "toy"
     package.mkdir(parents=True)
     (package / "__init__.py").write_text('"""A stand-in experiment."""\n')
-    (package / "summary.py").write_text(TOY_SUMMARY)
-    (package / "results.py").write_text(TOY_RESULTS)
-    monkeypatch.setattr(plenexp.experiments, "__path__",
-                        [*plenexp.experiments.__path__, str(packages)])
-    yield tmp_path / "repo" / "toy"
-    for name in [m for m in sys.modules if m.startswith("plenexp.experiments.toy")]:
+    (package / "write_disbatch.py").write_text('"""Its task writer."""\n')
+    (package / "summarize.py").write_text(TOY_SUMMARY)
+    (package / "run.py").write_text(TOY_RESULTS)
+    monkeypatch.setattr(paths, "REPO_ROOT", repo)
+    monkeypatch.syspath_prepend(str(repo))
+    yield package
+    for name in [m for m in sys.modules if m == "toy" or m.startswith("toy.")]:
         del sys.modules[name]
 
 
@@ -112,15 +112,16 @@ def test_load_results_default_root_is_the_environment(tmp_path, toy, monkeypatch
 
 
 def test_load_results_says_what_is_missing(tmp_path, toy):
-    with pytest.raises(ValueError, match="unknown experiment 'nope'.*ps_lbfgs.*toy"):
+    with pytest.raises(ValueError, match="unknown experiment 'nope'.*toy"):
         plenexp.load_results("nope", root=tmp_path)
     with pytest.raises(FileNotFoundError,
                        match=r"no finished runs under .*toy/quick.*write_disbatch"):
         plenexp.load_results("toy", root=tmp_path)
     # an experiment without the contract's module
-    (Path(plenexp.experiments.__path__[-1]) / "toy" / "summary.py").unlink()
-    sys.modules.pop("plenexp.experiments.toy.summary")
-    with pytest.raises(ValueError, match="experiment 'toy' has no module 'summary'"):
+    (toy / "summarize.py").unlink()
+    sys.modules.pop("toy.summarize")
+    with pytest.raises(ValueError,
+                       match="experiment 'toy' has no module 'summarize'"):
         plenexp.load_results("toy", root=tmp_path)
 
 
@@ -154,7 +155,7 @@ def test_load_run_refuses_what_is_not_a_finished_run(tmp_path, toy):
         plenexp.load_run(tmp_path / "missing")
 
 
-def test_experiments_are_the_packages_of_plenexp_experiments():
+def test_experiments_are_the_folders_of_the_checkout():
     assert {"ps_lbfgs", "ps_matlab", "ps_matlab_vs_plen", "ps_noise"} \
         <= set(loaders.experiments())
 
