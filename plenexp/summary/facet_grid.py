@@ -547,3 +547,77 @@ def _draw_panel(ax, cell: pd.DataFrame, line: pd.DataFrame | None,
     points.set_paths(style["path"].tolist())
     points.set_gid(gid)
     return clipped
+
+
+# --------------------------------------------------------- big tables
+
+
+def n_panels(agg: pd.DataFrame, enc: Encoding, n_x: int = 1) -> int:
+    """Axes :func:`scatter_grid` would draw for ``agg``."""
+    images = len(order_levels(agg[enc.image])) if enc.image else 1
+    return images * len(_combos(agg, enc.facets)) * n_x
+
+
+def _safe(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in text)
+
+
+def split_for_reading(agg: pd.DataFrame, enc: Encoding, n_x: int = 1,
+                      max_panels: int = MAX_PANELS) -> list[tuple[str, str, pd.DataFrame]]:
+    """``agg`` in parts of at most ``max_panels`` axes each.
+
+    Small enough: one part. Else one part per image, and, while a part is
+    still too big, per level of the slowest-varying panel variable (the first
+    of ``enc.facets``), then the next.
+
+    Returns
+    -------
+    parts
+        ``(suffix, heading, rows)``: the file name suffix (``""``, or
+        ``_fig4a_lr-0.3``), a title line naming the part, and its rows.
+    """
+    if n_panels(agg, enc, n_x) <= max_panels:
+        return [("", "", agg)]
+    parts = []
+    images = order_levels(agg[enc.image]) if enc.image else [None]
+    for image in images:
+        rows = agg if image is None else agg[
+            agg[enc.image].map(format_level) == format_level(image)]
+        suffix = "" if image is None else f"_{_safe(format_level(image))}"
+        heading = "" if image is None else f"image {format_level(image)}"
+        stack = [(suffix, heading, rows, 0)]
+        while stack:
+            suffix_, heading_, part, depth = stack.pop(0)
+            one = Encoding(image=enc.image, facets=enc.facets[depth:], hue=enc.hue,
+                           marker=enc.marker)
+            if n_panels(part, one, n_x) <= max_panels or depth >= len(enc.facets):
+                parts.append((suffix_, heading_, part))
+                continue
+            column = enc.facets[depth]
+            for level in order_levels(part[column]):
+                mine = part[part[column].map(format_level) == format_level(level)]
+                stack.append((f"{suffix_}_{_safe(enc.label(column))}-"
+                              f"{_safe(enc.level(column, level))}",
+                              f"{heading_}, {enc.label(column)} "
+                              f"{enc.level(column, level)}", mine, depth + 1))
+    return parts
+
+
+def write_figures(agg: pd.DataFrame, x: str | Sequence[str], y: str,
+                  enc: Encoding, stem, *, title: str = "",
+                  max_panels: int = MAX_PANELS, **kwargs) -> list:
+    """:func:`scatter_grid` of every :func:`split_for_reading` part, SVG and PNG.
+
+    ``stem`` (a path without suffix) names the files; parts add their suffix.
+    ``kwargs`` go to :func:`scatter_grid`. Returns the files written.
+    """
+    from plenexp.summary import figure_files
+
+    xs = [x] if isinstance(x, str) else list(x)
+    written = []
+    parts = split_for_reading(agg, enc, len(xs), max_panels)
+    for suffix, heading, part in parts:
+        head = title if not heading else f"{title} ({heading}; {len(parts)} figures)"
+        fig = scatter_grid(part, xs, y, enc, title=head, **kwargs)
+        written += figure_files.save(fig, f"{stem}{suffix}", bbox_inches=None)
+    return written
