@@ -478,18 +478,28 @@ def guidance_comparison(agg: pd.DataFrame, guidance: Mapping, *, loss: str,
                         time: str, image: str | None = None,
                         variables: Sequence[str] = (), status: str = "status",
                         labels: Mapping | None = None,
-                        name: str = "the published guidance") -> list[GuidanceResult]:
+                        name: str = "the published guidance",
+                        frame: pd.DataFrame | None = None) -> list[GuidanceResult]:
     """How ``guidance`` (variable -> level) compares with each image's front.
 
-    Guidance variables absent from the table are named (the comparison holds
-    for the table's fixed value of them); one whose level is not in the table
-    makes the comparison impossible, and says so. Among the rows matching the
+    Guidance variables that are not columns of ``agg`` are named: with
+    ``frame`` (the runs), a column fixed there at another level than the
+    guidance's is said (the comparison is then not of the guidance), one
+    missing from it is said to be unrecorded. A level that never ran makes the
+    comparison impossible, and says so. Among the rows matching the
     guidance (other varying variables free), the lowest median loss is
     compared: its time over the time of the front's fastest configuration
     reaching at most that loss.
     """
     image_key = _keys(agg, _present(agg, [image]))
     absent = [k for k in guidance if k not in agg.columns]
+    unrecorded, differ = [], []
+    for column in absent:
+        if frame is None or column not in frame.columns:
+            unrecorded.append(_label(labels, column))
+        elif not _matches(frame[column], guidance[column]).all():
+            ran = "/".join(map(facets.format_level, facets.order_levels(frame[column])))
+            differ.append(f"{_label(labels, column)} ran at {ran}")
     free = [c for c in facets.varying(agg, variables)
             if c not in guidance and c != image]
     gtext = ", ".join(f"{_label(labels, k)}={facets.format_level(v)}"
@@ -516,9 +526,11 @@ def guidance_comparison(agg: pd.DataFrame, guidance: Mapping, *, loss: str,
         rows = part[mask].sort_values([loss, time], kind="stable")
         mine = rows.iloc[0]
         note = ""
-        if absent:
-            note += (" (" + ", ".join(_label(labels, a) for a in absent)
-                     + " not in the table: compared at its fixed value)")
+        if unrecorded:
+            note += (" (" + ", ".join(unrecorded) + " not recorded in this "
+                     "table: compared as the runs were made)")
+        if differ:
+            note += (" (NOT the guidance: " + ", ".join(differ) + ")")
         if free and len(rows) > 1:
             note += f" (best of its {len(rows)} rows over {', '.join(free)})"
         if status in mine and mine[status] != OK:
@@ -530,8 +542,10 @@ def guidance_comparison(agg: pd.DataFrame, guidance: Mapping, *, loss: str,
         fastest = reach.sort_values(time, kind="stable").iloc[0] if len(reach) \
             else mine
         ratio = float(mine[time]) / float(fastest[time])
-        if ratio <= 1.0 + 1e-9:
-            verdict = "is on the front (nothing reaches its loss faster)"
+        if ratio <= 1.005:
+            verdict = ("is on the front (nothing reaches its loss faster)"
+                       if ratio <= 1.0 + 1e-9 else
+                       f"matches the front ({ratio:.3f}x its time at equal loss)")
         else:
             verdict = (f"takes {ratio:.2f}x the time of the front at equal loss "
                        f"(front: {describe(fastest, free + [c for c in guidance if c in part], labels)}, "

@@ -261,7 +261,9 @@ def normalized_time(frame, difference: SpeedDifference, time: str):
     """
     import pandas as pd
 
-    factors = frame[difference.column].astype(str).map(difference.factors)
+    from plenexp.summary.facets import format_level
+
+    factors = frame[difference.column].map(format_level).map(difference.factors)
     return pd.to_numeric(frame[time], errors="coerce") / factors.fillna(1.0)
 
 
