@@ -181,7 +181,8 @@ def test_success_without_representation_error_is_loss_criterion_only(decided):
     assert any("not ranked" in line for line in lines)
     assert table["ranked"].isna().all()
     # with trajectories' times to reach it, the ranking is by them
-    frame = decided["frame"].assign(seconds_to_success_loss=decided["frame"]["seconds"] / 2)
+    frame = decided["frame"]
+    frame = frame.assign(seconds_to_success_loss=frame["seconds"] / 2)
     table, lines = decisions.success_ranking(
         frame, decided["config"], loss="final_loss", time="seconds",
         status=decided["status"])
@@ -267,8 +268,9 @@ def test_clipped_points_never_set_the_axis(decided):
         low, high = ax.get_ylim()
         assert high < 100 * bulk.max() and low > bulk.min() / 100
     notes = [t.get_text() for ax in fig.axes for t in ax.texts]
-    assert any("diverged" in n and n.startswith(f"{len(SEEDS) * len(HISTORIES)} runs > ")
-               for n in notes), notes
+    runs = len(SEEDS) * len(HISTORIES)
+    assert any("diverged" in n and n.startswith(f"{runs} runs > ") for n in notes), \
+        notes
     legend = sum(checks.legend_sections(fig).values(), [])
     assert any("stalled or diverged" in e for e in legend)
     assert any("beyond the axis" in e for e in legend)

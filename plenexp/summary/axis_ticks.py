@@ -70,7 +70,7 @@ def bulk_fence(values: Iterable[float], log: bool,
 
 def bulk_limits(values: Iterable[float], log: bool, extra: Iterable[float] = (),
                 spread: float = 3.0) -> tuple[float, float] | None:
-    """:func:`padded_limits` of ``values`` (and ``extra``: bars) inside :func:`bulk_fence`.
+    """:func:`padded_limits` of ``values`` and ``extra`` inside :func:`bulk_fence`.
 
     Values beyond the fence (diverged runs at 1e16) do not set the axis; the
     figure draws them at its edge.

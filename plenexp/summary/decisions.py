@@ -274,7 +274,8 @@ def status_text(status: pd.DataFrame, frame: pd.DataFrame | None = None,
             for _, row in where.head(max_listed).iterrows():
                 lines.append(f"  {describe(row, columns, labels)}")
             if len(where) > max_listed:
-                lines.append(f"  ... and {len(where) - max_listed} more configuration(s)")
+                lines.append(f"  ... and {len(where) - max_listed} more "
+                             "configuration(s)")
     return lines
 
 
@@ -547,8 +548,9 @@ def guidance_comparison(agg: pd.DataFrame, guidance: Mapping, *, loss: str,
                        if ratio <= 1.0 + 1e-9 else
                        f"matches the front ({ratio:.3f}x its time at equal loss)")
         else:
+            shown = free + [c for c in guidance if c in part]
             verdict = (f"takes {ratio:.2f}x the time of the front at equal loss "
-                       f"(front: {describe(fastest, free + [c for c in guidance if c in part], labels)}, "
+                       f"(front: {describe(fastest, shown, labels)}, "
                        f"loss {fastest[loss]:.3g} in {fastest[time]:.3g} s)")
         out.append(GuidanceResult(key, True, (
             f"{head}: {name} ({gtext}) reaches loss {mine[loss]:.3g} in "

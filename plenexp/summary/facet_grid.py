@@ -563,7 +563,8 @@ def _safe(text: str) -> str:
 
 
 def split_for_reading(agg: pd.DataFrame, enc: Encoding, n_x: int = 1,
-                      max_panels: int = MAX_PANELS) -> list[tuple[str, str, pd.DataFrame]]:
+                      max_panels: int = MAX_PANELS,
+                      ) -> list[tuple[str, str, pd.DataFrame]]:
     """``agg`` in parts of at most ``max_panels`` axes each.
 
     Small enough: one part. Else one part per image, and, while a part is
