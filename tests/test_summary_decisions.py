@@ -304,3 +304,15 @@ def test_bulk_limits_ignore_outliers():
     low, high = axis_ticks.bulk_limits(values, log=True)
     assert low < 1e-5 and 1e-1 < high < 1
     assert axis_ticks.bulk_fence(values[:3], log=True) == (-np.inf, np.inf)
+
+
+def test_decide_runs_the_whole_chain(table):
+    result = decisions.decide(table, variables=VARIABLES, loss="final_loss",
+                              time="seconds", image="img", seed="seed",
+                              iterations="steps", budget_variables=BUDGET,
+                              guidance={"lr": 1, "line_search": "strong_wolfe"})
+    text = "\n".join(result.lines)
+    assert text.startswith("history 3/10/100 gave identical results")
+    assert "stalled" in text and "img_a: what to use" in text
+    assert "the published guidance (lr=1, line_search=strong_wolfe)" in text
+    assert not result.agg.loc[result.on_front, "lr"].isin(STALLED_LRS).any()

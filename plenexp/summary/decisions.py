@@ -624,3 +624,83 @@ def success_ranking(frame: pd.DataFrame, by: Sequence[str], *, loss: str,
                      "it is unknown (whole-run times would rank stopping, not "
                      "speed)")
     return table, lines
+
+
+# ---------------------------------------------------------------- all of it
+
+
+@dataclass
+class Decision:
+    """Everything :func:`decide` found, and its text.
+
+    Attributes
+    ----------
+    no_ops
+        :func:`no_op_variables`.
+    frame
+        The runs, no-op variables collapsed (:func:`collapse`).
+    status
+        :func:`classify_runs` of ``frame``.
+    agg
+        :func:`aggregate` of ``frame`` by image and varying variables.
+    config
+        The columns of a configuration (image first).
+    on_front
+        :func:`front` of ``agg`` (seconds against loss, per image).
+    recommendations, guidance
+        :func:`recommend`, :func:`guidance_comparison` (empty without one).
+    lines
+        The decision in words, for ``conclusion.txt`` and ``summary.txt``:
+        no-ops, stalls, recommendations, guidance.
+    """
+
+    no_ops: list
+    frame: pd.DataFrame
+    status: pd.DataFrame
+    agg: pd.DataFrame
+    config: list
+    on_front: pd.Series
+    recommendations: list
+    guidance: list
+    lines: list
+
+
+def decide(frame: pd.DataFrame, *, variables: Sequence[str], loss: str,
+           time: str, image: str | None = None, seed: str | None = None,
+           iterations: str | None = None, evaluations: str | None = None,
+           budget_variables: Sequence[str] = (),
+           initial_loss: str | None = None,
+           trajectories: pd.DataFrame | None = None, run: str | None = None,
+           guidance: Mapping | None = None, guidance_name: str =
+           "the published guidance", labels: Mapping | None = None,
+           values: Sequence[str] = ()) -> Decision:
+    """No-ops, stalls, status-aware medians, front, recommendation, guidance.
+
+    The same rules for every experiment: pass the experiment's columns (its
+    swept ``variables``, ``image``, ``seed``, ``loss``, ``time``, and where
+    recorded ``iterations``, ``evaluations``, ``initial_loss``,
+    ``trajectories``) and the settings that set how much work a run may do
+    (``budget_variables``). ``values``: more columns to aggregate.
+    """
+    no_ops = no_op_variables(frame, variables, loss=loss, image=image,
+                             iterations=iterations, evaluations=evaluations,
+                             seed=seed, labels=labels)
+    frame = collapse(frame, no_ops)
+    status = classify_runs(frame, loss=loss, image=image, variables=variables,
+                           budget_variables=budget_variables, seed=seed,
+                           initial_loss=initial_loss, trajectories=trajectories,
+                           run=run)
+    config = _present(frame, [image, *facets.varying(frame, variables)])
+    measured = _present(frame, [loss, time, iterations, evaluations, *values])
+    agg = aggregate(frame, config, measured, status)
+    on = front(agg, time, loss, by=_present(agg, [image]))
+    recs = recommend(agg, variables=variables, loss=loss, time=time, image=image,
+                     evaluations=evaluations)
+    compared = guidance_comparison(
+        agg, guidance, loss=loss, time=time, image=image, variables=variables,
+        labels=labels, name=guidance_name, frame=frame) if guidance else []
+    lines = [op.statement for op in no_ops]
+    lines += status_text(status, frame, variables, image, labels)
+    lines += recommendation_text(recs, labels)
+    lines += guidance_text(compared)
+    return Decision(no_ops, frame, status, agg, config, on, recs, compared, lines)
