@@ -41,7 +41,7 @@ def check_numeric_panel_order(fig: Figure, variable: str) -> None:
     The image is the part of the title before :data:`facet_grid.TITLE_SEP`.
     """
     by_image: dict[str, list[float]] = {}
-    pattern = re.compile(rf"(?:^|[ ,|]){re.escape(variable)}=({_NUMBER})")
+    pattern = re.compile(rf"(?:^|[\s,|]){re.escape(variable)}=({_NUMBER})")
     for title in panel_titles(fig):
         match = pattern.search(title)
         if match:

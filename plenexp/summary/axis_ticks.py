@@ -45,6 +45,43 @@ def padded_limits(values: Iterable[float], log: bool) -> tuple[float, float] | N
     return (10**low, 10**high) if log else (low, high)
 
 
+def bulk_fence(values: Iterable[float], log: bool,
+               spread: float = 3.0) -> tuple[float, float]:
+    """Where the bulk of ``values`` ends: quartiles -+ ``spread`` x their range.
+
+    On a log axis the quartiles are of log10 values and their range is at
+    least half a decade, so a sweep over four decades keeps all of them while
+    one run at 1e16 does not. Returns ``(-inf, inf)`` for fewer than 4 values.
+    """
+    array = _positive(values) if log else np.asarray(
+        [v for v in values if v is not None], dtype=float)
+    array = array[np.isfinite(array)]
+    if len(array) < 4:
+        return -math.inf, math.inf
+    if log:
+        array = np.log10(array)
+    q1, q3 = np.percentile(array, [25, 75])
+    iqr = max(q3 - q1, 0.5 if log else 0.0)
+    if not log and iqr == 0:
+        iqr = abs(q3) * 0.5 or 1.0
+    low, high = q1 - spread * iqr, q3 + spread * iqr
+    return (10**low, 10**high) if log else (low, high)
+
+
+def bulk_limits(values: Iterable[float], log: bool, extra: Iterable[float] = (),
+                spread: float = 3.0) -> tuple[float, float] | None:
+    """:func:`padded_limits` of ``values`` and ``extra`` inside :func:`bulk_fence`.
+
+    Values beyond the fence (diverged runs at 1e16) do not set the axis; the
+    figure draws them at its edge.
+    """
+    array = np.asarray(list(values), dtype=float)
+    low, high = bulk_fence(array, log, spread)
+    both = np.concatenate([array, np.asarray(list(extra), dtype=float)])
+    both = both[np.isfinite(both) & (both >= low) & (both <= high)]
+    return padded_limits(both, log)
+
+
 def visible_tick_labels(axis) -> list[str]:
     """The non-empty major tick labels inside an axis's view limits."""
     low, high = sorted(axis.get_view_interval())

@@ -30,7 +30,12 @@ from matplotlib.colors import to_rgba  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.markers import MarkerStyle  # noqa: E402
 
-from plenexp.summary.axis_ticks import padded_limits, tidy_axis, use_log  # noqa: E402
+from plenexp.summary.axis_ticks import (  # noqa: E402
+    bulk_limits,
+    padded_limits,
+    tidy_axis,
+    use_log,
+)
 from plenexp.summary.facets import (  # noqa: E402
     MARKERS,
     Encoding,
@@ -62,6 +67,15 @@ TITLE_SEP = " | "
 HEADER_GID = "legend-header"
 #: Height of one legend entry at font size 8, in inches.
 LEGEND_ROW = 0.19
+#: Smallest font size of a summary figure (tick labels), in points.
+MIN_FONT = 7.5
+#: Widest figure, in inches: its smallest text stays 8 px high when the PNG
+#: is shown 1400 px wide (7.5 pt / 72 x 1400 / 18 = 8.1 px).
+MAX_WIDTH = 18.0
+#: Most panels in one figure; a bigger table is split (:func:`split_for_reading`).
+MAX_PANELS = 24
+#: Marker of a point beyond the axis, drawn at the edge.
+CLIPPED_MARKER = "^"
 
 
 def palette(levels: Sequence) -> dict:
@@ -81,13 +95,15 @@ def palette(levels: Sequence) -> dict:
 def grid_shape(n_images: int, n_panels: int, n_x: int = 1,
                panel: tuple[float, float] = (PANEL_W, PANEL_H),
                legend_w: float = LEGEND_W,
-               max_aspect: float = MAX_ASPECT) -> tuple[int, int, bool]:
+               max_aspect: float = MAX_ASPECT,
+               max_width: float = MAX_WIDTH) -> tuple[int, int, bool]:
     """Columns of panels, rows, and whether images share a row.
 
     ``n_images`` blocks of ``n_panels`` panels, each panel ``n_x`` axes wide.
     Each image starts a new row unless whole blocks fit side by side. Picks,
     among shapes at most ``max_aspect`` wide, the one closest to 1.4 wide per 1
-    high with the fewest empty slots.
+    high with the fewest empty slots, and at most ``max_width`` inches wide
+    whenever one column fits.
 
     Returns
     -------
@@ -108,7 +124,8 @@ def grid_shape(n_images: int, n_panels: int, n_x: int = 1,
         width, height = figure_size(cols, rows, n_x, panel, legend_w, blocks)
         aspect = width / height
         empty = 1 - total / (cols * rows)
-        score = (aspect > max_aspect, empty + abs(math.log(aspect / 1.4)))
+        score = (width > max_width and cols > 1, aspect > max_aspect,
+                 empty + abs(math.log(aspect / 1.4)))
         if best is None or score < best[0]:
             best = (score, cols, rows, packed)
     _, cols, rows, packed = best
@@ -130,16 +147,21 @@ def figure_size(n_cols: int, n_rows: int, n_x: int = 1,
 # ------------------------------------------------------------------ figure
 
 
-def _panel_title(image, combo: tuple, enc: Encoding) -> str:
+def _panel_title(image, combo: tuple, enc: Encoding, n_x: int = 1) -> str:
     parts = [f"{enc.label(c)}={enc.level(c, v)}"
              for c, v in zip(enc.facets, combo, strict=True)]
     head = [format_level(image)] if image is not None else []
-    return TITLE_SEP.join([*head, ", ".join(parts)] if parts else head)
+    text = TITLE_SEP.join([*head, ", ".join(parts)] if parts else head)
+    # wrapped to the axes' width: titles of neighbouring panels never meet
+    chars = int(AXES_W * n_x * 72 / (8.5 * 0.55))
+    return "\n".join(textwrap.wrap(text, chars, break_on_hyphens=False)) \
+        if len(text) > chars else text
 
 
 def _legend_handles(agg: pd.DataFrame, enc: Encoding, colours: dict,
                     front: bool, hollow: bool, n_max: int,
-                    count: bool = False) -> list:
+                    count: bool = False, excluded: bool = False,
+                    clipped: bool = False) -> list:
     if count:  # only how many entries (colours not chosen yet)
         colours = {format_level(v): "k" for v in order_levels(agg[enc.hue])} \
             if enc.hue else {}
@@ -160,7 +182,7 @@ def _legend_handles(agg: pd.DataFrame, enc: Encoding, colours: dict,
             handles.append(Line2D([], [], linestyle="none",
                                   marker=MARKERS[i % len(MARKERS)], color="0.3",
                                   label=enc.level(enc.marker, level)))
-    if front or hollow:
+    if front or hollow or excluded or clipped:
         header("reading")
     if front:
         handles.append(Line2D([], [], color="0.2", linestyle="--", linewidth=1,
@@ -172,6 +194,12 @@ def _legend_handles(agg: pd.DataFrame, enc: Encoding, colours: dict,
         handles.append(Line2D([], [], linestyle="none", marker="o",
                               markerfacecolor="white", color="0.3",
                               label=f"fewer than {n_max} runs"))
+    if excluded:
+        handles.append(Line2D([], [], linestyle="none", marker="x", color="0.45",
+                              label="stalled or diverged\n(off the front)"))
+    if clipped:
+        handles.append(Line2D([], [], linestyle="none", marker=CLIPPED_MARKER,
+                              color="0.45", label="beyond the axis\n(count in panel)"))
     return handles
 
 
@@ -197,7 +225,8 @@ def add_legend(fig: plt.Figure, handles: list, **kwargs):
 def scatter_grid(agg: pd.DataFrame, x: str | Sequence[str], y: str,
                  enc: Encoding, *, xlabels: dict | None = None,
                  ylabel: str | None = None, title: str = "",
-                 front: bool = False, note: str = "") -> plt.Figure:
+                 front: bool = False, note: str = "",
+                 status: str | None = "status", clip: bool = True) -> plt.Figure:
     """Medians with min-max bars, one panel per image and panel level.
 
     Parameters
@@ -223,6 +252,14 @@ def scatter_grid(agg: pd.DataFrame, x: str | Sequence[str], y: str,
         its panels, as a dashed line.
     note
         One more caption line (assumptions made reading the table ...).
+    status
+        Column of ``agg`` saying which rows are ``ok``
+        (:func:`plenexp.summary.decisions.aggregate`); the others are drawn
+        as grey crosses, never on the front and never setting the y axis.
+    clip
+        The y axis spans the bulk of the ``ok`` points
+        (:func:`axis_ticks.bulk_limits`); points beyond it are drawn at the
+        edge (a triangle) and counted in the panel ("3 runs > 10, diverged").
     """
     xs = [x] if isinstance(x, str) else list(x)
     xlabels = dict(xlabels or {})
@@ -234,7 +271,7 @@ def scatter_grid(agg: pd.DataFrame, x: str | Sequence[str], y: str,
     fig = plt.figure(figsize=(width, height))
     heading = wrap_title([title, caption(agg), note], width)
     top = TOP_PAD + TITLE_LINE * (heading.count("\n") + 1)
-    n_entries = len(_legend_handles(agg, enc, {}, front, True, 1, count=True))
+    n_entries = len(_legend_handles(agg, enc, {}, front, True, 1, count=True)) + 2
     fig.set_figheight(max(height - 0.8, n_entries * LEGEND_ROW + 0.2) + top)
     height = fig.get_figheight()
     keys = agg.assign(**{c: agg[c].map(format_level)
@@ -245,7 +282,17 @@ def scatter_grid(agg: pd.DataFrame, x: str | Sequence[str], y: str,
                   for i, v in enumerate(order_levels(agg[enc.marker]))}
                  if enc.marker else {})
     n_max = int(agg["n"].max()) if "n" in agg.columns and len(agg) else 1
+    ok = (agg[status].astype(str) == "ok") if status and status in agg.columns \
+        else pd.Series(True, index=agg.index)
     style = _point_styles(agg, enc, colours, marker_of, n_max)
+    cross, grey = _marker_path("x"), to_rgba("0.45")
+    style.loc[~ok, "path"] = pd.Series([cross] * int((~ok).sum()),
+                                       index=style.index[~ok], dtype=object)
+    style.loc[~ok, "colour"] = pd.Series([grey] * int((~ok).sum()),
+                                         index=style.index[~ok], dtype=object)
+    style.loc[~ok, "face"] = pd.Series([grey] * int((~ok).sum()),
+                                       index=style.index[~ok], dtype=object)
+    any_clipped = False
     logs = {col: use_log(agg[col]) for col in [*xs, y]}
     xlims = {col: padded_limits(np.concatenate(
         [agg[c].to_numpy(float) for c in (col, f"{col}_min", f"{col}_max")
@@ -260,10 +307,17 @@ def scatter_grid(agg: pd.DataFrame, x: str | Sequence[str], y: str,
         in_image = (keys[enc.image] == format_level(image)) if image is not None \
             else pd.Series(True, index=agg.index)
         sub = agg[in_image]
-        fronts = {xcol: _front_rows(sub, xcol, y) for xcol in xs} if front else {}
-        ylim = padded_limits(np.concatenate(
-            [sub[c].to_numpy(float) for c in (y, f"{y}_min", f"{y}_max")
-             if c in sub.columns]), logs[y])
+        fronts = ({xcol: _front_rows(sub[ok[in_image]], xcol, y) for xcol in xs}
+                  if front else {})
+        if clip:
+            bulk = sub[ok[in_image]] if ok[in_image].any() else sub
+            ylim = bulk_limits(bulk[y].to_numpy(float), logs[y], extra=np.concatenate(
+                [bulk[c].to_numpy(float) for c in (f"{y}_min", f"{y}_max")
+                 if c in bulk.columns]))
+        else:
+            ylim = padded_limits(np.concatenate(
+                [sub[c].to_numpy(float) for c in (y, f"{y}_min", f"{y}_max")
+                 if c in sub.columns]), logs[y])
         for i_combo, combo in enumerate(combos):
             row, col = places[i_img, i_combo]
             mask = in_image.copy()
@@ -279,11 +333,15 @@ def scatter_grid(agg: pd.DataFrame, x: str | Sequence[str], y: str,
                 bottom = height - top - (row + 1) * PANEL_H + BOTTOM_GAP
                 ax = fig.add_axes([left / width, bottom / height, AXES_W / width,
                                    AXES_H / height])
-                _draw_panel(ax, cell, fronts.get(xcol), xcol, y,
-                            style.loc[cell.index], image)
+                clipped = _draw_panel(ax, cell, fronts.get(xcol), xcol, y,
+                                      style.loc[cell.index], image,
+                                      ylim if clip else None,
+                                      agg.loc[cell.index, status]
+                                      if status in agg.columns else None)
+                any_clipped |= clipped
                 # fixed title and label places: no bounding-box search at
                 # every draw (a third of the drawing time of a big grid)
-                ax.set_title(_panel_title(image, combo, enc), fontsize=8.5,
+                ax.set_title(_panel_title(image, combo, enc, len(xs)), fontsize=8.5,
                              y=1.0, pad=4)
                 ax.set_xlabel(xlabels.get(xcol, xcol), fontsize=8.5)
                 ax.xaxis.set_label_coords(0.5, -0.17)
@@ -324,7 +382,8 @@ def scatter_grid(agg: pd.DataFrame, x: str | Sequence[str], y: str,
                     ax.yaxis.set_visible(False)
                     _grid_lines(ax, row_ticks, "y")
     hollow = "n" in agg.columns and agg["n"].nunique() > 1
-    handles = _legend_handles(agg, enc, colours, front, hollow, n_max)
+    handles = _legend_handles(agg, enc, colours, front, hollow, n_max,
+                              excluded=bool((~ok).any()), clipped=any_clipped)
     if handles:
         right = LEFT_PAD + blocks * FIRST_GAP + n_cols * len(xs) * PANEL_W
         add_legend(fig, handles, loc="upper left", fontsize=8, handlelength=1.6,
@@ -410,9 +469,45 @@ def _front_rows(rows: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
 
 
 def _draw_panel(ax, cell: pd.DataFrame, line: pd.DataFrame | None,
-                x: str, y: str, style: pd.DataFrame, image) -> None:
-    """Bars (one collection), markers (one collection), the front."""
+                x: str, y: str, style: pd.DataFrame, image,
+                ylim: tuple[float, float] | None = None,
+                status: pd.Series | None = None) -> bool:
+    """Bars (one collection), markers (one collection), the front.
+
+    Points beyond ``ylim`` are drawn at the edge and counted in the panel;
+    returns whether there were any.
+    """
     gid = f"image:{format_level(image)}"
+    clipped = False
+    if ylim is not None and len(cell):
+        values = cell[y].to_numpy(float)
+        high = ~(values <= ylim[1])  # NaN and inf too
+        low = values < ylim[0]
+        for mask, edge, marker, sign in ((high, 0.985, CLIPPED_MARKER, ">"),
+                                         (low, 0.015, "v", "<")):
+            if not mask.any():
+                continue
+            clipped = True
+            out = cell[mask]
+            edge_points = ax.scatter(out[x].to_numpy(float), [edge] * len(out),
+                                     transform=ax.get_xaxis_transform(),
+                                     marker=marker, s=30, color="0.45",
+                                     zorder=3, clip_on=False)
+            edge_points.set_gid(gid)
+            runs = int(out["n"].sum()) if "n" in out.columns else len(out)
+            kinds = (sorted(set(status[out.index].astype(str)) - {"ok"})
+                     if status is not None else [])
+            bound = ylim[1] if sign == ">" else ylim[0]
+            text = (f"{runs} run{'s' if runs != 1 else ''} {sign} {bound:.2g}"
+                    + (", " + "/".join(kinds) if kinds else ""))
+            ax.text(0.02, 0.95 if sign == ">" else 0.05, text,
+                    transform=ax.transAxes, ha="left",
+                    va="top" if sign == ">" else "bottom", fontsize=MIN_FONT,
+                    color="0.25", zorder=4,
+                    bbox=dict(facecolor="white", edgecolor="none", alpha=0.8,
+                              pad=1))
+        cell = cell[~high & ~low]
+        style = style.loc[cell.index]
     if line is not None and len(line):
         (drawn,) = ax.plot(line[x].to_numpy(float), line[y].to_numpy(float),
                            linestyle="--", color="0.2", linewidth=1, zorder=1)
@@ -424,9 +519,10 @@ def _draw_panel(ax, cell: pd.DataFrame, line: pd.DataFrame | None,
                               linewidths=0.9, zorder=3)
             ring.set_gid(gid)
     if not len(cell):
-        ax.text(0.5, 0.5, "no runs", transform=ax.transAxes, ha="center",
-                fontsize=8, color="0.4")
-        return
+        if not clipped:
+            ax.text(0.5, 0.5, "no runs", transform=ax.transAxes, ha="center",
+                    fontsize=8, color="0.4")
+        return clipped
     colour = style["colour"].tolist()
     xv, yv = cell[x].to_numpy(float), cell[y].to_numpy(float)
     segments, seg_colours = [], []
@@ -450,3 +546,79 @@ def _draw_panel(ax, cell: pd.DataFrame, line: pd.DataFrame | None,
                         alpha=0.9)
     points.set_paths(style["path"].tolist())
     points.set_gid(gid)
+    return clipped
+
+
+# --------------------------------------------------------- big tables
+
+
+def n_panels(agg: pd.DataFrame, enc: Encoding, n_x: int = 1) -> int:
+    """Axes :func:`scatter_grid` would draw for ``agg``."""
+    images = len(order_levels(agg[enc.image])) if enc.image else 1
+    return images * len(_combos(agg, enc.facets)) * n_x
+
+
+def _safe(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in text)
+
+
+def split_for_reading(agg: pd.DataFrame, enc: Encoding, n_x: int = 1,
+                      max_panels: int = MAX_PANELS,
+                      ) -> list[tuple[str, str, pd.DataFrame]]:
+    """``agg`` in parts of at most ``max_panels`` axes each.
+
+    Small enough: one part. Else one part per image, and, while a part is
+    still too big, per level of the slowest-varying panel variable (the first
+    of ``enc.facets``), then the next.
+
+    Returns
+    -------
+    parts
+        ``(suffix, heading, rows)``: the file name suffix (``""``, or
+        ``_fig4a_lr-0.3``), a title line naming the part, and its rows.
+    """
+    if n_panels(agg, enc, n_x) <= max_panels:
+        return [("", "", agg)]
+    parts = []
+    images = order_levels(agg[enc.image]) if enc.image else [None]
+    for image in images:
+        rows = agg if image is None else agg[
+            agg[enc.image].map(format_level) == format_level(image)]
+        suffix = "" if image is None else f"_{_safe(format_level(image))}"
+        heading = "" if image is None else f"image {format_level(image)}"
+        stack = [(suffix, heading, rows, 0)]
+        while stack:
+            suffix_, heading_, part, depth = stack.pop(0)
+            one = Encoding(image=enc.image, facets=enc.facets[depth:], hue=enc.hue,
+                           marker=enc.marker)
+            if n_panels(part, one, n_x) <= max_panels or depth >= len(enc.facets):
+                parts.append((suffix_, heading_, part))
+                continue
+            column = enc.facets[depth]
+            for level in order_levels(part[column]):
+                mine = part[part[column].map(format_level) == format_level(level)]
+                stack.append((f"{suffix_}_{_safe(enc.label(column))}-"
+                              f"{_safe(enc.level(column, level))}",
+                              f"{heading_}, {enc.label(column)} "
+                              f"{enc.level(column, level)}", mine, depth + 1))
+    return parts
+
+
+def write_figures(agg: pd.DataFrame, x: str | Sequence[str], y: str,
+                  enc: Encoding, stem, *, title: str = "",
+                  max_panels: int = MAX_PANELS, **kwargs) -> list:
+    """:func:`scatter_grid` of every :func:`split_for_reading` part, SVG and PNG.
+
+    ``stem`` (a path without suffix) names the files; parts add their suffix.
+    ``kwargs`` go to :func:`scatter_grid`. Returns the files written.
+    """
+    from plenexp.summary import figure_files
+
+    xs = [x] if isinstance(x, str) else list(x)
+    written = []
+    parts = split_for_reading(agg, enc, len(xs), max_panels)
+    for suffix, heading, part in parts:
+        head = title if not heading else f"{title} ({heading}; {len(parts)} figures)"
+        fig = scatter_grid(part, xs, y, enc, title=head, **kwargs)
+        written += figure_files.save(fig, f"{stem}{suffix}", bbox_inches=None)
+    return written

@@ -230,8 +230,8 @@ def success_table(frame: pd.DataFrame, by: Sequence[str], loss: str = "loss",
         ok &= data["max_abs_rep_error"] <= success.SUCCESS_REP_ERROR
         criterion = success.CRITERION
     else:
-        criterion = (f"loss <= {success.SUCCESS_LOSS:g} only (the representation"
-                     " error is not in this table)")
+        criterion = (f"loss criterion only: loss <= {success.SUCCESS_LOSS:g} (the "
+                     "representation error is not in this table)")
     data["_ok"] = ok.fillna(False)
 
     def first(column: str, fallback: str) -> tuple[pd.Series, pd.Series]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from plenexp.runs.rundir import atomic_path
@@ -131,14 +132,175 @@ def host_spreads(runs, config_columns: Sequence[str] = ()):
     return frame.sort_values("spread", ascending=False, kind="stable")
 
 
-def report(frame, config_columns: Sequence[str] = ()) -> str:
-    """The text of ``timing.txt`` for a summary table (see :func:`host_spreads`)."""
+#: Seconds per unit of identical work differing more than this between groups
+#: of runs: said in ``timing.txt`` and on the figures.
+SPEED_THRESHOLD = 1.3
+
+
+@dataclass
+class SpeedDifference:
+    """Seconds per unit of identical work differing between levels of a column.
+
+    Attributes
+    ----------
+    column
+        The column whose levels ran at different speeds (a variable that does
+        not set the work, or the host / hardware).
+    factors
+        Level (text) -> its seconds per unit over the typical, median over
+        groups of identical work.
+    ratio
+        Slowest factor over fastest.
+    unit
+        ``"iteration"`` or ``"evaluation"``.
+    groups
+        Groups of identical work compared.
+    statement
+        The sentence for ``timing.txt`` and ``conclusion.txt``.
+    """
+
+    column: str
+    factors: dict
+    ratio: float
+    unit: str
+    groups: int
+    statement: str = ""
+
+
+def seconds_per_unit(frame, time: str, iterations: str | None = None,
+                     evaluations: str | None = None):
+    """Seconds per evaluation (where recorded) or per iteration, and the unit."""
+    import pandas as pd
+
+    seconds = pd.to_numeric(frame[time], errors="coerce")
+    for column, unit in ((evaluations, "evaluation"), (iterations, "iteration")):
+        if column and column in frame.columns:
+            count = pd.to_numeric(frame[column], errors="coerce")
+            if count.notna().any():
+                return seconds / count.where(count > 0), unit
+    return seconds * math.nan, "run"
+
+
+def speed_differences(frame, *, time: str, variables: Sequence[str] = (),
+                      config_columns: Sequence[str] = (),
+                      iterations: str | None = None,
+                      evaluations: str | None = None, image: str | None = None,
+                      hardware: Sequence[str] = ("host", "device_name"),
+                      threshold: float = SPEED_THRESHOLD) -> list[SpeedDifference]:
+    """Columns whose levels ran identical work at different speeds.
+
+    Identical work: the same image and the same value of every
+    ``config_columns`` column (the experiment's columns that set a step's
+    cost). For each other swept variable, and each ``hardware`` column
+    present, the seconds per unit (:func:`seconds_per_unit`) of each of its
+    levels is compared with the group's median over levels; a level's factor
+    is the median of that over groups. Factors more than ``threshold`` apart
+    make a :class:`SpeedDifference` (batches of runs on different hardware,
+    or, without evaluations, different work per iteration).
+    """
+    import pandas as pd
+
+    from plenexp.summary.facets import format_level
+
+    per, unit = seconds_per_unit(frame, time, iterations, evaluations)
+    if per.isna().all():
+        return []
+    work = [c for c in dict.fromkeys([image, *config_columns, *CONFIG_COLUMNS])
+            if c and c in frame.columns]
+    candidates = [c for c in dict.fromkeys([*variables, *hardware])
+                  if c in frame.columns and c not in work]
+    out = []
+    for column in candidates:
+        levels = frame[column].map(format_level)
+        if levels.nunique() < 2:
+            continue
+        keys = (frame[work].map(str).agg("\x1f".join, axis=1) if work
+                else pd.Series("all", index=frame.index))
+        table = pd.DataFrame({"work": keys, "level": levels, "per": per}).dropna()
+        medians = table.groupby(["work", "level"])["per"].median().reset_index()
+        typical = medians.groupby("work")["per"].transform("median")
+        medians["relative"] = medians["per"] / typical
+        counts = medians.groupby("work")["level"].transform("size")
+        compared = medians[counts > 1]
+        if compared.empty:
+            continue
+        factors = compared.groupby("level")["relative"].median()
+        ratio = float(factors.max() / factors.min())
+        if not ratio > threshold:
+            continue
+        order = sorted(factors.index, key=lambda v: _level_sort(v))
+        shown = ", ".join(f"{v}: {factors[v]:.2f}" for v in order)
+        n = int(compared["work"].nunique())
+        cause = ("different hardware or load" if column in hardware else
+                 "batches of runs on different hardware or load"
+                 + ("" if unit == "evaluation" else
+                    ", or different work per iteration (no evaluations "
+                    "recorded to tell)"))
+        statement = (f"seconds per {unit} of identical work differ {ratio:.1f}x "
+                     f"between levels of {column} ({shown}, relative to the "
+                     f"median; {n} group(s) of identical work): {cause}. Seconds "
+                     "compared across these levels are not comparable; compare "
+                     f"in evaluations or in time normalized per {unit}.")
+        out.append(SpeedDifference(column, {str(k): float(v) for k, v in
+                                            factors.items()}, ratio, unit, n,
+                                   statement))
+    return out
+
+
+def _level_sort(value: str):
+    from plenexp.summary.facets import level_key
+
+    return level_key(value)
+
+
+def normalized_time(frame, difference: SpeedDifference, time: str):
+    """``time`` divided by the factor of each run's level (typical speed).
+
+    A front in these seconds compares configurations as if every batch had
+    run at the typical speed of identical work.
+    """
+    import pandas as pd
+
+    from plenexp.summary.facets import format_level
+
+    factors = frame[difference.column].map(format_level).map(difference.factors)
+    return pd.to_numeric(frame[time], errors="coerce") / factors.fillna(1.0)
+
+
+def speed_note(differences: Sequence[SpeedDifference]) -> str:
+    """One line for a figure: which levels ran at which speed."""
+    return "; ".join(f"WARNING: seconds per {d.unit} differ {d.ratio:.1f}x "
+                     f"between {d.column} levels (mixed hardware or batches?)"
+                     for d in differences)
+
+
+def report(frame, config_columns: Sequence[str] = (), *,
+           variables: Sequence[str] = (), time: str | None = None,
+           iterations: str | None = None, evaluations: str | None = None,
+           image: str | None = None,
+           threshold: float = SPEED_THRESHOLD) -> str:
+    """The text of ``timing.txt`` for a summary table (see :func:`host_spreads`).
+
+    With ``time`` (and ``iterations`` or ``evaluations``) it also says where
+    seconds per unit of identical work differ by more than ``threshold``
+    between levels of a variable or between hosts
+    (:func:`speed_differences`).
+    """
     runs = per_run(frame)
     lines = [f"Where the time went: {len(runs)} run(s)", ""]
+    speed = []
+    if time and time in frame.columns:
+        differences = speed_differences(
+            frame, time=time, variables=variables, config_columns=config_columns,
+            iterations=iterations, evaluations=evaluations, image=image,
+            threshold=threshold)
+        speed = ["", f"Speed of identical work (threshold {threshold:g}x):"]
+        speed += [f"  {d.statement}" for d in differences] or [
+            "  no two groups of runs differ by more than the threshold."]
     if "host" not in runs.columns or runs["host"].isna().all():
         lines.append("No host is recorded in this table (a table from before "
-                     "hosts were recorded?): nothing to compare.")
-        return "\n".join(lines) + "\n"
+                     "hosts were recorded?): no hosts to compare.")
+        return "\n".join(lines + speed) + "\n"
     runs["host"] = runs["host"].fillna("unknown").astype(str)
     lines.append("Runs per host and hardware (median seconds per step):")
     table = (runs.groupby(["host", "hardware"], sort=True)["seconds_per_step"]
@@ -173,11 +335,11 @@ def report(frame, config_columns: Sequence[str] = ()) -> str:
                   + "). Their timings are not comparable with each other: "
                   "compare durations within one kind of hardware, or ask SLURM "
                   "for one (-C <feature>)."]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + speed) + "\n"
 
 
 def write(frame, output_dir: str | os.PathLike,
-          config_columns: Sequence[str] = ()) -> Path:
+          config_columns: Sequence[str] = (), **speed) -> Path:
     """Write ``timing.txt`` for a summary table into ``output_dir``.
 
     Parameters
@@ -188,6 +350,9 @@ def write(frame, output_dir: str | os.PathLike,
         The summary directory.
     config_columns
         The experiment's arguments that set how much a step costs.
+    speed
+        ``variables``, ``time``, ``iterations``, ``evaluations``, ``image``,
+        ``threshold`` of :func:`report` (the speed of identical work).
 
     Returns
     -------
@@ -197,5 +362,5 @@ def write(frame, output_dir: str | os.PathLike,
     path = Path(output_dir) / FILE_NAME
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
-        tmp.write_text(report(frame, config_columns))
+        tmp.write_text(report(frame, config_columns, **speed))
     return path
