@@ -10,7 +10,62 @@ also adds the whole-process seconds of ``time_synthesize.sh`` as
 MATLAB or Octave is needed here.
 """
 
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 from plenexp import cli
+
+if TYPE_CHECKING:
+    from ps_matlab.metamers import MatlabMetamer
+
+
+def score_run(found: MatlabMetamer, run_dir: Path, table: bool = True,
+              figure: bool = True) -> dict:
+    """Score a run's metamer: write its ``loss.csv`` and/or its figure.
+
+    Returns
+    -------
+    row
+        The ``loss.csv`` row.
+    """
+    from ps_matlab import metamers, plot, run
+
+    scorer = run.Scorer()
+    row = scorer.row(found)
+    if table:
+        run.write_table(row, run_dir)
+    if figure:
+        target, res, _ = metamers.load_pair(found)
+        plot.write_metamer_figure(found, scorer.model(found, target), target, res,
+                                  row, run_dir / run.FIGURE)
+    return row
+
+
+def analyze_run(run_dir: str | os.PathLike, figures: bool = True,
+                force: bool = False) -> bool:
+    """Write a finished run's ``loss.csv`` (and figure) where missing.
+
+    An existing table gains the whole-process seconds (``process_duration``)
+    that ``time_synthesize.sh`` recorded after the run.
+
+    Returns
+    -------
+    rebuilt
+        Whether anything was written.
+    """
+    from plenexp.runs import results
+    from ps_matlab import metamers, run
+
+    run_dir = Path(run_dir)
+    need_table = force or not (run_dir / run.TABLE).exists()
+    need_figure = figures and (force or not (run_dir / f"{run.FIGURE}.png").exists())
+    if need_table or need_figure:
+        score_run(metamers.from_run_dir(run_dir), run_dir, need_table, need_figure)
+    timed = results.add_process_duration(run_dir, run.TABLE)
+    return need_table or need_figure or timed
 
 
 def parse_args():
@@ -23,10 +78,9 @@ def parse_args():
 def main():
     """Write the tables (and figures) that need it."""
     args = parse_args()
-    from plenexp.experiments.ps_matlab import results
     from plenexp.runs.results import analyze_runs
 
-    analyze_runs(args.dirs, results.analyze_run, figures=not args.no_plots,
+    analyze_runs(args.dirs, analyze_run, figures=not args.no_plots,
                  force=args.force)
 
 

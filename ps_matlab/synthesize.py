@@ -12,11 +12,14 @@ metamer: loss.csv (its PS loss, overall and by statistic group) and, unless
 """
 
 import sys
+from pathlib import Path
 
 from plenexp import cli
 from plenexp.synth import matlab
 
 EXPERIMENT = "ps_matlab"
+#: This folder: ``synthesize.m`` and its ``nodisplay/`` drawing stubs.
+SCRIPT_DIR = Path(__file__).resolve().parent
 
 
 def parse_args():
@@ -56,9 +59,9 @@ def main():
                                       args["pyrtools_dir"])
     import torch
 
-    from plenexp.experiments.ps_matlab import grids, run
     from plenexp.runs import harness
     from plenexp.synth import images
+    from ps_matlab import analyze, metamers, run
 
     target = run.load_target(args)
     matlab.check_size(*target.shape[-2:], what=f"image {args['img']!r}")
@@ -74,9 +77,9 @@ def main():
         size = args["size"]
         shape = (size, size) if size else tuple(target.shape[-2:])
         matlab.check_size(*shape, what="--size")
-    init_label = grids.init_label(args)
+    init_label = run.init_label(args)
     run_dir = harness.run_dir_for(args["output_dir"], args["output_root"],
-                                  EXPERIMENT, grids.run_name(args), args=args)
+                                  EXPERIMENT, run.run_name(args), args=args)
 
     with harness.started_run(run_dir, args, torch.device("cpu")) as ctx:
         ctx.record.update(engine=engine.name, engine_executable=engine.executable,
@@ -94,7 +97,8 @@ def main():
         try:
             engine_run = matlab.run_synthesize(
                 engine, dirs, ctx.dir / "target.png", init, args["n_iter"],
-                ctx.dir / "metamer.mat", ctx.dir / "metamer.png", args["seed"])
+                ctx.dir / "metamer.mat", ctx.dir / "metamer.png", args["seed"],
+                script_dir=SCRIPT_DIR)
         except matlab.EngineError as err:
             sys.exit(f"{sys.argv[0].rsplit('/', 1)[-1]}: error: {err}")
         result = matlab.read_result(ctx.dir / "metamer.mat")
@@ -109,11 +113,9 @@ def main():
               f"{result['synthToc'] - result['initToc']:.2f} s, engine wall "
               f"{engine_run.wall_seconds:.2f} s", flush=True)
         # the MATLAB side is done: plenoptic scores the metamer
-        from plenexp.experiments.ps_matlab import results
-
-        found = results.run_metamer(ctx.dir, args, ctx.flat_record(),
-                                    name=run_dir.name)
-        row = results.score_run(found, ctx.dir, figure=not args["no_plots"])
+        found = metamers.run_metamer(ctx.dir, args, ctx.flat_record(),
+                                     name=run_dir.name)
+        row = analyze.score_run(found, ctx.dir, figure=not args["no_plots"])
         print(f"{row['name']}: {run.LOSS_LABEL} {row['loss']:.4g}",
               flush=True)
 

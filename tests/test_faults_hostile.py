@@ -137,7 +137,7 @@ def test_nan_matlab_metamer_is_reported_and_left_out_of_the_summary(tmp_path,
     assert f"skipped {flat}: " in proc.stderr
     table = pd.read_csv(out / "all_loss.csv")
     assert list(table["mat_path"]) == [str(good)]
-    from plenexp.experiments.ps_matlab.figures import group_columns
+    from ps_matlab.summarize import group_columns
 
     groups = group_columns(table)
     assert len(groups) == 11 and (table[["loss", *groups]] > 0).all(axis=None)

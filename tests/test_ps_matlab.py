@@ -19,11 +19,12 @@ import pandas as pd
 import pytest
 import scipy.io
 
+import ps_matlab.run
 from plenexp import cli
-from plenexp.experiments.ps_matlab import figures, grids, results, summary
 from plenexp.runs import rundir
 from plenexp.runs.record import RunRecord
 from plenexp.synth import matlab
+from ps_matlab import analyze, metamers, summarize, write_disbatch
 from tests import figure_checks
 
 GROUPS = {
@@ -113,24 +114,30 @@ def test_engine_commands_hide_windows(fake_code):
     dirs = matlab.CodeDirs(*fake_code)
     octave, mat = matlab.Engine("octave", "octave"), matlab.Engine("matlab", "matlab")
     target = Path("/data/it's here/target.png")
+    script_dir = Path(write_disbatch.__file__).parent
+    nodisplay = script_dir / matlab.NODISPLAY
+    octave_nodisplay = nodisplay / matlab.OCTAVE_NODISPLAY
+    assert matlab.nodisplay_dirs(octave, script_dir) == [nodisplay, octave_nodisplay]
     statement = matlab.synthesize_statement(
-        octave, dirs, target, (128, 128), 7, Path("m.mat"), Path("m.png"), 3)
+        octave, dirs, target, (128, 128), 7, Path("m.mat"), Path("m.png"), 3,
+        script_dir=script_dir)
     assert "'/data/it''s here/target.png'" in statement  # MATLAB quoting
     assert statement.rstrip().endswith(
         "synthesize('/data/it''s here/target.png', [128 128], 7, 'm.mat', "
         "'m.png', 3);")
     # the drawing stubs come first on the path: added last
-    assert statement.index(str(matlab.OCTAVE_NODISPLAY_DIR)) > \
+    assert statement.index(str(octave_nodisplay)) > \
         statement.index(str(fake_code[0]))
     assert octave.command(statement)[1:4] == ["--no-gui", "--no-window-system",
                                               "--norc"]
     matlab_statement = matlab.synthesize_statement(
-        mat, dirs, target, Path("init.png"), 7, Path("m.mat"), Path("m.png"), None)
-    assert str(matlab.OCTAVE_NODISPLAY_DIR) not in matlab_statement
+        mat, dirs, target, Path("init.png"), 7, Path("m.mat"), Path("m.png"), None,
+        script_dir=script_dir)
+    assert str(octave_nodisplay) not in matlab_statement
     assert "'init.png', 7, 'm.mat', 'm.png', []);" in matlab_statement
     assert mat.command(matlab_statement)[:2] == ["matlab", "-batch"]
     for name in ("showIm.m", "octave/drawnow.m"):
-        assert (matlab.NODISPLAY_DIR / name).is_file()
+        assert (nodisplay / name).is_file()
 
 
 # ------------------------------------------------------------ MAT results ---
@@ -176,7 +183,7 @@ def test_write_disbatch_grids(run_script, no_code_env, fake_code, tmp_path):
     assert len(full) == 38
     assert all("--n_iter 100" in line and "--crop" not in line for line in full)
     assert {line.split("--img ")[1].split()[0] for line in full} == \
-        set(grids.FULL_IMAGES)
+        set(write_disbatch.FULL["images"])
 
 
 def test_write_disbatch_refuses_without_code_or_on_gpu(run_script, no_code_env,
@@ -333,9 +340,9 @@ def test_find_metamers_prefers_run_dirs(tmp_path, shared_dir):
         {"args": {"img": "metal.pgm", "seed": 0, "n_iter": 10},
          "engine": "octave", "synth_duration": 13.2}))
     (run / rundir.DONE_MARKER).write_text("{}")
-    metamers, problems = results.find_metamers(tmp_path / "grid")
-    assert problems == [] and len(metamers) == 1
-    found = metamers[0]
+    found, problems = metamers.find_metamers(tmp_path / "grid")
+    assert problems == [] and len(found) == 1
+    found = found[0]
     assert found.target_path == run / "target.png"
     assert found.meta["engine"] == "octave" and found.meta["n_iter"] == 10
 
@@ -368,10 +375,10 @@ def test_analyze_writes_table_and_figure_and_force_reproduces(
     assert 0 < row["max_abs_rep_error"] and 0.2 < row["loss"] < 0.35
     assert (run / "ps_matlab.png").stat().st_size > 20_000
     # the same number as scoring the loose MAT file beside its target
-    loose, _ = results.find_metamers(shared_dir / "reference/matlab",
+    loose, _ = metamers.find_metamers(shared_dir / "reference/matlab",
                                      shared_dir / "textures")
     metal = next(m for m in loose if m.name == "metal_seed-0_iter-10")
-    assert results.Scorer().row(metal)["loss"] == pytest.approx(row["loss"])
+    assert ps_matlab.run.Scorer().row(metal)["loss"] == pytest.approx(row["loss"])
     assert "0 of 1 run(s) analyzed" in run_script("ps_matlab/analyze.py",
                                                   grid).stdout
     # time_synthesize.sh's whole-process seconds arrive after the run
@@ -383,7 +390,7 @@ def test_analyze_writes_table_and_figure_and_force_reproduces(
     run_script("ps_matlab/analyze.py", "--force", "--no_plots", run)
     assert pd.read_csv(run / "loss.csv").iloc[0]["loss"] == pytest.approx(
         row["loss"], rel=1e-12)
-    record = results.load_run(run)
+    record = ps_matlab.run.load_run(run)
     assert isinstance(record, RunRecord) and record.experiment == "ps_matlab"
     assert record.args["n_iter"] == 10 and record.metamer is None
     assert record.row["loss"] == pytest.approx(row["loss"])
@@ -412,9 +419,9 @@ def test_a_three_scale_image_is_scored_with_three_scales(shared_dir, tmp_path):
     from plenexp.synth import synthesis
 
     run = _fake_run(tmp_path / "fig12b_run", shared_dir, img="fig12b.png")
-    assert results.analyze_run(run, figures=False)
+    assert analyze.analyze_run(run, figures=False)
     row = pd.read_csv(run / "loss.csv").iloc[0]
-    target, res, _ = results.load_pair(results.from_run_dir(run))
+    target, res, _ = metamers.load_pair(metamers.from_run_dir(run))
     losses = {n: synthesis.group_losses(synthesis.make_model(target, n), target,
                                         res)["l2_norm"]["overall"]
               for n in (3, 4)}
@@ -447,7 +454,7 @@ def test_loss_overall_of_two_close_seeds_is_readable():
     frame = _made_up_table(images=("reptile_skin",), iterations=(20,),
                            engines=("octave",))
     frame["loss"] = [0.716, 0.721]
-    fig = figures.loss_overall(frame)
+    fig = summarize.loss_overall(frame)
     figure_checks.check_figure(fig)
     (ax,) = figure_checks.data_axes(fig)
     assert ax.get_yscale() == "linear"
@@ -458,7 +465,7 @@ def test_loss_overall_of_two_close_seeds_is_readable():
 
 def test_loss_overall_of_a_bigger_table_keeps_images_apart():
     frame = _made_up_table()
-    fig = figures.loss_overall(frame)
+    fig = summarize.loss_overall(frame)
     figure_checks.check_figure(fig, legend_numeric=())
     panels = figure_checks.images_per_panel(fig)
     assert sorted(p for s in panels for p in s) == ["fig12b", "metal", "text"]
@@ -471,7 +478,7 @@ def test_loss_overall_of_a_bigger_table_keeps_images_apart():
 def test_loss_by_group_rows_name_image_seed_and_iterations():
     frame = _made_up_table(images=("text", "metal"), iterations=(25, 10),
                            engines=("octave",))
-    fig = figures.loss_by_group(frame)
+    fig = summarize.loss_by_group(frame)
     ax = fig.axes[0]
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert labels == ["metal / seed 0 / 10 it", "metal / seed 1 / 10 it",
@@ -486,7 +493,7 @@ def test_success_share_per_configuration():
                            engines=("octave",))
     frame["loss"] = [0.3, 0.2, 0.09, 0.3]
     frame["max_abs_rep_error"] = [0.1, 0.1, 0.1, 0.1]
-    table = summary.success(frame)
+    table = summarize.success(frame)
     shares = dict(zip(table["n_iter"], table["share"], strict=True))
     assert shares == {10: 0.5, 100: 0.0}
 

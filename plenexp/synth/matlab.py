@@ -3,20 +3,20 @@
 The code itself (textureSynth and matlabPyrTools, two public repositories) is
 never part of this repository: users point to local copies with
 ``--texturesynth-dir`` / ``--pyrtools-dir`` or the ``TEXTURESYNTH_DIR`` /
-``MATLABPYRTOOLS_DIR`` environment variables. ``ps_matlab/synthesize.m`` (ours)
-analyses the target and runs ``textureSynthesis``; its MAT file is read back
-with :func:`read_result`.
+``MATLABPYRTOOLS_DIR`` environment variables. The caller's ``synthesize.m``
+(in the script directory it passes as ``script_dir``) analyses the target and
+runs ``textureSynthesis``; its MAT file is read back with :func:`read_result`.
 
 textureSynthesis draws two figures every iteration (``figure(n)`` also makes a
 figure visible again, so ``DefaultFigureVisible`` alone does not hide them).
 Under Octave without a window system the only toolkit is gnuplot, which then
 prints every frame as ASCII art into the log, with a 0.1 s pause per frame.
-The runner therefore puts ``ps_matlab/nodisplay/`` first on the path: a no-op
-``showIm`` (its return value is unused by textureSynthesis) for both engines,
-and for Octave a no-op ``drawnow``. The metamer is bit-identical with and
-without them for a given seed; only the drawing time goes (Octave 7.3,
-256x256, one thread: 0.37 s per iteration instead of 0.59 s, and no ASCII
-frames in the logs).
+The runner therefore puts ``<script_dir>/nodisplay/`` first on the path: a
+no-op ``showIm`` (its return value is unused by textureSynthesis) for both
+engines, and for Octave a no-op ``nodisplay/octave/drawnow``. The metamer is
+bit-identical with and without them for a given seed; only the drawing time
+goes (Octave 7.3, 256x256, one thread: 0.37 s per iteration instead of 0.59 s,
+and no ASCII frames in the logs).
 
 Run ``python -m plenexp.synth.matlab`` to check a set-up: one line, exit status 0
 when an engine and both code directories are found, 2 otherwise.
@@ -36,7 +36,6 @@ from pathlib import Path
 
 from plenexp import cli, errors
 from plenexp.runs import provenance
-from plenexp.runs.paths import REPO_ROOT
 
 TEXTURESYNTH_ENV = "TEXTURESYNTH_DIR"
 PYRTOOLS_ENV = "MATLABPYRTOOLS_DIR"
@@ -44,11 +43,10 @@ TEXTURESYNTH_URL = "https://github.com/LabForComputationalVision/textureSynth"
 PYRTOOLS_URL = "https://github.com/LabForComputationalVision/matlabPyrTools"
 ENGINES = ("auto", "matlab", "octave")
 
-#: Where ``synthesize.m`` lives.
-SCRIPT_DIR = REPO_ROOT / "ps_matlab"
-#: Drawing stubs put first on the MATLAB/Octave path (see the module docstring).
-NODISPLAY_DIR = SCRIPT_DIR / "nodisplay"
-OCTAVE_NODISPLAY_DIR = NODISPLAY_DIR / "octave"
+#: The folder of drawing stubs in a script directory, put first on the
+#: MATLAB/Octave path (see the module docstring), and its Octave-only subfolder.
+NODISPLAY = "nodisplay"
+OCTAVE_NODISPLAY = "octave"
 
 #: The textureSynth parameters of ``synthesize.m``: Nsc, Nor, Na.
 N_SCALES, N_ORIENTATIONS, N_AUTOCORR = 4, 4, 9
@@ -216,14 +214,25 @@ def _quote(text: str | os.PathLike) -> str:
     return "'" + str(text).replace("'", "''") + "'"
 
 
+def nodisplay_dirs(engine: Engine, script_dir: str | os.PathLike) -> list[Path]:
+    """The drawing stubs of ``script_dir`` for ``engine`` (last: first on path)."""
+    stubs = Path(script_dir) / NODISPLAY
+    return [stubs, stubs / OCTAVE_NODISPLAY] if engine.name == "octave" else [stubs]
+
+
 def synthesize_statement(engine: Engine, dirs: CodeDirs, target: Path,
                          init: Path | tuple[int, int], n_iter: int, mat_path: Path,
-                         png_path: Path, seed: int | None) -> str:
-    """The MATLAB statement that runs ``synthesize.m`` once."""
-    paths = [dirs.pyrtools, dirs.texturesynth, SCRIPT_DIR, NODISPLAY_DIR]
+                         png_path: Path, seed: int | None, *,
+                         script_dir: str | os.PathLike) -> str:
+    """The MATLAB statement that runs ``script_dir``'s ``synthesize.m`` once.
+
+    ``script_dir`` holds ``synthesize.m`` and its ``nodisplay/`` drawing stubs
+    (the calling experiment's folder).
+    """
+    paths = [dirs.pyrtools, dirs.texturesynth, Path(script_dir),
+             *nodisplay_dirs(engine, script_dir)]
     setup = []
     if engine.name == "octave":
-        paths.append(OCTAVE_NODISPLAY_DIR)
         # warnings that would repeat every iteration or concern drawing only
         setup += [f"warning('off', '{w}');" for w in _OCTAVE_QUIET]
     # addpath prepends: the last one added (the drawing stubs) comes first
@@ -333,8 +342,9 @@ def run_statement(engine: Engine, statement: str,
 def run_synthesize(engine: Engine, dirs: CodeDirs, target: Path,
                    init: Path | tuple[int, int], n_iter: int, mat_path: Path,
                    png_path: Path, seed: int | None = None,
-                   echo: Callable[[str], None] | None = None) -> EngineRun:
-    """Run ``ps_matlab/synthesize.m`` once and check that it wrote its files.
+                   echo: Callable[[str], None] | None = None, *,
+                   script_dir: str | os.PathLike) -> EngineRun:
+    """Run ``script_dir``'s ``synthesize.m`` once and check that it wrote its files.
 
     Parameters
     ----------
@@ -355,6 +365,8 @@ def run_synthesize(engine: Engine, dirs: CodeDirs, target: Path,
         leaves the engine's generators as they start.
     echo
         Where the engine's output lines go.
+    script_dir
+        The caller's folder holding ``synthesize.m`` and ``nodisplay/``.
 
     Returns
     -------
@@ -367,7 +379,8 @@ def run_synthesize(engine: Engine, dirs: CodeDirs, target: Path,
         When MATLAB/Octave fails, with its own message, or writes no result.
     """
     statement = synthesize_statement(engine, dirs, Path(target), init, n_iter,
-                                     Path(mat_path), Path(png_path), seed)
+                                     Path(mat_path), Path(png_path), seed,
+                                     script_dir=script_dir)
     run = run_statement(engine, statement, echo)
     for path in (mat_path, png_path):
         if not Path(path).is_file():

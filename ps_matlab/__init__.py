@@ -1,0 +1,1 @@
+"""ps_matlab: how far original textureSynth metamers are, by plenoptic's PS loss."""
