@@ -261,7 +261,7 @@ def add_run_dir_argument(parser: argparse.ArgumentParser, experiment: str,
 
     ``--output-dir``, ``--output_path`` and ``-f`` are accepted as aliases;
     ``short`` is ``-o`` unless the experiment's original scripts used ``-o``
-    for something else (ps_matlab_vs_plen: ``--optimizer``).
+    for something else (e.g. ``--optimizer``).
     """
     flags = ["--output_dir", "--output-dir", "--output_path", "-f"]
     if short:

@@ -82,7 +82,7 @@ def load_results(experiment: str, grid: str = "quick",
     Parameters
     ----------
     experiment
-        The experiment's name, e.g. ``"ps_lbfgs"``.
+        The experiment's name (its folder).
     grid
         The grid, e.g. ``"quick"``, ``"full"`` or ``"adhoc"`` (runs by hand).
     root

@@ -97,7 +97,7 @@ def _read_run(run_dir: Path, problems: list[str]) -> Run:
 def final_row(rows: list[dict[str, str]]) -> dict[str, str]:
     """The row of a run's ``loss.csv`` that holds its overall loss.
 
-    Tables of one row per statistic group and loss function (ps_matlab_vs_plen)
+    Tables of one row per statistic group and loss function (several per run)
     give their ``overall`` L2 row; others their last row.
     """
     overall = [r for r in rows if r.get("loss_type") == "overall"]
@@ -134,7 +134,7 @@ def _has_files(path: Path) -> bool:
 
 
 def _attach_figures(grid: Grid) -> None:
-    # PNGs elsewhere in the grid named after a run (ps_matlab's figures/) go
+    # PNGs elsewhere in the grid named after a run (e.g. a figures/ folder) go
     # with that run; the rest are shown apart.
     by_name = {run.dir.name: run for run in grid.runs}
     run_dirs = {run.dir for run in grid.runs}

@@ -17,7 +17,7 @@ of one PS forward and backward pass at its image size, plus start-up:
 - MATLAB ``textureSynth`` (``--n_iter``): its seconds per iteration, slower
   under Octave than under MATLAB.
 
-Runs that stop early (``ps_lbfgs``' stopping criterion) take at most this
+Runs that stop early (a stopping criterion on the loss) take at most this
 long, so the estimate is an upper bound for them; their order is unaffected,
 as early stopping does not depend on the arguments in a way known in advance.
 ``benchmarks/makespan.py`` replays the earlier sweeps' measured durations and
@@ -45,7 +45,7 @@ CPU_SECONDS_PER_EVAL_PIXEL = 0.18 / 256**2
 GPU_SPEEDUP = 6.0
 GPU_MIN_EVAL = 0.01
 #: textureSynth seconds per iteration per pixel: Octave 0.37 s at 256x256
-#: (ps_matlab/README.md); MATLAB's JIT is taken as twice as fast.
+#: (measured with figures off); MATLAB's JIT is taken as twice as fast.
 ENGINE_SECONDS_PER_ITER_PIXEL = {"octave": 0.37 / 256**2, "matlab": 0.185 / 256**2}
 #: Interpreter start-up, imports, model set-up and saving, per run (seconds).
 STARTUP = {"python": 6.0, "cuda": 15.0, "octave": 8.0, "matlab": 25.0}

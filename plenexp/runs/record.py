@@ -16,7 +16,7 @@ class RunRecord:
     run_dir
         The run directory.
     experiment
-        The experiment's name (``ps_lbfgs``, ...).
+        The experiment's name (its folder).
     args
         The run's full arguments, as recorded in ``provenance.json``.
     provenance
