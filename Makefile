@@ -37,7 +37,7 @@ report: $(VENV)/.installed
 
 # every core, the slowest tests named at the end (where the time goes)
 test: $(VENV)/.installed-test
-	$(PY) -m pytest -n auto --durations=15
+	$(PY) -m pytest -n auto --dist loadgroup --durations=15
 
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .

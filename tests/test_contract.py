@@ -18,7 +18,6 @@ import argparse
 import importlib
 import json
 import math
-import os
 import re
 import runpy
 import shlex
@@ -33,7 +32,7 @@ import pytest
 
 from plenexp import cli
 from plenexp.runs import paths, results, rundir
-from tests.conftest import REPO
+from tests.conftest import REPO, write_smoke_taskfile
 
 EXPERIMENTS = paths.experiments()
 #: Experiments whose runs are plenoptic metamers (their ``run.py`` builds one).
@@ -201,26 +200,6 @@ def options(script: Path) -> set[str]:
     return {s for a in script_parser(script)._actions for s in a.option_strings}
 
 
-def write_smoke_taskfile(experiment: str, taskfile: Path, root: Path,
-                         env: dict) -> subprocess.CompletedProcess:
-    """Run the experiment's writer on the smoke grid, as its README says.
-
-    A writer that needs a step first (ps_matlab_vs_plen's initial images)
-    names it in its one-line error (``make them first: python ...``): that
-    command is run, then the writer again.
-    """
-    command = [sys.executable, str(REPO / experiment / "write_disbatch.py"),
-               str(taskfile), "--grid", "smoke", "--output-root", str(root)]
-    proc = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO)
-    hint = re.search(r"make them first: python (.*)$", proc.stderr.strip())
-    if proc.returncode == 2 and hint:
-        subprocess.run([sys.executable, *shlex.split(hint.group(1))], check=True,
-                       capture_output=True, text=True, env=env, cwd=REPO)
-        proc = subprocess.run(command, capture_output=True, text=True, env=env,
-                              cwd=REPO)
-    return proc
-
-
 # --------------------------------------------------------------------------
 # analyze --force reproduces what a run wrote
 # --------------------------------------------------------------------------
@@ -244,43 +223,6 @@ def assert_analyze_reproduces(run_dir: Path, run_script) -> None:
 def run_dir_experiment(run_dir: Path) -> str:
     record = json.loads((run_dir / "provenance.json").read_text())
     return Path(record["argv"][0]).parent.name
-
-
-@pytest.fixture(scope="session")
-def smoke_grid(tmp_path_factory):
-    """Each experiment's smoke grid, run end to end once a session, as a user would.
-
-    The experiment's writer writes the smoke grid's task file, every line of
-    it runs, then ``analyze.py`` and ``summarize.py``; gives the grid directory.
-    An experiment whose writer refuses for want of MATLAB is skipped.
-    """
-    made: dict[str, Path] = {}
-
-    def make(experiment: str) -> Path:
-        if experiment in made:
-            return made[experiment]
-        env = {k: v for k, v in os.environ.items() if k != paths.OUTPUT_ROOT_ENV}
-        env.update(TQDM_DISABLE="1", OMP_NUM_THREADS="1", PYTHON=sys.executable,
-                   MPLCONFIGDIR=str(tmp_path_factory.mktemp("mpl")))
-        root = tmp_path_factory.mktemp(f"{experiment}-smoke") / "out"
-        taskfile = root / "tasks.txt"
-        proc = write_smoke_taskfile(experiment, taskfile, root, env)
-        if proc.returncode == 2 and "MATLAB" in proc.stderr.upper():
-            pytest.skip(f"no MATLAB set-up: {proc.stderr.strip()}")
-        assert proc.returncode == 0, proc.stderr
-        for line in taskfile.read_text().splitlines():
-            subprocess.run(["bash", "-c", line], env=env, cwd=REPO, timeout=600)
-        grid = paths.grid_dir(root, experiment, "smoke")
-        for step in (["analyze.py", str(grid)],
-                     ["summarize.py", "--grid", "smoke", "--output-root", str(root)]):
-            proc = subprocess.run([sys.executable, str(REPO / experiment / step[0]),
-                                   *step[1:]], env=env, cwd=REPO, timeout=600,
-                                  capture_output=True, text=True)
-            assert proc.returncode == 0, f"{step[0]}: {proc.stdout}{proc.stderr}"
-        made[experiment] = grid
-        return grid
-
-    return make
 
 
 def plenoptic_run(grid: Path, tmp_path: Path | None = None) -> Path:

@@ -298,17 +298,9 @@ def test_empty_root_says_what_to_do(tmp_path):
 
 
 @pytest.mark.slow
-def test_report_of_real_runs(tmp_path, run_script, script_env):
-    """The ps_lbfgs smoke grid through disBatch, analyzed, summarized, reported."""
-    root = tmp_path / "out root"
-    run_script("ps_lbfgs/write_disbatch.py", "--grid", "smoke", "--output-root", root)
-    proc = subprocess.run([sys.executable, "-m", "plenexp.cluster.disbatch_local",
-                           str(root / "ps_lbfgs/smoke/disbatch-cpu.txt")],
-                          capture_output=True, text=True, env=script_env, cwd=REPO,
-                          timeout=600)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    run_script("ps_lbfgs/analyze.py", root / "ps_lbfgs" / "smoke")
-    run_script("ps_lbfgs/summarize.py", "--grid", "smoke", "--output-root", root)
+def test_report_of_real_runs(smoke_grid):
+    """The ps_lbfgs smoke grid, run, analyzed, summarized, reported."""
+    root = smoke_grid("ps_lbfgs").parents[1]
     index = report.write(root)
     parsed = assert_links_resolve(index)
     images = [unquote(v) for t, v in parsed.links if t == "img"]
