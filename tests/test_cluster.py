@@ -16,10 +16,10 @@ import pytest
 from _support import fake_runs
 
 from plenexp.cluster import cost, sbatch
-from plenexp.experiments.ps_lbfgs import grids as ps_lbfgs
 from plenexp.experiments.ps_noise import grids as ps_noise
 from plenexp.runs import rundir
 from plenexp.summary import timing_report
+from ps_lbfgs import write_disbatch as ps_lbfgs
 from tests.conftest import REPO
 
 MAKESPAN = REPO / "benchmarks" / "makespan.py"
@@ -106,7 +106,7 @@ def test_task_files_are_written_longest_first(run_script, tmp_path):
                tmp_path, "--order", "as-grid")
     names = [_option(line, "--output_dir").rsplit("/", 1)[1].rsplit("_device", 1)[0]
              for line in _lines(taskfile)]
-    assert names == [task.name for task in ps_lbfgs.quick_grid()]
+    assert names == [task.name for task in ps_lbfgs.GRIDS["quick"]()]
     assert sorted(lines) == sorted(_lines(taskfile))
 
 
