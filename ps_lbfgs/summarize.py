@@ -217,8 +217,7 @@ def _config_columns(frame: pd.DataFrame) -> list[str]:
     With the max_eval fraction comes the max_eval count, for the text (it
     splits no configuration further).
     """
-    config = ["img", *facets.varying(frame, columns.VARIABLES
-                                          + ["loss_function"])]
+    config = ["img", *facets.varying(frame, [*columns.VARIABLES, "loss_function"])]
     if "max_eval_fraction" in config:
         config.append("max_eval")
     return config
