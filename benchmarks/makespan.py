@@ -2,8 +2,9 @@
 
 For every ``all_loss.csv`` below DIR (default: ``../shared/reference/
 ps_lbfgs_original``, the earlier ps_lbfgs sweeps run on a cluster), each row's
-task is rebuilt from its arguments and given plenexp's cost estimate
-(``plenexp.cluster.cost``). Prints the estimate's Spearman rank correlation with the
+task is rebuilt from its arguments and given ps_lbfgs's cost estimate
+(``ps_lbfgs/write_disbatch.py``'s ``run_seconds``, from the pieces in
+``plenexp.cluster.cost``). Prints the estimate's Spearman rank correlation with the
 measured durations, and the simulated disBatch makespan (each task, in file
 order, starts on the first free slot) at 50 and 200 slots for: the table's
 own order ("file"), the estimate's order, the estimate's order had each run's
@@ -59,20 +60,27 @@ def max_eval_arg(value, max_iter: int) -> str:
     return str(int(number))
 
 
-def row_argv(row: dict, synth_max_iter: int) -> list[str]:
-    """The ps_lbfgs ``synthesize.py`` arguments of one table row."""
-    max_iter = int(float(row["LBFGS_max_iter"]))
-    search = str(row.get("search_func", "")).strip()
-    argv = ["--img", str(row["filename"]), "--max_iter", str(max_iter),
-            "--max_eval", max_eval_arg(row.get("LBFGS_max_eval", ""), max_iter),
-            "--history_size", str(int(float(row["LBFGS_history_size"]))),
-            "--line_search_fn", search if search and search != "nan" else "None",
-            "--lr", str(row["learning_rate"]),
-            "--synth_max_iter", str(int(float(row.get("synth_max_iter")
-                                              or synth_max_iter)))]
-    if str(row.get("crop", "")).strip() not in ("", "nan", "None"):
-        argv += ["--crop", str(int(float(row["crop"])))]
-    return argv
+def row_values(row: dict, synth_max_iter: int) -> dict:
+    """The cost-setting arguments of one table row (``write_disbatch.run_seconds``).
+
+    Rows of the earlier tables use their names (``filename``, ``search_func``,
+    ``LBFGS_max_iter`` ...), mapped by ``ps_lbfgs.columns``.
+    """
+    from ps_lbfgs import columns
+
+    names = columns.rename_2024(row)
+    row = {names.get(k, k): v for k, v in row.items()}
+    max_iter = int(float(row["max_iter"]))
+    max_eval = max_eval_arg(row.get("max_eval", ""), max_iter)
+    search = str(row.get("line_search_fn", "")).strip()
+    crop = str(row.get("crop", "")).strip()
+    return {"img": str(row["img"]),
+            "crop": int(float(crop)) if crop not in ("", "nan", "None") else None,
+            "synth_max_iter": int(float(row.get("synth_max_iter") or synth_max_iter)),
+            "max_iter": max_iter,
+            "max_eval": None if max_eval == "None" else int(max_eval),
+            "line_search_fn": search if search and search not in ("nan", "None")
+            else None}
 
 
 def read_table(path: Path, synth_max_iter: int):
@@ -84,12 +92,14 @@ def read_table(path: Path, synth_max_iter: int):
     """
     import pandas as pd
 
-    from plenexp.cluster import cost
     from plenexp.summary.facets import parse_duration
+    from ps_lbfgs import columns
+    from ps_lbfgs.write_disbatch import run_seconds
 
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    missing = {"filename", "LBFGS_max_iter", "LBFGS_history_size",
-               "learning_rate", "synth_duration"} - set(frame.columns)
+    frame = frame.rename(columns=columns.rename_2024(frame.columns))
+    missing = {"img", "max_iter", "history_size", "lr",
+               "synth_duration"} - set(frame.columns)
     if missing:
         raise cli.UsageError(f"{path}: not a ps_lbfgs table (no "
                              f"{', '.join(sorted(missing))})")
@@ -98,15 +108,16 @@ def read_table(path: Path, synth_max_iter: int):
         seconds = parse_duration(row["synth_duration"])
         if math.isnan(seconds):
             continue
-        argv = row_argv(row, synth_max_iter)
+        values = row_values(row, synth_max_iter)
         measured.append(seconds)
-        img = argv.index("--img")
-        configs.append(tuple(argv[:img] + argv[img + 2:]))
-        estimated.append(cost.estimate_seconds(argv))
+        # a configuration: the arguments but for image and seed
+        configs.append((*(v for k, v in values.items() if k != "img"),
+                        str(row["history_size"]), str(row["lr"])))
+        estimated.append(run_seconds(**values))
         steps = str(row.get("synth_iter", "")).strip()
         if steps and steps != "nan":
-            argv[argv.index("--synth_max_iter") + 1] = str(int(float(steps)))
-            steps_known.append(cost.estimate_seconds(argv))
+            steps_known.append(run_seconds(
+                **{**values, "synth_max_iter": int(float(steps))}))
     if len(steps_known) != len(measured):
         steps_known = []
     by_config: dict[tuple, list[float]] = {}

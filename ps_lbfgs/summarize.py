@@ -6,13 +6,478 @@ one panel per image and panel variable, each image's Pareto front drawn as a
 line; ``pareto.csv``, ``success.csv``, ``configurations.csv`` and
 ``summary.txt`` (the front in words, the success share, what was assumed
 reading the table). ``--from-csv`` re-plots an existing table, including those
-of the earlier version of this experiment.
+of the earlier version of this experiment (its column names mapped to these).
+
+Writes into the summary directory:
+
+``all_loss.csv``
+    Every run, in one form whatever the table's age (:func:`normalize_table`).
+``configurations.csv``
+    One row per configuration (image included): medians over seeds of loss,
+    seconds (and evaluations), their min and max, and ``n``.
+``pareto.csv``, ``summary.txt``, ``conclusion.txt``
+    Per image (and loss function), the configurations no other one beats in
+    both median time and median loss; what was assumed reading the table; the
+    success share (plenoptic issue #365). ``conclusion.txt`` is the front in
+    words (the decision).
+``success.csv``
+    Per configuration: share of runs meeting the criterion, median seconds and
+    evaluations to reach it.
+``loss_vs_cost[_<loss>].{png,svg}``
+    Final loss against synthesis seconds (beside evaluations, when recorded);
+    no SVG for figures of more than :data:`SVG_MAX_AXES` panels.
+``loss_curves.{png,svg}``
+    Loss against seconds and evaluations from the runs' trajectories, when the
+    runs recorded them and the configurations fit in colours and line styles.
+``timing.txt``
+    Seconds per step of identical configurations on different hosts.
 """
 
-from plenexp import cli
-from plenexp.summary import timing_report
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from plenexp import cli, errors
+from plenexp.errors import UsageError
+from plenexp.runs import results, rundir
+from plenexp.summary import axis_ticks, facet_grid, facets, figure_files, timing_report
+from plenexp.synth import success
+from ps_lbfgs import columns
 
 EXPERIMENT = "ps_lbfgs"
+#: Fractions of ``max_iter`` the earlier grids wrote as counts, in order.
+NOMINAL_FRACTIONS = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
+#: Summary figures with more panels than this are written as PNG only (an SVG
+#: of dozens of panels is slow to write and to open).
+SVG_MAX_AXES = 12
+#: What LBFGS does with ``max_eval=None``: ``1.25 * max_iter``.
+NONE_FRACTION = 1.25
+
+_TEXT = {"", "nan", "NaN", "None", "none"}
+
+
+def nominal_fraction(max_eval: float, max_iter: float) -> float:
+    """``max_eval / max_iter`` as an earlier grid meant it (``--from-csv`` only).
+
+    Those grids wrote the count ``int(fraction * max_iter)``, so 0.5 x 5 is
+    stored as 2; that is recovered as 0.5, not 0.4. A missing ``max_eval`` is
+    LBFGS's default, 1.25 x ``max_iter``.
+    """
+    if math.isnan(max_eval):
+        return NONE_FRACTION
+    for fraction in NOMINAL_FRACTIONS:
+        if max(1, int(max_iter * fraction)) == max_eval:
+            return fraction
+    return max_eval / max_iter
+
+
+def _max_eval_is_fraction(values: pd.Series) -> bool:
+    numbers = pd.to_numeric(values, errors="coerce").dropna()
+    if not len(numbers):
+        return False
+    return bool((numbers % 1 != 0).any() or (numbers <= 1).all())
+
+
+def _numbers(values: pd.Series) -> pd.Series:
+    return pd.to_numeric(values.map(lambda v: None if str(v).strip() in _TEXT
+                                    else v), errors="coerce")
+
+
+def read_2024(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """An earlier table in this version's names, ``max_eval_fraction`` made once.
+
+    Columns are renamed by ``columns.NAMES_2024``. Without a
+    ``max_eval_fraction`` column, ``max_eval`` may be a count (2, 5.0 ...) or a
+    fraction of ``max_iter`` (0.5, 1.0): a column whose values are all at most
+    1, or not all whole numbers, is read as fractions; counts give back the
+    grid's fraction (:func:`nominal_fraction`). Empty means None.
+
+    Returns
+    -------
+    frame, assumptions
+        The table, and one line per assumption made reading it.
+    """
+    frame = frame.rename(columns=columns.rename_2024(frame.columns))
+    notes = []
+    if "max_eval_fraction" in frame or "max_iter" not in frame:
+        return frame, notes
+    if "max_eval" not in frame:
+        notes.append("no max_eval column: every run taken as max_eval=None "
+                     f"({NONE_FRACTION:g} x max_iter)")
+        frame["max_eval"] = ""
+    raw = frame["max_eval"]
+    numbers = _numbers(raw)
+    max_iter = pd.to_numeric(frame["max_iter"], errors="coerce")
+    if _max_eval_is_fraction(raw):
+        notes.append("max_eval read as a fraction of max_iter (all values "
+                     "<= 1 or not whole numbers); count = int(fraction x max_iter)")
+        frame["max_eval_fraction"] = numbers
+        frame["max_eval"] = (numbers * max_iter).map(
+            lambda v: v if math.isnan(v) else max(1, int(v)))
+    else:
+        notes.append("max_eval read as a count of evaluations per step; "
+                     "max_eval / max_iter recovered as the grid's fraction "
+                     "(2 of 5 is 0.5, since grids stored int(fraction x "
+                     "max_iter))")
+        frame["max_eval_fraction"] = [
+            None if math.isnan(e) else nominal_fraction(e, i)
+            for e, i in zip(numbers, max_iter, strict=True)]
+    return frame, notes
+
+
+def normalize_table(frame: pd.DataFrame, from_csv: bool = False
+                    ) -> tuple[pd.DataFrame, list[str]]:
+    """Bring a table of runs to one form (``from_csv``: maybe an earlier one's).
+
+    ``max_eval_fraction`` is read from the table as the runs recorded it
+    (``from_csv``: :func:`read_2024` derives it for earlier tables); None
+    (empty) is LBFGS's default, shown as 1.25 x ``max_iter``, and
+    ``max_eval`` is the count (``"None"`` for None). Durations may be seconds
+    or ``[H:]MM:SS``. Empty ``line_search_fn`` is None; a leftover ``index``
+    column is dropped.
+
+    Returns
+    -------
+    frame, assumptions
+        The table, and one line per assumption made reading it.
+    """
+    frame = frame.copy()
+    notes = []
+    frame = frame.drop(columns=[c for c in frame.columns
+                                if c == "index" or str(c).startswith("Unnamed")])
+    if from_csv:
+        frame, notes = read_2024(frame)
+    missing = [c for c in ("img", "loss", "max_iter") if c not in frame]
+    if missing:
+        raise UsageError(f"not a ps_lbfgs table: no column {', '.join(missing)}")
+    if "line_search_fn" in frame:
+        frame["line_search_fn"] = frame["line_search_fn"].map(
+            lambda v: "None" if str(v).strip() in _TEXT else str(v).strip())
+    for column in ("synth_duration", "process_duration", "init_duration"):
+        if column in frame:
+            text = frame[column].astype(str)
+            clock = text.str.contains(":").sum()
+            if clock:
+                notes.append(f"{column}: {clock} value(s) written as [H:]MM:SS, "
+                             "read as seconds")
+            frame[column] = facets.parse_durations(frame[column])
+    for column in ("max_iter", "history_size", "lr", "loss", "synth_iter", "seed",
+                   "evaluations", "steps", "max_abs_rep_error",
+                   "seconds_to_success_loss", "evaluations_to_success_loss",
+                   "synth_max_iter", "crop"):
+        if column in frame:
+            frame[column] = pd.to_numeric(frame[column], errors="coerce")
+    if "max_eval_fraction" not in frame:
+        raise UsageError("not a ps_lbfgs table of this version: no column "
+                         "max_eval_fraction (read earlier tables with --from-csv)")
+    fractions = _numbers(frame["max_eval_fraction"].astype(object))
+    n_none = int(fractions.isna().sum())
+    if n_none:
+        notes.append(f"{n_none} run(s) with an empty/None max_eval: LBFGS's default, "
+                     f"{NONE_FRACTION:g} x max_iter")
+    frame["max_eval_fraction"] = fractions.fillna(NONE_FRACTION)
+    counts = _numbers(frame["max_eval"].astype(object)) if "max_eval" in frame \
+        else pd.Series(math.nan, index=frame.index)
+    frame["max_eval"] = counts.map(lambda v: "None" if pd.isna(v) else str(int(v)))
+    if "loss_function" not in frame:
+        notes.append("no loss_function column: all runs taken as one loss; the "
+                     f"success criterion (loss <= {success.SUCCESS_LOSS:g}) "
+                     "assumes it is the L2 norm, plenoptic's default")
+    return frame, notes
+
+
+#: Columns of ``loss.csv`` the summary reads; a table without them is skipped.
+REQUIRED_COLUMNS = ("img", "line_search_fn", "max_eval")
+#: Columns the summary needs as numbers; a row without one is skipped.
+NUMERIC_COLUMNS = ("max_iter", "history_size", "lr",
+                   "synth_iter", "seed", "synth_duration")
+
+
+def gather(input_dir: Path) -> pd.DataFrame:
+    """Every finished run's ``loss.csv`` row below ``input_dir``.
+
+    A table or row that cannot be used is reported by path and left out.
+    """
+    rows, problems = results.gather(input_dir, "loss.csv",
+                                    required=REQUIRED_COLUMNS,
+                                    numeric=NUMERIC_COLUMNS)
+    errors.report(problems)
+    if not rows:
+        raise UsageError(f"no finished runs with a loss under {input_dir}")
+    return pd.DataFrame.from_records(rows)
+
+
+def _config_columns(frame: pd.DataFrame) -> list[str]:
+    """The image and every variable that varies.
+
+    With the max_eval fraction comes the max_eval count, for the text (it
+    splits no configuration further).
+    """
+    config = ["img", *facets.varying(frame, [*columns.VARIABLES, "loss_function"])]
+    if "max_eval_fraction" in config:
+        config.append("max_eval")
+    return config
+
+
+def _fixed(frame: pd.DataFrame) -> str:
+    """The experimental variables that do not vary, as one line."""
+    parts = []
+    for column in columns.VARIABLES + ["loss_function"]:
+        if column in frame and column not in facets.varying(frame, [column]):
+            value = frame[column].iloc[0]
+            if not facets.is_missing(value) or column == "line_search_fn":
+                parts.append(f"{columns.label(column)} "
+                             f"{facets.format_level(value)}")
+    return "fixed: " + ", ".join(parts) if parts else ""
+
+
+def pareto_table(agg: pd.DataFrame, config: list[str]) -> pd.DataFrame:
+    """Each image's (and loss function's) Pareto front, fastest first."""
+    by = [c for c in ("img", "loss_function") if c in config]
+    on = facets.pareto_front(agg, "synth_duration", "loss", by=by)
+    front = agg[on].copy()
+    return facets.sort_frame(front.sort_values("synth_duration", kind="stable"), by)
+
+
+def _describe(row: pd.Series, config: list[str]) -> str:
+    """A configuration in words: max_iter and max_eval (a count) first."""
+    shown = [c for c in ("max_iter", "max_eval") if c in config]
+    shown += [c for c in config if c not in (
+        "img", "loss_function", "max_eval_fraction", *shown)]
+    return ", ".join(f"{columns.label(c)}="
+                     f"{facets.format_level(row[c])}" for c in shown)
+
+
+def pareto_text(front: pd.DataFrame, config: list[str]) -> list[str]:
+    """The front in words: per image, fastest to lowest loss."""
+    lines = []
+    by = [c for c in ("img", "loss_function") if c in config]
+    groups = front.groupby(by, sort=False) if by else [((), front)]
+    for key, part in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        head = " / ".join(map(facets.format_level, key)) or "all runs"
+        lines.append(f"{head}: {len(part)} configuration(s) on the Pareto front "
+                     "(no other both faster and lower), fastest first:")
+        for _, row in part.iterrows():
+            spread = (f" [{row['loss_min']:.3g}-{row['loss_max']:.3g}, "
+                      f"{row['synth_duration_min']:.3g}-"
+                      f"{row['synth_duration_max']:.3g} s]" if row["n"] > 1 else "")
+            evals = (f", {row['evaluations']:.0f} evaluations"
+                     if "evaluations" in row and pd.notna(row["evaluations"]) else "")
+            runs = (f"median of {int(row['n'])} runs" if row["n"] > 1
+                    else "one run: no spread known")
+            lines.append(f"  {_describe(row, config) or 'the only configuration'}: "
+                         f"loss {row['loss']:.4g} in {row['synth_duration']:.4g} s"
+                         f"{evals} ({runs}){spread}")
+    return lines
+
+
+def identical_text(agg: pd.DataFrame, config: list[str]) -> list[str]:
+    """Configurations that computed the same thing (same evaluations and loss).
+
+    LBFGS stops a step at whichever of ``max_iter`` and ``max_eval`` comes
+    first, so configurations differing only in the other one compute the same
+    metamer; their seconds differ only by timing noise.
+    """
+    if "evaluations" not in agg or not agg["evaluations"].notna().any():
+        return []
+    by = [c for c in ("img", "loss_function") if c in config]
+    key = agg[by].astype(str).agg("/".join, axis=1) if by else ""
+    same = agg.assign(_key=key, _loss=agg["loss"].map(lambda v: f"{v:.6g}"))
+    lines = []
+    for _, group in same.groupby(["_key", "_loss", "evaluations"], sort=False):
+        if len(group) > 1:
+            names = "; ".join(_describe(r, config) for _, r in group.iterrows())
+            seconds = ", ".join(f"{v:.3g}" for v in group["synth_duration"])
+            lines.append(f"  same loss ({group['loss'].iloc[0]:.5g}) and "
+                         f"evaluations ({group['evaluations'].iloc[0]:.0f}): "
+                         f"{names} -- seconds {seconds}: one limit was binding, "
+                         "the time difference is noise")
+    if lines:
+        lines.insert(0, "Configurations that computed the same thing:")
+    return lines
+
+
+def success_text(table: pd.DataFrame, config: list[str]) -> list[str]:
+    """How many configurations reach the criterion, the best shares."""
+    if not len(table):
+        return []
+    lines = [f"success: {table['criterion'].iloc[0]}"]
+    full = table[table["share"] >= 1.0]
+    lines.append(f"  {len(full)} of {len(table)} configuration(s) reach it in "
+                 f"every run; {int((table['share'] > 0).sum())} in at least one")
+    reached = table[table["n_success"] > 0].sort_values(
+        ["share", "median_seconds_to_success"], ascending=[False, True])
+    for _, row in reached.head(3).iterrows():
+        head = facets.format_level(row["img"]) if "img" in row else ""
+        evals = row["median_evaluations_to_success"]
+        evals = "" if pd.isna(evals) else f", {evals:.0f} evaluations"
+        lines.append(f"  {head}: {_describe(row, config)}: {row['n_success']}/"
+                     f"{row['n']} runs, median {row['median_seconds_to_success']:.3g}"
+                     f" s{evals} to reach it (from: {row['reach_from']})")
+    return lines
+
+
+def trajectory_curves(frame: pd.DataFrame, config: list[str]) -> pd.DataFrame | None:
+    """Every run's trajectory (``trajectory.csv`` beside its ``loss.csv``)."""
+    if "run_dir" not in frame:
+        return None
+    parts = []
+    for i, row in frame.iterrows():
+        path = Path(row["run_dir"]) / "trajectory.csv"
+        if not path.exists():
+            return None
+        curve = pd.read_csv(path)
+        for column in config:
+            curve[column] = row[column]
+        curve["run"] = i
+        parts.append(curve)
+    return pd.concat(parts, ignore_index=True) if parts else None
+
+
+def summarize(input_dir: Path | None, output_dir: Path,
+              from_csv: Path | None = None) -> pd.DataFrame:
+    """Gather (or read) the table; write the summary tables, text and figures."""
+    output_dir = Path(output_dir)
+    if from_csv is not None:
+        raw = pd.read_csv(from_csv, dtype=str, keep_default_na=False)
+        source = str(from_csv)
+    else:
+        raw = gather(input_dir)
+        source = str(input_dir)
+    frame, notes = normalize_table(raw, from_csv=from_csv is not None)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    results.write_csv_atomic(frame, output_dir / "all_loss.csv")
+    config = _config_columns(frame)
+    values = [v for v in ("loss", "synth_duration", "evaluations")
+              if v in frame and frame[v].notna().any()]
+    agg = facets.aggregate(frame, config, values)
+    successes = facets.success_table(frame, config)
+    agg = agg.merge(successes[[*config, "share"]].rename(
+        columns={"share": "success_share"}), on=config, how="left")
+    results.write_csv_atomic(agg, output_dir / "configurations.csv")
+    results.write_csv_atomic(successes, output_dir / "success.csv")
+    front = pareto_table(agg, config)
+    results.write_csv_atomic(front, output_dir / "pareto.csv")
+    fixed = _fixed(frame)
+    xs = ["synth_duration", *(["evaluations"] if "evaluations" in values else [])]
+    losses = (facets.order_levels(frame["loss_function"]) if "loss_function" in config
+              else [None])
+    for loss in losses:
+        part = agg if loss is None else agg[agg["loss_function"] == loss]
+        name = "loss_vs_cost" if loss is None else f"loss_vs_cost_{loss}"
+        title = f"ps_lbfgs: final loss against cost ({len(frame)} runs)"
+        if loss is not None:
+            title += f", loss function {loss}"
+        fig = cost_figure(part, xs, fixed, title)
+        formats = ("svg", "png") if len(fig.axes) <= SVG_MAX_AXES else ("png",)
+        figure_files.save(fig, output_dir / name, formats=formats, bbox_inches=None)
+    curves = trajectory_curves(frame, config)
+    curve_note = "no trajectories recorded (earlier runs or a table)"
+    if curves is not None:
+        enc = facets.choose_encoding(curves, columns.VARIABLES, image="img",
+                                     max_markers=4)
+        if enc.facets:
+            curve_note = ("trajectories not drawn: more varying variables ("
+                          + ", ".join(enc.facets) + ") than colour and line style")
+        else:
+            figure_files.save(curve_figure(
+                curves, config, f"ps_lbfgs: loss during synthesis ({source})"),
+                output_dir / "loss_curves")
+            curve_note = "loss_curves: loss against seconds and evaluations per run"
+    text = [f"ps_lbfgs summary of {len(frame)} run(s) from {source}",
+            f"configurations: {len(agg)} (medians over seeds; n per configuration "
+            f"{int(agg['n'].min())}-{int(agg['n'].max())})",
+            fixed, "", "Reading the table:",
+            *(f"  {n}" for n in notes or ["nothing assumed"]), "",
+            *pareto_text(front, config), "", *identical_text(agg, config), "",
+            *success_text(successes, config), "",
+            curve_note]
+    with rundir.atomic_path(output_dir / "summary.txt") as tmp:
+        tmp.write_text("\n".join(text) + "\n")
+    # the decision: the front in words and how many configurations succeed
+    conclusion = [*pareto_text(front, config), *success_text(successes, config)[:2]]
+    with rundir.atomic_path(output_dir / "conclusion.txt") as tmp:
+        tmp.write_text("\n".join(conclusion) + "\n")
+    timing_report.write(frame, output_dir, config_columns=columns.CONFIG_COLUMNS)
+    return frame
+
+
+def cost_figure(agg: pd.DataFrame, xs: list[str], fixed: str, title: str,
+                note: str = "") -> plt.Figure:
+    """Final loss against seconds (and evaluations), Pareto front per image."""
+    enc = facets.choose_encoding(agg, columns.VARIABLES, image="img",
+                                 labels=columns.LABELS,
+                                 level_names=columns.LEVEL_NAMES)
+    return facet_grid.scatter_grid(
+        agg, xs, "loss", enc, xlabels=columns.LABELS, ylabel="final loss",
+        title="\n".join(t for t in (title, fixed) if t), front=True, note=note)
+
+
+def curve_figure(curves: pd.DataFrame, config_columns: list[str],
+                 title: str) -> plt.Figure:
+    """Loss against seconds beside loss against evaluations, one curve per run.
+
+    ``curves``: one row per trajectory state with ``run``, ``seconds``,
+    ``evaluations``, ``loss`` and the configuration columns. One row of panels
+    per image; colour and line style from the varying variables (the caller
+    checks they are no more than two besides the image and seed).
+    """
+    enc = facets.choose_encoding(curves, columns.VARIABLES, image="img",
+                                 labels=columns.LABELS, max_markers=4,
+                                 level_names=columns.LEVEL_NAMES)
+    images_ = facets.order_levels(curves["img"])
+    fig, axes = plt.subplots(len(images_), 2, squeeze=False, layout="constrained",
+                             figsize=(9.5, 2.9 * len(images_) + 0.8))
+    hues = facets.order_levels(curves[enc.hue]) if enc.hue else [None]
+    colours = facet_grid.palette(hues) if enc.hue else {}
+    styles = dict(zip(
+        map(facets.format_level, facets.order_levels(curves[enc.marker]))
+        if enc.marker else [], ["-", "--", ":", "-."], strict=False))
+    for row, image in enumerate(images_):
+        sub = curves[curves["img"].map(facets.format_level)
+                     == facets.format_level(image)]
+        for col, x in enumerate(("seconds", "evaluations")):
+            ax = axes[row, col]
+            for _, run in sub.groupby("run", sort=False):
+                first = run.iloc[0]
+                colour = colours.get(facets.format_level(first[enc.hue]), "C0") \
+                    if enc.hue else "C0"
+                style = styles.get(facets.format_level(first[enc.marker]), "-") \
+                    if enc.marker else "-"
+                (line,) = ax.plot(run[x], run["loss"], color=colour,
+                                  linestyle=style, linewidth=1.1, alpha=0.85)
+                line.set_gid(f"image:{facets.format_level(image)}")
+            ax.set_yscale("log")
+            ax.set_xlabel("seconds since synthesis started" if x == "seconds"
+                          else "PS model evaluations", fontsize=8.5)
+            if col == 0:
+                ax.set_ylabel("loss", fontsize=8.5)
+            ax.set_title(facets.format_level(image), fontsize=9)
+            ax.tick_params(labelsize=7.5)
+            ax.set_ylim(*axis_ticks.padded_limits(sub["loss"], log=True))
+            axis_ticks.tidy_axis(ax.xaxis)
+            axis_ticks.tidy_axis(ax.yaxis)
+            ax.grid(True, which="major", linewidth=0.4, alpha=0.5)
+    handles = []
+    for column, levels, draw_one in (
+            (enc.hue, hues, lambda v: dict(color=colours[facets.format_level(v)])),
+            (enc.marker, facets.order_levels(curves[enc.marker]) if enc.marker
+             else [], lambda v: dict(color="0.3",
+                                     linestyle=styles[facets.format_level(v)]))):
+        if column:
+            handles.append(facet_grid.legend_header(columns.label(column)))
+            handles += [plt.Line2D([], [], label=enc.level(column, v),
+                                   **draw_one(v)) for v in levels]
+    if handles:
+        facet_grid.add_legend(fig, handles, loc="outside right upper", fontsize=8)
+    fig.suptitle(facet_grid.wrap_title([title, "one line per run (every seed)"],
+                                       fig.get_figwidth()), fontsize=9.5)
+    return fig
 
 
 def parse_args():
@@ -24,10 +489,7 @@ def parse_args():
 def main():
     args = parse_args()
     input_dir, output_dir = cli.summary_dirs(args, EXPERIMENT)
-    from plenexp.experiments.ps_lbfgs import summary
-
-    frame = summary.summarize(input_dir, output_dir, from_csv=args.from_csv)
-    timing_report.write(frame, output_dir)
+    frame = summarize(input_dir, output_dir, from_csv=args.from_csv)
     print(f"{len(frame)} run(s) summarized; figures, tables and summary.txt in "
           f"{output_dir}")
 

@@ -6,9 +6,16 @@ Writes into the run directory: ``metamer.pt`` (plenoptic save, loads with
 ``loss.csv``, ``provenance.json`` and, unless ``--no_plots``, the run's figures.
 """
 
+import argparse
+
 from plenexp import cli
 
 EXPERIMENT = "ps_lbfgs"
+
+
+def fraction(text: str) -> float | None:
+    """A positive fraction of ``max_iter``, or the word ``None``."""
+    return None if text.lower() == "none" else cli.positive_float(text)
 
 
 def parse_args():
@@ -23,9 +30,15 @@ def parse_args():
                         help="seed of the initial noise image (po.set_seed)")
     parser.add_argument("--max_iter", type=cli.positive_int, default=10,
                         help="LBFGS iterations per optimizer step")
-    parser.add_argument("--max_eval", type=cli.optional_positive_int, default=10,
+    budget = parser.add_mutually_exclusive_group()
+    budget.add_argument("--max_eval", type=cli.optional_positive_int, default=10,
                         help="LBFGS function evaluations per step, or None "
                         "(= 1.25 max_iter)")
+    budget.add_argument("--max_eval_fraction", type=fraction,
+                        default=argparse.SUPPRESS,
+                        help="max_eval as a fraction of max_iter (the grids' "
+                        "form; max_eval = max(1, int(fraction x max_iter))), or "
+                        "None; recorded as given")
     parser.add_argument("--history_size", type=cli.positive_int, default=100,
                         help="LBFGS history (update pairs kept)")
     parser.add_argument("--line_search_fn", type=cli.optional_str,
@@ -40,7 +53,8 @@ def parse_args():
                         help="keep the metamer every N iterations")
     parser.add_argument("--lr", type=cli.positive_float, default=1.0,
                         help="LBFGS learning rate (step size before line search)")
-    parser.add_argument("--loss", default="l2_norm", choices=cli.LOSSES,
+    parser.add_argument("--loss_function", "--loss", default="l2_norm",
+                        choices=cli.LOSSES,
                         help="loss between PS representations")
     parser.add_argument("--stop_criterion", type=cli.optional_float,
                         default=1e-4, help="stop when the loss changes less than "
@@ -51,20 +65,28 @@ def parse_args():
                         help="skip the figures (analyze.py makes them later)")
     cli.add_run_dir_argument(parser, EXPERIMENT)
     cli.add_output_root_argument(parser)
-    return vars(parser.parse_args())
+    args = vars(parser.parse_args())
+    from ps_lbfgs.write_disbatch import max_eval_count
+
+    if "max_eval_fraction" in args:
+        args["max_eval"] = max_eval_count(args["max_iter"], args["max_eval_fraction"])
+    else:
+        args["max_eval_fraction"] = (None if args["max_eval"] is None
+                                     else args["max_eval"] / args["max_iter"])
+    return args
 
 
 def main():
     args = parse_args()
 
-    from plenexp.experiments.ps_lbfgs import grids, run
     from plenexp.runs import devices, harness, results
     from plenexp.synth import images, synthesis
+    from ps_lbfgs import plot, run
 
     device = devices.resolve_device(args["device"])
     image = run.load_target(args, device)
     run_dir = harness.run_dir_for(args["output_dir"], args["output_root"],
-                                  EXPERIMENT, grids.run_name(args), args=args)
+                                  EXPERIMENT, run.run_name(args), args=args)
     with harness.started_run(run_dir, args, device) as ctx:
         clock = devices.Stopwatch(device)
         model, _, met = run.build(args, image)
@@ -90,9 +112,7 @@ def main():
                            synth_duration, ctx.flat_record())
         results.write_row(row, ctx.dir / "loss.csv")
         if not args["no_plots"]:
-            from plenexp.experiments.ps_lbfgs import figures
-
-            figures.write_run_figures(met, ctx.dir, args, synth_duration)
+            plot.write_run_figures(met, ctx.dir, args, synth_duration)
 
 
 if __name__ == "__main__":

@@ -16,9 +16,9 @@ import pytest
 from _support import fake_runs
 
 from plenexp.cluster import cost, sbatch
-from plenexp.experiments.ps_lbfgs import grids as ps_lbfgs
 from plenexp.runs import rundir
 from plenexp.summary import timing_report
+from ps_lbfgs import write_disbatch as ps_lbfgs
 from ps_noise import write_disbatch as ps_noise
 from tests.conftest import REPO
 
@@ -30,10 +30,16 @@ def _lines(path):
 
 
 def _line_cost(line: str) -> float:
-    """The cost estimate of a task line's script arguments."""
+    """The cost estimate of a ps_lbfgs task line's script arguments."""
     words = shlex.split(line)
     start = next(i for i, w in enumerate(words) if w.endswith("time_synthesize.sh"))
-    return cost.estimate_seconds(words[start + 1:])
+    options = cost.parse_options(words[start + 1:])
+    max_iter, fraction = int(options["max_iter"]), options["max_eval_fraction"]
+    return ps_lbfgs.run_seconds(
+        options["img"], int(options["crop"]), int(options["synth_max_iter"]),
+        max_iter, ps_lbfgs.max_eval_count(
+            max_iter, None if fraction == "None" else float(fraction)),
+        options["line_search_fn"], options["device"])
 
 
 def _option(line: str, name: str) -> str:
@@ -94,19 +100,19 @@ def test_task_files_are_written_longest_first(run_script, tmp_path):
                tmp_path)
     taskfile = tmp_path / "ps_lbfgs/quick/disbatch-cpu.txt"
     lines = _lines(taskfile)
-    evals = [(int(_option(line, "--max_iter")), _option(line, "--max_eval"))
+    evals = [(int(_option(line, "--max_iter")), _option(line, "--max_eval_fraction"))
              for line in lines]
     costs = [_line_cost(line) for line in lines]
     start = cost.STARTUP["python"]
     assert costs == sorted(costs, reverse=True)
     assert costs[0] - start > 3 * (costs[-1] - start)
-    assert evals[0] == (20, "None") and evals[-1] == (5, "2")
+    assert evals[0] == (20, "None") and evals[-1] == (5, "0.5")
     # --order as-grid keeps the grid's order
     run_script("ps_lbfgs/write_disbatch.py", "--grid", "quick", "--output-root",
                tmp_path, "--order", "as-grid")
     names = [_option(line, "--output_dir").rsplit("/", 1)[1].rsplit("_device", 1)[0]
              for line in _lines(taskfile)]
-    assert names == [task.name for task in ps_lbfgs.quick_grid()]
+    assert names == [task.name for task in ps_lbfgs.GRIDS["quick"]()]
     assert sorted(lines) == sorted(_lines(taskfile))
 
 

@@ -434,9 +434,9 @@ def test_summary_reports_each_bad_file_skips_it_and_exits_1(tmp_path,
     (runs[3] / "loss.csv").mkdir()
     (runs[4] / "loss.csv").unlink()
     (runs[4] / "loss.csv").symlink_to(runs[4] / "loss.csv")
-    _edit_csv(runs[5] / "loss.csv", lambda f: f.drop(columns="learning_rate"))
+    _edit_csv(runs[5] / "loss.csv", lambda f: f.drop(columns="lr"))
     _edit_csv(runs[6] / "loss.csv", lambda f: f.assign(synth_duration="abc"))
-    _edit_csv(runs[7] / "loss.csv", lambda f: f.assign(LBFGS_max_iter="abc"))
+    _edit_csv(runs[7] / "loss.csv", lambda f: f.assign(max_iter="abc"))
     (runs[8] / "provenance.json").write_text("[1, 2]")  # not read by summaries
     good.append(runs[8])
     odd = os.fsdecode(os.fsencode(str(runs[9])) + b"-\xff\xfe")

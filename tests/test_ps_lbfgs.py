@@ -16,32 +16,73 @@ import pytest
 import torch
 
 from plenexp import cli
-from plenexp.experiments.ps_lbfgs import grids, summary, summary_figures
 from plenexp.runs import rundir
 from plenexp.summary import facets
 from plenexp.synth import synthesis
+from ps_lbfgs import summarize
+from ps_lbfgs import write_disbatch as grids
 from tests import figure_checks as checks
 from tests.conftest import REPO
 
 
 def test_grid_sizes():
-    assert len(grids.full_grid()) == 48
-    assert len(grids.mse_grid()) == 192
-    assert len(grids.small_lr_grid()) == 432
-    assert 3 <= len(grids.quick_grid()) <= 12
+    assert len(grids.GRIDS["full"]()) == 48
+    assert len(grids.GRIDS["mse"]()) == 192
+    assert len(grids.GRIDS["small_lr"]()) == 432
+    assert 3 <= len(grids.GRIDS["quick"]()) <= 12
     for grid in grids.GRIDS.values():
         names = [task.name for task in grid()]
         assert len(names) == len(set(names)), "run names must be unique"
 
 
 def test_full_grid_is_the_published_sweep():
-    tasks = grids.full_grid()
+    tasks = grids.GRIDS["full"]()
     args = [dict(zip(t.argv[::2], t.argv[1::2], strict=False)) for t in tasks]
     assert {a["--img"] for a in args} == {"fig4a", "fig16b"}
     assert {a["--max_iter"] for a in args} == {"5", "10", "20", "40"}
-    assert {a["--max_eval"] for a in args} == {"2", "5", "10", "20", "40", "None"}
+    # the fraction as the grid gives it; the count (in the run name) from it
+    assert {a["--max_eval_fraction"] for a in args} == {"0.5", "1", "None"}
+    assert {t.name.split("_eval-")[1].split("_")[0] for t in tasks} == {
+        "2", "5", "10", "20", "40", "None"}
     assert {a["--history_size"] for a in args} == {"200"}
     assert {a["--synth_max_iter"] for a in args} == {"2000"}
+
+
+def test_task_seconds_are_the_cost_estimate():
+    """Each task's seconds: ``run_seconds`` of its values, what the argv costs."""
+    from plenexp.cluster import cost
+
+    for device in ("cpu", "cuda:0"):
+        for grid in grids.GRIDS.values():
+            for task in grid(device=device):
+                options = cost.parse_options(task.argv)
+                fraction = options.pop("max_eval_fraction")
+                max_iter = int(options["max_iter"])
+                options["max_eval"] = str(grids.max_eval_count(
+                    max_iter, None if fraction == "None" else float(fraction)))
+                argv = [w for k, v in options.items() for w in (f"--{k}", v)
+                        if v is not True]
+                assert task.seconds == pytest.approx(
+                    cost.estimate_seconds(argv, device), rel=1e-12)
+                assert f"_eval-{options['max_eval']}_" in task.name
+
+
+def test_the_run_records_the_max_eval_fraction_it_was_given():
+    from benchmarks._support import fake_runs
+
+    script = fake_runs.load_script("ps_lbfgs")
+    args = fake_runs.script_args(script, ["--max_iter", "5",
+                                          "--max_eval_fraction", "0.5"])
+    assert (args["max_eval_fraction"], args["max_eval"]) == (0.5, 2)
+    args = fake_runs.script_args(script, ["--max_iter", "8",
+                                          "--max_eval_fraction", "None"])
+    assert (args["max_eval_fraction"], args["max_eval"]) == (None, None)
+    # a count given by hand: its fraction of max_iter is recorded
+    args = fake_runs.script_args(script, ["--max_iter", "3", "--max_eval", "4"])
+    assert (args["max_eval_fraction"], args["max_eval"]) == (pytest.approx(4 / 3), 4)
+    with pytest.raises(SystemExit):
+        fake_runs.script_args(script, ["--max_eval", "4",
+                                       "--max_eval_fraction", "1"])
 
 
 def _legacy(max_eval, durations):
@@ -60,12 +101,12 @@ def _legacy(max_eval, durations):
 
 def test_normalize_table_reads_counts_and_clock_durations():
     frame = _legacy(["", "2.0", "10.0"], ["1:02:03", "04:05.5", "12.5"])
-    out, notes = summary.normalize_table(frame)
+    out, notes = summarize.normalize_table(frame, from_csv=True)
     assert "index" not in out.columns
-    assert list(out["search_func"]) == ["None", "strong_wolfe", "strong_wolfe"]
-    assert list(out["LBFGS_max_eval"]) == ["None", "2", "10"]
+    assert list(out["line_search_fn"]) == ["None", "strong_wolfe", "strong_wolfe"]
+    assert list(out["max_eval"]) == ["None", "2", "10"]
     assert list(out["synth_duration"]) == [3723.0, 245.5, 12.5]
-    assert list(out["LBFGS_max_eval_frac"]) == [1.25, 0.5, 1.0]
+    assert list(out["max_eval_fraction"]) == [1.25, 0.5, 1.0]
     text = "\n".join(notes)
     assert "read as a count" in text and "[H:]MM:SS" in text
     assert "1 run(s) with an empty/None max_eval" in text
@@ -74,9 +115,9 @@ def test_normalize_table_reads_counts_and_clock_durations():
 
 def test_normalize_table_reads_fractions_of_max_iter():
     frame = _legacy(["0.5", "1.0", "", "0.5"], ["10", "11", "12", "13"])
-    out, notes = summary.normalize_table(frame)
-    assert list(out["LBFGS_max_eval_frac"]) == [0.5, 1.0, 1.25, 0.5]
-    assert list(out["LBFGS_max_eval"]) == ["5", "5", "None", "10"]
+    out, notes = summarize.normalize_table(frame, from_csv=True)
+    assert list(out["max_eval_fraction"]) == [0.5, 1.0, 1.25, 0.5]
+    assert list(out["max_eval"]) == ["5", "5", "None", "10"]
     assert any("fraction of max_iter" in n for n in notes)
     assert not any("[H:]MM:SS" in n for n in notes)
 
@@ -95,10 +136,10 @@ def test_summarize_from_the_original_tables(shared_dir, run_script, tmp_path,
     configs = pd.read_csv(out / "configurations.csv")
     assert len(configs) == rows // 2 and set(configs["n"]) == {2}
     front = pd.read_csv(out / "pareto.csv")
-    assert set(front["filename"]) == {"fig4a", "fig16b"}
+    assert set(front["img"]) == {"fig4a", "fig16b"}
     # nothing on the front is beaten in both time and loss by any configuration
     for _, row in front.iterrows():
-        same = configs[configs["filename"] == row["filename"]]
+        same = configs[configs["img"] == row["img"]]
         assert not ((same["synth_duration"] < row["synth_duration"])
                     & (same["loss"] < row["loss"])).any()
     text = (out / "summary.txt").read_text()
@@ -107,10 +148,10 @@ def test_summarize_from_the_original_tables(shared_dir, run_script, tmp_path,
     assert len(pd.read_csv(out / "success.csv")) == rows // 2
     # the figure itself: every check, lr panels in numeric order
     raw = pd.read_csv(csv, dtype=str, keep_default_na=False)
-    normal, _ = summary.normalize_table(raw)
-    agg = facets.aggregate(normal, summary._config_columns(normal),
+    normal, _ = summarize.normalize_table(raw, from_csv=True)
+    agg = facets.aggregate(normal, summarize._config_columns(normal),
                            ["loss", "synth_duration"])
-    fig = summary_figures.cost_figure(agg, ["synth_duration"], "", table)
+    fig = summarize.cost_figure(agg, ["synth_duration"], "", table)
     checks.check_figure(fig, numeric=("lr",), legend_numeric=("max_iter",))
     titles = checks.panel_titles(fig)
     assert len(titles) == 2 * lrs and all(" | lr=" in t for t in titles)
@@ -182,7 +223,13 @@ def test_smoke_grid_through_disbatch(tmp_path, run_script, script_env):
     assert len(runs) == 2
     # task lines skip the figures (clean process times); analyze draws them
     assert not (runs[0] / "synthesis_status.png").exists()
+    written = {run: pd.read_csv(run / "loss.csv") for run in runs}
     run_script("ps_lbfgs/analyze.py", root / "ps_lbfgs" / "smoke")
+    # the run wrote its table once: analyze drew figures, added process time
+    for run, table in written.items():
+        pd.testing.assert_frame_equal(
+            pd.read_csv(run / "loss.csv").drop(columns="process_duration"),
+            table.drop(columns="process_duration", errors="ignore"))
     for run in runs:
         saved = torch.load(run / "metamer.pt", weights_only=True)
         # plenoptic keeps the loss before each step, and the final one apart
@@ -205,6 +252,11 @@ def test_smoke_grid_through_disbatch(tmp_path, run_script, script_env):
     assert (root / "ps_lbfgs/smoke/summary/loss_curves.png").exists()
     assert {"evaluations", "steps", "max_abs_rep_error"} <= set(table.columns)
     assert (table["steps"] == 3).all() and (table["evaluations"] > 3).all()
+    # one name per argument, from the command line to the table
+    # (max_eval None is LBFGS's 1.25 x max_iter)
+    assert sorted(table["max_eval_fraction"]) == [1.0, 1.25]
+    assert (table["img"] == "reptile_skin").all() and (table["lr"] == 1).all()
+    assert (root / "ps_lbfgs/smoke/summary/conclusion.txt").read_text().strip()
 
 
 def test_analyze_rebuilds_table_and_figures(tmp_path, run_script):
@@ -339,10 +391,10 @@ def test_every_option_has_help(script):
 
 
 def test_run_figures_say_the_sign_and_titles_do_not_overlap():
-    from plenexp.experiments.ps_lbfgs import figures, run
     from plenexp.summary import draw
+    from ps_lbfgs import plot, run
 
-    args = {"img": "reptile_skin", "crop": 128, "loss": "l2_norm",
+    args = {"img": "reptile_skin", "crop": 128, "loss_function": "l2_norm",
             "coarse_to_fine": False, "init_reduced": False, "seed": 0,
             "max_iter": 3, "max_eval": 4, "history_size": 10,
             "line_search_fn": "strong_wolfe", "lr": 1.0}
@@ -350,7 +402,7 @@ def test_run_figures_say_the_sign_and_titles_do_not_overlap():
     _, _, met = run.build(args, image)
     run.setup(met, args, image)
     met.synthesize(max_iter=2)
-    title = figures.run_title(args, float(met.losses[-1]), 2, 1.0)
+    title = plot.run_title(args, float(met.losses[-1]), 2, 1.0)
     status = draw.synthesis_status(met)
     status.suptitle(title)
     error = draw.representation_error(met.model, met.image, met.metamer,

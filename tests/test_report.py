@@ -186,16 +186,17 @@ def test_page_content(root):
     parsed = parse(root / "index.html")
     # the best-method table is rendered, the 100-row table only linked
     assert "LBFGS-100 (highpass x100)" in parsed.cells and "0.1235" in parsed.cells
-    assert "0.5" not in parsed.cells
+    # (the one 0.5 is a run's max_eval_fraction, not the 100 rows of 0.5)
+    assert parsed.cells.count("0.5") == 1
     # the runs: one table per grid, the varying argument, loss and seconds
     lbfgs, matlab = run_tables(root / "index.html")
-    assert lbfgs["head"] == ["max_eval", "loss", "synthesis s", "process s",
-                             "image", "links"]
+    assert lbfgs["head"] == ["max_eval", "max_eval_fraction", "loss",
+                             "synthesis s", "process s", "image", "links"]
     # numeric order, None (LBFGS's own default) after the numbers; the run
     # with a damaged provenance.json (no arguments to show) last
     assert [row[0] for row in lbfgs["rows"]] == ["2", "None", ""]
     for row in lbfgs["rows"]:
-        assert float(row[1]) > 0 and float(row[2]) > 0 and float(row[3]) > 0
+        assert float(row[2]) > 0 and float(row[3]) > 0 and float(row[4]) > 0
     assert "provenance unreadable" in page
     assert "1 log(s) without a finished run" in page
     # figures/<run>.png goes with its run (its thumbnail); the rest apart
@@ -309,10 +310,10 @@ def test_report_of_real_runs(smoke_grid):
     summary_pngs = sorted((root / "ps_lbfgs" / "smoke" / "summary").glob("*.png"))
     assert summary_pngs and len(images) == len(summary_pngs) + len(runs)
     (table,) = run_tables(index)
-    # the smoke grid's two runs differ in max_eval only
-    assert table["head"][:2] == ["max_eval", "loss"]
+    # the smoke grid's two runs differ in max_eval (and its fraction) only
+    assert table["head"][:3] == ["max_eval", "max_eval_fraction", "loss"]
     for run in runs:
         record = json.loads((run / "provenance.json").read_text())
         loss = float(rundir_row(run)["loss"])
         assert [str(record["args"]["max_eval"]), f"{loss:.4g}"] in [
-            r[:2] for r in table["rows"]]
+            [r[0], r[2]] for r in table["rows"]]

@@ -55,16 +55,12 @@ def script_args(script: ModuleType, argv: list[str]) -> dict:
 
 
 def _experiment_part(part: str) -> ModuleType:
-    # The contract's module (plenexp.experiments.ps_lbfgs.<part>); before the
-    # experiment became a package, everything sat in one module.
-    try:
-        return importlib.import_module(f"plenexp.experiments.{EXPERIMENT}.{part}")
-    except ModuleNotFoundError:
-        return importlib.import_module(f"plenexp.experiments.{EXPERIMENT}")
+    # The experiment's own module (ps_lbfgs.<part>, its folder's file).
+    return importlib.import_module(f"{EXPERIMENT}.{part}")
 
 
 def _grid_tasks(name: str, root: Path, device: str) -> list[Task]:
-    grid = _experiment_part("grids").GRIDS[name]
+    grid = _experiment_part("write_disbatch").GRIDS[name]
     if inspect.signature(grid).parameters:
         return list(grid(root=root, device=device))
     return list(grid())
