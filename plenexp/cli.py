@@ -8,6 +8,7 @@ by path with :func:`note_problems`) finishes its work and exits with status 1.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import signal
 import sys
@@ -61,7 +62,65 @@ def _raise_on_sigterm(signum: int, frame: object) -> None:
     # SLURM signals every process of a job and time_process.sh passes the
     # signal on, and a second one must not cut the cleanup short.
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if _importing(frame):
+        # unwinding from the middle of an import leaves half-initialised
+        # modules that fail again on the way out (numpy: "cannot load module
+        # more than once", a traceback and status 1): leave at once instead
+        _exit_now(128 + signum)
     raise SystemExit(128 + signum)
+
+
+def _importing(frame) -> bool:
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _exit_now(status: int) -> None:
+    """Remove this process's partial run directories and exit, unwinding nothing."""
+    # nothing imported here: an import may be half done
+    rundir = sys.modules.get("plenexp.runs.rundir")
+    for partial in list(getattr(rundir, "LIVE_PARTIALS", ())):
+        rundir.shutil.rmtree(partial, ignore_errors=True)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(status)
+
+
+#: ``time_process.sh`` sets this to its own process id: the run it starts
+#: is terminated (SIGTERM, so it cleans up) when that parent dies, even by
+#: SIGKILL, and never publishes a result its parent no longer reports.
+PARENT_PID_ENV = "PLENEXP_PARENT_PID"
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent: int | None = None) -> None:
+    """Be sent SIGTERM when the process ``parent`` dies (Linux; else nothing).
+
+    Only when ``parent`` (default: ``$PLENEXP_PARENT_PID``) is this process's
+    parent; one that is already gone means SIGTERM now.
+    """
+    if parent is None:
+        value = os.environ.get(PARENT_PID_ENV, "")
+        parent = int(value) if value.isdigit() else None
+    if parent is None or not sys.platform.startswith("linux"):
+        return
+    if os.getppid() != parent:
+        return  # started some other way: not tied to anyone
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # died before the request took
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def run(main: Callable[[], object]) -> None:
@@ -77,6 +136,7 @@ def run(main: Callable[[], object]) -> None:
         skipped files (:func:`note_problems`), the exit status is 1.
     """
     signal.signal(signal.SIGTERM, _raise_on_sigterm)
+    die_with_parent()
     prog = sys.argv[0].rsplit("/", 1)[-1]
     for stream in (sys.stdout, sys.stderr):
         # a path that is not UTF-8 (bytes from another system) prints escaped
@@ -90,6 +150,9 @@ def run(main: Callable[[], object]) -> None:
         sys.exit(2)
     except RunFailed as err:
         print(f"{prog}: failed: {err}", file=sys.stderr)
+        sys.exit(1)
+    except errors.BadFile as err:  # a file a run should not hold, not caught below
+        print(f"{prog}: skipped {err}", file=sys.stderr)
         sys.exit(1)
     except OSError as err:
         if err.errno not in errors.OUTPUT_ERRNOS:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import os
 import pickle
 import zipfile
@@ -11,19 +12,33 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from plenexp import errors
-from plenexp.runs import rundir
+from plenexp.runs import files, rundir
 from plenexp.text import is_finite_number
 
+# a table's field may be as large as the table itself (csv's default: 128 kB)
+csv.field_size_limit(files.CSV_MAX_BYTES)
 
-def read_rows(path: str | os.PathLike) -> list[dict[str, str]]:
+
+def read_rows(path: str | os.PathLike, root: str | os.PathLike | None = None
+              ) -> list[dict[str, str]]:
     """Rows of one small CSV file, as strings.
+
+    Only a regular file of at most ``files.CSV_MAX_BYTES`` is read; a symlink
+    only if it resolves inside ``root`` (default: its own directory); see
+    :func:`plenexp.runs.files.open_regular`.
 
     Raises
     ------
+    FileNotFoundError
+        If there is no file.
+    plenexp.errors.BadFile
+        If it is a FIFO, device, directory..., a symlink out of ``root``, or
+        too large.
     ValueError
-        If the file is empty, has no data rows, or has ragged rows.
+        If the file is empty, not UTF-8, has no data rows, or has ragged rows.
     """
-    with open(path, newline="") as f:
+    text = files.read_text(path, files.CSV_MAX_BYTES, root)
+    with io.StringIO(text, newline="") as f:
         reader = csv.reader(f)
         try:
             header = next(reader)
