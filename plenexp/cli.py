@@ -402,8 +402,8 @@ def summary_dirs(args: argparse.Namespace, experiment: str):
     Raises
     ------
     UsageError
-        For a missing table or runs directory, or ``--from-csv`` without
-        ``--output-dir``.
+        For a missing, empty or unreadable table (:func:`check_table`) or
+        runs directory, or ``--from-csv`` without ``--output-dir``.
     """
     table = getattr(args, "from_csv", None)
     if table is not None:
@@ -411,6 +411,7 @@ def summary_dirs(args: argparse.Namespace, experiment: str):
             raise UsageError(f"no such table: {table}")
         if args.output_dir is None:
             raise UsageError("--from-csv needs --output-dir")
+        check_table(table)
         return None, args.output_dir
     input_dir = args.input_dir or paths.grid_dir(
         paths.output_root(args.output_root), experiment, args.grid)
@@ -418,3 +419,27 @@ def summary_dirs(args: argparse.Namespace, experiment: str):
         raise UsageError(f"no runs to summarize: {input_dir} does not exist "
                          "(write the task file and run it with disBatch first)")
     return input_dir, args.output_dir or input_dir / "summary"
+
+
+def check_table(path, required: tuple[str, ...] = ()) -> None:
+    """Refuse a ``--from-csv`` table that is no summary table, in one line.
+
+    It must be a regular CSV file (``plenexp.runs.files``) with a header, at
+    least one data row, rows as long as the header, and the ``required``
+    columns.
+
+    Raises
+    ------
+    UsageError
+        Naming the file and what is wrong with it.
+    """
+    from plenexp.runs import results
+
+    try:
+        rows = results.read_rows(path, root="/")
+    except (OSError, ValueError, UnicodeError) as err:
+        raise UsageError(f"--from-csv {path}: not a readable table "
+                         f"({errors.describe(err)})") from None
+    if missing := [c for c in required if c not in rows[0]]:
+        raise UsageError(f"--from-csv {path}: no {', '.join(missing)} column "
+                         "(not a summary table written by summarize.py?)")
