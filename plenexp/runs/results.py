@@ -115,7 +115,7 @@ def gather(
                 continue
             row["run_dir"] = str(run_dir)
             good.append(row)
-        fill_process_duration(good, run_dir)
+        fill_process_duration(good, run_dir, problems)
         for row in good:
             if not is_finite_number(row.get("process_duration")):
                 row["process_duration"] = ""
@@ -233,11 +233,14 @@ def add_process_duration(run_dir: str | os.PathLike, table: str = "loss.csv") ->
     return True
 
 
-def fill_process_duration(rows: list[dict], run_dir: str | os.PathLike) -> bool:
+def fill_process_duration(rows: list[dict], run_dir: str | os.PathLike,
+                          problems: list[str] | None = None) -> bool:
     """Give a run's rows without a whole-process time the one it recorded.
 
     ``time_process.sh`` writes ``process_time.json`` after the run has
-    published its table, which says ``None`` (or nothing) until then.
+    published its table, which says ``None`` (or nothing) until then. A
+    ``process_time.json`` that is no regular file is named in ``problems``
+    (or reported, without it: ``rundir.read_process_time``).
 
     Returns
     -------
@@ -246,7 +249,7 @@ def fill_process_duration(rows: list[dict], run_dir: str | os.PathLike) -> bool:
     """
     missing = [row for row in rows
                if not is_finite_number(row.get("process_duration"))]
-    elapsed = rundir.read_process_time(run_dir) if missing else None
+    elapsed = rundir.read_process_time(run_dir, problems) if missing else None
     if elapsed is None:
         return False
     for row in missing:

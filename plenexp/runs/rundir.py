@@ -500,19 +500,24 @@ def _is_dir(entry: os.DirEntry) -> bool:
         return False
 
 
-def read_process_time(run_dir: str | os.PathLike) -> float | None:
+def read_process_time(run_dir: str | os.PathLike,
+                      problems: list[str] | None = None) -> float | None:
     """Whole-process seconds recorded by ``time_process.sh``, if any.
 
     A ``process_time.json`` that is no regular file (a FIFO, a symlink out of
-    the run, too large) is reported as a skipped file (``errors.report``) and
-    counts as none; one that is missing or damaged counts as none.
+    the run, too large) counts as none and is named in ``problems``, or
+    reported as a skipped file (``errors.report``) without it; one that is
+    missing or damaged counts as none.
     """
     path = os.path.join(run_dir, PROCESS_TIME)
     try:
         data = files.read_json(path)
         return float(data["elapsed_s"])
     except BadFile as err:
-        errors.report([str(err)])
+        if problems is None:
+            errors.report([str(err)])
+        else:
+            problems.append(str(err))
         return None
     except (OSError, KeyError, ValueError, TypeError):
         return None
