@@ -324,7 +324,7 @@ def add_run_dir_argument(parser: argparse.ArgumentParser, experiment: str,
 
     ``--output-dir``, ``--output_path`` and ``-f`` are accepted as aliases;
     ``short`` is ``-o`` unless the experiment's original scripts used ``-o``
-    for something else (ps_matlab_vs_plen: ``--optimizer``).
+    for something else (one experiment uses it for ``--optimizer``).
     """
     flags = ["--output_dir", "--output-dir", "--output_path", "-f"]
     if short:
