@@ -8,6 +8,7 @@ by path with :func:`note_problems`) finishes its work and exits with status 1.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import signal
 import sys
@@ -61,7 +62,65 @@ def _raise_on_sigterm(signum: int, frame: object) -> None:
     # SLURM signals every process of a job and time_process.sh passes the
     # signal on, and a second one must not cut the cleanup short.
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if _importing(frame):
+        # unwinding from the middle of an import leaves half-initialised
+        # modules that fail again on the way out (numpy: "cannot load module
+        # more than once", a traceback and status 1): leave at once instead
+        _exit_now(128 + signum)
     raise SystemExit(128 + signum)
+
+
+def _importing(frame) -> bool:
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _exit_now(status: int) -> None:
+    """Remove this process's partial run directories and exit, unwinding nothing."""
+    # nothing imported here: an import may be half done
+    rundir = sys.modules.get("plenexp.runs.rundir")
+    for partial in list(getattr(rundir, "LIVE_PARTIALS", ())):
+        rundir.shutil.rmtree(partial, ignore_errors=True)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(status)
+
+
+#: ``time_process.sh`` sets this to its own process id: the run it starts
+#: is terminated (SIGTERM, so it cleans up) when that parent dies, even by
+#: SIGKILL, and never publishes a result its parent no longer reports.
+PARENT_PID_ENV = "PLENEXP_PARENT_PID"
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent: int | None = None) -> None:
+    """Be sent SIGTERM when the process ``parent`` dies (Linux; else nothing).
+
+    Only when ``parent`` (default: ``$PLENEXP_PARENT_PID``) is this process's
+    parent; one that is already gone means SIGTERM now.
+    """
+    if parent is None:
+        value = os.environ.get(PARENT_PID_ENV, "")
+        parent = int(value) if value.isdigit() else None
+    if parent is None or not sys.platform.startswith("linux"):
+        return
+    if os.getppid() != parent:
+        return  # started some other way: not tied to anyone
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # died before the request took
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def run(main: Callable[[], object]) -> None:
@@ -77,6 +136,7 @@ def run(main: Callable[[], object]) -> None:
         skipped files (:func:`note_problems`), the exit status is 1.
     """
     signal.signal(signal.SIGTERM, _raise_on_sigterm)
+    die_with_parent()
     prog = sys.argv[0].rsplit("/", 1)[-1]
     for stream in (sys.stdout, sys.stderr):
         # a path that is not UTF-8 (bytes from another system) prints escaped
@@ -90,6 +150,9 @@ def run(main: Callable[[], object]) -> None:
         sys.exit(2)
     except RunFailed as err:
         print(f"{prog}: failed: {err}", file=sys.stderr)
+        sys.exit(1)
+    except errors.BadFile as err:  # a file a run should not hold, not caught below
+        print(f"{prog}: skipped {err}", file=sys.stderr)
         sys.exit(1)
     except OSError as err:
         if err.errno not in errors.OUTPUT_ERRNOS:
@@ -261,7 +324,7 @@ def add_run_dir_argument(parser: argparse.ArgumentParser, experiment: str,
 
     ``--output-dir``, ``--output_path`` and ``-f`` are accepted as aliases;
     ``short`` is ``-o`` unless the experiment's original scripts used ``-o``
-    for something else (e.g. ``--optimizer``).
+    for something else (one experiment uses it for ``--optimizer``).
     """
     flags = ["--output_dir", "--output-dir", "--output_path", "-f"]
     if short:
@@ -339,8 +402,8 @@ def summary_dirs(args: argparse.Namespace, experiment: str):
     Raises
     ------
     UsageError
-        For a missing table or runs directory, or ``--from-csv`` without
-        ``--output-dir``.
+        For a missing, empty or unreadable table (:func:`check_table`) or
+        runs directory, or ``--from-csv`` without ``--output-dir``.
     """
     table = getattr(args, "from_csv", None)
     if table is not None:
@@ -348,6 +411,7 @@ def summary_dirs(args: argparse.Namespace, experiment: str):
             raise UsageError(f"no such table: {table}")
         if args.output_dir is None:
             raise UsageError("--from-csv needs --output-dir")
+        check_table(table)
         return None, args.output_dir
     input_dir = args.input_dir or paths.grid_dir(
         paths.output_root(args.output_root), experiment, args.grid)
@@ -355,3 +419,27 @@ def summary_dirs(args: argparse.Namespace, experiment: str):
         raise UsageError(f"no runs to summarize: {input_dir} does not exist "
                          "(write the task file and run it with disBatch first)")
     return input_dir, args.output_dir or input_dir / "summary"
+
+
+def check_table(path, required: tuple[str, ...] = ()) -> None:
+    """Refuse a ``--from-csv`` table that is no summary table, in one line.
+
+    It must be a regular CSV file (``plenexp.runs.files``) with a header, at
+    least one data row, rows as long as the header, and the ``required``
+    columns.
+
+    Raises
+    ------
+    UsageError
+        Naming the file and what is wrong with it.
+    """
+    from plenexp.runs import results
+
+    try:
+        rows = results.read_rows(path, root="/")
+    except (OSError, ValueError, UnicodeError) as err:
+        raise UsageError(f"--from-csv {path}: not a readable table "
+                         f"({errors.describe(err)})") from None
+    if missing := [c for c in required if c not in rows[0]]:
+        raise UsageError(f"--from-csv {path}: no {', '.join(missing)} column "
+                         "(not a summary table written by summarize.py?)")

@@ -22,6 +22,23 @@ class RunFailed(Exception):
     """A run that went wrong (e.g. its loss is not finite): one line, exit status 1."""
 
 
+class BadFile(OSError, ValueError):
+    """A file a run directory should not hold where a result is read.
+
+    A FIFO, device, socket or directory, a symlink leading out of the run, or
+    a file over the size cap of its kind (``plenexp.runs.files``). Both an
+    ``OSError`` and a ``ValueError``: whatever reports an unreadable file by
+    path and goes on reports this one too; at the top of a script it is one
+    line and exit status 1 (``plenexp.cli.run``).
+    """
+
+    def __init__(self, path: str, why: str) -> None:
+        super().__init__(None, why, path)
+
+    def __str__(self) -> str:
+        return f"{self.filename}: {self.strerror}"
+
+
 #: Errors of the output location (full, read-only, not a directory): one line.
 OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES,
                            errno.EPERM, errno.ENOTDIR, errno.EEXIST, errno.EISDIR,

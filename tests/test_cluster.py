@@ -148,7 +148,8 @@ def test_sbatch_cpu_script(run_script, tmp_path):
     assert limit == pytest.approx(max(costs) * 1.5 + 300, abs=60)
     assert _sbatch_lines(script) == [
         "-J ps_lbfgs-quick-disbatch-cpu", "-C genoa", "-n 9", "-c 2",
-        f"--time {sbatch.format_time(limit)}", f"-o {grid}/slurm/%x-%j.out"]
+        # -o quoted (issue 19): the output root has a space
+        f"--time {sbatch.format_time(limit)}", f"-o '{grid}/slurm/%x-%j.out'"]
     text = script.read_text()
     assert f"disBatch \"${{resume[@]}}\" -p '{grid}/slurm/disbatch-cpu-job'" \
         "\"$SLURM_JOB_ID\" " + shlex.quote(str(grid / "disbatch-cpu.txt")) in text

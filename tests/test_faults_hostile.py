@@ -830,6 +830,9 @@ def test_interrupted_publish_puts_the_earlier_run_back(tmp_path, monkeypatch):
         return real_replace(src, dst)
 
     monkeypatch.setattr(rundir.os, "replace", interrupted)
+    # the two-rename fallback (no renameat2 exchange: issue 19's one-step
+    # republish is tested in test_hostile_files.py)
+    monkeypatch.setattr(rundir, "_EXCHANGE", None)
     with pytest.raises(KeyboardInterrupt):
         with rundir.atomic_run_dir(final) as tmp:
             (tmp / "result.txt").write_text("later")
@@ -849,6 +852,7 @@ def replace(src, dst):
     if ".old-" in str(dst):  # the earlier run is aside: killed right here
         os.kill(os.getpid(), signal.SIGKILL)
 rundir.os.replace = replace
+rundir._EXCHANGE = None  # the two-rename fallback, where a kill can fall between
 with rundir.atomic_run_dir(Path(sys.argv[1])) as tmp:
     (tmp / "result.txt").write_text("later")
 """

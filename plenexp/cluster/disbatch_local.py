@@ -86,9 +86,15 @@ def stop(proc: subprocess.Popen, grace_s: float = STOP_GRACE_S) -> None:
     below it and signalled group by group: ``time_process.sh`` passes the
     signal on to the run, which removes its partial directory.
     """
+    stop_tree(proc.pid, grace_s, proc.poll)
+    proc.wait()
+
+
+def stop_tree(top: int, grace_s: float = STOP_GRACE_S, done=lambda: True) -> None:
+    """SIGTERM to the process groups of ``top`` and below, then SIGKILL."""
     mine = os.getpgrp()
-    groups = {proc.pid}
-    for pid in _descendants(proc.pid):
+    groups = {top}
+    for pid in _descendants(top):
         try:
             groups.add(os.getpgid(pid))
         except ProcessLookupError:
@@ -104,11 +110,62 @@ def stop(proc: subprocess.Popen, grace_s: float = STOP_GRACE_S) -> None:
                 alive.add(group)
             except (ProcessLookupError, PermissionError):
                 pass
-        if not alive and proc.poll() is not None:
+        if not alive and done() is not None:
             break
         time.sleep(0.1)
     _signal_groups(groups, signal.SIGKILL)
-    proc.wait()
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:  # in the guard, between fork and exec
+    import ctypes
+
+    ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
+def start_guard(disbatch: int) -> subprocess.Popen | None:
+    """A process that stops disBatch and its tasks if this one dies (SIGKILL).
+
+    disBatch runs in a session of its own, which no signal to this process
+    reaches; killed outright, this process could not stop it, and its tasks
+    would go on publishing while nobody reports them. The guard is told by
+    the kernel (Linux ``PR_SET_PDEATHSIG``) when its parent dies; elsewhere
+    there is no guard.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    return subprocess.Popen(
+        [sys.executable, "-c", "import sys; from plenexp.cluster.disbatch_local "
+         "import guard; guard(int(sys.argv[1]))", str(disbatch)],
+        preexec_fn=_die_with_parent, start_new_session=True,
+        stdin=subprocess.DEVNULL, env={**os.environ,
+                                       "PYTHONPATH": os.pathsep.join(sys.path)})
+
+
+def guard(disbatch: int) -> None:
+    """Wait; on SIGTERM (the parent died), stop ``disbatch`` and its tasks."""
+    def stop_all(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        stop_tree(disbatch)
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, stop_all)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if os.getppid() == 1:  # the parent died before the guard was set
+        stop_all(signal.SIGTERM, None)
+    while True:
+        time.sleep(3600)
+
+
+def _open_file_limit() -> int | None:
+    try:
+        import resource
+    except ImportError:
+        return None
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    return None if soft == resource.RLIM_INFINITY else soft
 
 
 def run(taskfile: Path, cores: int) -> int:
@@ -117,10 +174,14 @@ def run(taskfile: Path, cores: int) -> int:
     On SIGTERM or Ctrl-C, disBatch and its tasks are stopped (:func:`stop`),
     what finished is reported, and the interruption goes on.
     """
-    n_tasks = sum(1 for line in taskfile.read_text().splitlines() if line.strip())
+    # "#" lines are comments and #DISBATCH directives, not tasks
+    n_tasks = sum(1 for line in taskfile.read_text().splitlines()
+                  if line.strip() and not line.lstrip().startswith("#"))
     if n_tasks == 0:
-        print(f"{taskfile}: no tasks to run")
+        print(f"{taskfile}: 0 tasks to run (only blank lines or comments)")
         return 0
+    # disBatch keeps files open per slot, and slows down with idle slots
+    cores = min(cores, n_tasks)
     disbatch = shutil.which("disbatch") or str(Path(sys.executable).parent / "disbatch")
     log_dir = taskfile.parent / "disbatch_logs"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -137,6 +198,7 @@ def run(taskfile: Path, cores: int) -> int:
                                  str(scratch / prefix_name),
                                  str(taskfile.resolve())],
                                 cwd=scratch, start_new_session=True)
+        guard = start_guard(proc.pid)
         try:
             proc.wait()
         except (SystemExit, KeyboardInterrupt) as err:  # SIGTERM, Ctrl-C
@@ -145,6 +207,10 @@ def run(taskfile: Path, cores: int) -> int:
             for signum in (signal.SIGTERM, signal.SIGINT):  # a second one waits
                 signal.signal(signum, signal.SIG_IGN)
             stop(proc)
+        finally:
+            if guard is not None:
+                guard.kill()  # its work is done: no parent death to act on
+                guard.wait()
     finally:
         for path in scratch.iterdir():
             shutil.move(path, log_dir / path.name)
@@ -175,6 +241,11 @@ def main() -> None:
     args = parser.parse_args()
     if not args.taskfile.is_file():
         raise errors.UsageError(f"no task file at {args.taskfile}")
+    limit = _open_file_limit()
+    if limit is not None and args.cores > limit:
+        raise errors.UsageError(
+            f"--cores {args.cores} is above this shell's open-file limit "
+            f"({limit}; see ulimit -n): disBatch could not run that many at once")
     sys.exit(run(args.taskfile, args.cores))
 
 

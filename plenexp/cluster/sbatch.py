@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import re
 import shlex
 import sys
@@ -23,6 +22,7 @@ from pathlib import Path
 from plenexp import cli
 from plenexp.cluster import cost
 from plenexp.errors import UsageError, check_one_line
+from plenexp.runs.rundir import atomic_path
 
 #: Defaults of the two kinds of nodes (the README's commands).
 CPU_CONSTRAINT = "genoa"
@@ -84,6 +84,28 @@ def time_limit(costs: Sequence[float], ntasks: int) -> int:
     return int(math.ceil((span * SAFETY_FACTOR + MARGIN_S) / 60) * 60)
 
 
+#: A ``-p``/``-C`` value: one word of names and SLURM's constraint operators
+#: (``genoa``, ``a100-80gb``, ``genoa&ib``, ``[rack1|rack2]``), never an
+#: option of its own (``genoa --chdir=/tmp``, ``--wrap=...``).
+_TOKEN = re.compile(r"[A-Za-z0-9_.\[(][A-Za-z0-9_.,:|&!*()\[\]+-]*")
+
+
+def slurm_token(text: str) -> str:
+    """Parse a ``--partition`` or ``--constraint`` value: one SLURM word.
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        For spaces, quotes, option syntax (a leading ``-``, ``=``) or other
+        characters that would reach sbatch as something else.
+    """
+    if not _TOKEN.fullmatch(str(text)):
+        raise argparse.ArgumentTypeError(
+            f"expected one SLURM name (letters, digits, _ . - and the "
+            f"constraint operators & | , : * ! [ ] ( )), got {text!r}")
+    return text
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """``--sbatch`` and the options that override its choices."""
     group = parser.add_argument_group(
@@ -93,10 +115,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--sbatch", action="store_true",
                        help="also write the batch script (CPU: -C genoa; "
                        "GPU devices: --gres gpu:1 -p gpu)")
-    group.add_argument("--partition", default=None,
+    group.add_argument("--partition", type=slurm_token, default=None,
                        help="SLURM partition (default: the cluster's default "
                        f"for CPU, {GPU_PARTITION} for GPU)")
-    group.add_argument("--constraint", default=None,
+    group.add_argument("--constraint", type=slurm_token, default=None,
                        help=f"node features (default: {CPU_CONSTRAINT} for CPU, "
                        "none for GPU; 'none' for none)")
     group.add_argument("--ntasks", type=cli.positive_int, default=None,
@@ -184,6 +206,17 @@ class Script:
         for value in (self.taskfile, self.job_name, self.log_dir, self.bin_dir,
                       self.partition or "", self.constraint or ""):
             check_one_line(value, "a batch script")
+        # sbatch reads #SBATCH values with simple quoting of its own: each is
+        # quoted whole, and one holding a quote or backslash is refused
+        for value in (self.job_name, self.log_dir, self.partition or "",
+                      self.constraint or ""):
+            if any(c in str(value) for c in "'\"\\"):
+                raise UsageError(f"{str(value)!r} holds a quote or backslash, "
+                                 "which cannot go into an #SBATCH line (rename it)")
+        for value in (self.partition, self.constraint):
+            if value is not None and not _TOKEN.fullmatch(value):
+                raise UsageError(f"{value!r} is not one SLURM name: it cannot "
+                                 "go into an #SBATCH line")
         q = shlex.quote
         lines = [
             "#!/bin/bash",
@@ -193,19 +226,19 @@ class Script:
             "# disBatch status file(s); only tasks that did not finish run again",
             "# (after a time limit, give a longer one: sbatch --time ... <script>):",
             f"#   sbatch {self.path()} {self.status_prefix()}<JOBID>_status.txt",
-            f"#SBATCH -J {self.job_name}",
+            f"#SBATCH -J {q(self.job_name)}",
         ]
         if self.partition:
-            lines.append(f"#SBATCH -p {self.partition}")
+            lines.append(f"#SBATCH -p {q(self.partition)}")
         if self.constraint:
-            lines.append(f"#SBATCH -C {self.constraint}")
+            lines.append(f"#SBATCH -C {q(self.constraint)}")
         if self.gpu:
             lines.append("#SBATCH --gres gpu:1")
         lines += [
             f"#SBATCH -n {self.ntasks}",
             f"#SBATCH -c {self.cpus_per_task}",
             f"#SBATCH --time {format_time(self.time_s)}",
-            f"#SBATCH -o {self.log_dir}/%x-%j.out",
+            f"#SBATCH -o {q(f'{self.log_dir}/%x-%j.out')}",
             "set -euo pipefail",
             f"export PATH={q(str(self.bin_dir))}:$PATH",
             "resume=()",
@@ -219,11 +252,11 @@ class Script:
     def write(self) -> Path:
         """Write the script (atomically) and make its log directory."""
         path = self.path()
+        text = self.render()
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        tmp.write_text(self.render())
-        tmp.chmod(0o755)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:  # never through a link planted there
+            tmp.write_text(text)
+            tmp.chmod(0o755)
         return path
 
 

@@ -70,6 +70,11 @@ def shell_line(
 ) -> str:
     """One shell line: ``cd``, environment, the command, output to ``log``.
 
+    The log is never written through a symlink planted in its place: the
+    line removes what stands at ``log`` (a link itself, not its target) and
+    then creates the log afresh with ``set -C`` (noclobber: ``O_EXCL``, which
+    refuses a link that reappeared meanwhile, failing the task instead).
+
     Raises
     ------
     UsageError
@@ -80,9 +85,10 @@ def shell_line(
     for part in (cwd, log, *env.values(), *command):
         errors.check_one_line(part, "a task line (rename it)")
     assignments = " ".join(f"{k}={shlex.quote(str(v))}" for k, v in env.items())
+    log_text = shlex.quote(str(log))
     return (
-        f"cd {shlex.quote(str(cwd))} && {assignments} "
-        f"{shlex.join(str(c) for c in command)} > {shlex.quote(str(log))} 2>&1"
+        f"cd {shlex.quote(str(cwd))} && rm -f -- {log_text} && set -C && "
+        f"{assignments} {shlex.join(str(c) for c in command)} > {log_text} 2>&1"
     )
 
 

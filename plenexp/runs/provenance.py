@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from plenexp.runs import files
 from plenexp.runs.paths import REPO_ROOT
 
 THREAD_ENV_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
@@ -143,13 +144,14 @@ def load(run_dir: str | os.PathLike) -> dict:
     Raises
     ------
     OSError
-        If it cannot be read (missing, a directory...).
+        If it cannot be read (missing, a directory, a FIFO, a symlink out of
+        the run, over 1 MiB: ``plenexp.errors.BadFile``).
     ValueError
         If it is not UTF-8 JSON holding an object whose ``args`` (if any) is
         an object too.
     """
     path = Path(run_dir) / "provenance.json"
-    record = json.loads(path.read_bytes().decode("utf-8"))
+    record = files.read_json(path)
     if not isinstance(record, dict) or not isinstance(record.get("args", {}), dict):
         raise ValueError(f"{path} does not hold a provenance record (a JSON object "
                          "with its arguments)")

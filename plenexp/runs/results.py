@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import os
 import pickle
 import zipfile
@@ -11,19 +12,33 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from plenexp import errors
-from plenexp.runs import rundir
+from plenexp.runs import files, rundir
 from plenexp.text import is_finite_number
 
+# a table's field may be as large as the table itself (csv's default: 128 kB)
+csv.field_size_limit(files.CSV_MAX_BYTES)
 
-def read_rows(path: str | os.PathLike) -> list[dict[str, str]]:
+
+def read_rows(path: str | os.PathLike, root: str | os.PathLike | None = None
+              ) -> list[dict[str, str]]:
     """Rows of one small CSV file, as strings.
+
+    Only a regular file of at most ``files.CSV_MAX_BYTES`` is read; a symlink
+    only if it resolves inside ``root`` (default: its own directory); see
+    :func:`plenexp.runs.files.open_regular`.
 
     Raises
     ------
+    FileNotFoundError
+        If there is no file.
+    plenexp.errors.BadFile
+        If it is a FIFO, device, directory..., a symlink out of ``root``, or
+        too large.
     ValueError
-        If the file is empty, has no data rows, or has ragged rows.
+        If the file is empty, not UTF-8, has no data rows, or has ragged rows.
     """
-    with open(path, newline="") as f:
+    text = files.read_text(path, files.CSV_MAX_BYTES, root)
+    with io.StringIO(text, newline="") as f:
         reader = csv.reader(f)
         try:
             header = next(reader)
@@ -100,7 +115,7 @@ def gather(
                 continue
             row["run_dir"] = str(run_dir)
             good.append(row)
-        fill_process_duration(good, run_dir)
+        fill_process_duration(good, run_dir, problems)
         for row in good:
             if not is_finite_number(row.get("process_duration")):
                 row["process_duration"] = ""
@@ -218,11 +233,14 @@ def add_process_duration(run_dir: str | os.PathLike, table: str = "loss.csv") ->
     return True
 
 
-def fill_process_duration(rows: list[dict], run_dir: str | os.PathLike) -> bool:
+def fill_process_duration(rows: list[dict], run_dir: str | os.PathLike,
+                          problems: list[str] | None = None) -> bool:
     """Give a run's rows without a whole-process time the one it recorded.
 
     ``time_process.sh`` writes ``process_time.json`` after the run has
-    published its table, which says ``None`` (or nothing) until then.
+    published its table, which says ``None`` (or nothing) until then. A
+    ``process_time.json`` that is no regular file is named in ``problems``
+    (or reported, without it: ``rundir.read_process_time``).
 
     Returns
     -------
@@ -231,7 +249,7 @@ def fill_process_duration(rows: list[dict], run_dir: str | os.PathLike) -> bool:
     """
     missing = [row for row in rows
                if not is_finite_number(row.get("process_duration"))]
-    elapsed = rundir.read_process_time(run_dir) if missing else None
+    elapsed = rundir.read_process_time(run_dir, problems) if missing else None
     if elapsed is None:
         return False
     for row in missing:

@@ -13,13 +13,17 @@ leftovers are removed only once untouched for :data:`STALE_AFTER_S` seconds.
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import json
+import math
 import os
 import re
 import shutil
 import socket
 import stat
+import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -27,7 +31,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from plenexp import errors
-from plenexp.errors import UsageError
+from plenexp.errors import BadFile, UsageError
+from plenexp.runs import files
 
 #: Written last into a run directory; its presence means the run is complete.
 DONE_MARKER = "done.json"
@@ -94,21 +99,49 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 
     Readers never see a half-written file: the temporary file sits beside
     ``path`` (same file system, so the rename is atomic) and is removed if the
-    block raises.
+    block raises. Nothing planted in the output tree is written through: the
+    temporary name is unpredictable and created here (``O_CREAT | O_EXCL``,
+    which never follows a symlink), and the rename replaces whatever stands
+    at ``path`` (a symlink itself, not its target).
     """
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.tmp-{os.getpid()}-",
+                                dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
     try:
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp's 0o600 would hide results
         yield tmp
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _umask()
+
+
+def strict_json(obj: object) -> object:
+    """``obj`` with every NaN or infinite float made ``None`` (strict JSON)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: strict_json(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [strict_json(v) for v in obj]
+    return obj
+
+
 def write_json(path: str | os.PathLike, obj: object) -> None:
-    """Write JSON to ``path`` atomically."""
+    """Write strict JSON to ``path`` atomically (NaN and infinities as null)."""
+    text = json.dumps(strict_json(obj), indent=2, allow_nan=False, default=str)
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(obj, indent=2, default=str) + "\n")
+        tmp.write_text(text + "\n")
 
 
 def _pid_alive(pid: int) -> bool:
@@ -176,13 +209,22 @@ def _remove_stale_partials(final: Path) -> None:
 def recover_replaced(final: Path) -> None:
     """Put back, or remove, what an attempt killed while publishing left.
 
+    Where directories cannot be exchanged in one step (:func:`exchange`),
     ``publish`` moves the earlier run aside before moving the new one in; an
     attempt killed between the two leaves the earlier, complete run hidden as
     ``.<run>.old-<host>-<pid>``. It is renamed back when nothing took its
-    place, and removed otherwise.
+    place, and removed otherwise. Only a real directory is put back: a
+    symlink planted under that name is removed, never promoted.
     """
     for old in _leftovers(final, "old"):
-        if is_done(old) and not final.exists():
+        try:
+            real_dir = stat.S_ISDIR(os.lstat(old).st_mode)
+        except FileNotFoundError:
+            continue
+        if not real_dir:  # a symlink or file: no run of ours
+            old.unlink(missing_ok=True)
+            continue
+        if is_done(old) and not os.path.lexists(final):
             try:
                 os.rename(old, final)
                 continue
@@ -191,8 +233,63 @@ def recover_replaced(final: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+#: ``renameat2`` flag: swap two paths in one step (Linux >= 3.15).
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _find_renameat2():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        func = libc.renameat2  # glibc >= 2.28
+    except (OSError, AttributeError):
+        return None
+    func.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int,
+                     ctypes.c_char_p, ctypes.c_uint]
+    func.restype = ctypes.c_int
+    return func
+
+
+#: ``renameat2`` of the C library, or ``None`` where there is none (then
+#: :func:`publish` falls back to two renames).
+_EXCHANGE = _find_renameat2()
+
+
+def exchange(a: Path, b: Path) -> bool:
+    """Swap two existing paths in one atomic step; ``False`` if not possible.
+
+    Linux's ``renameat2(RENAME_EXCHANGE)``: at no moment is either path
+    missing. ``False`` where the system or file system cannot (macOS, some
+    network file systems), for the caller's fallback.
+
+    Raises
+    ------
+    OSError
+        If the swap was possible but failed (one of the paths vanished...).
+    """
+    if _EXCHANGE is None:
+        return False
+    if _EXCHANGE(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b),
+                 _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
 def publish(tmp: Path, final: Path, marker: dict | None = None) -> None:
     """Write the completion marker into ``tmp`` and move it to ``final``.
+
+    A finished run at ``final`` is replaced in one step, so that no reader
+    (a summary, ``--skip-done``) ever finds the run missing: the two
+    directories are exchanged (:func:`exchange`) and the earlier run, now
+    under ``tmp``'s hidden name, is removed. Where the system cannot exchange
+    directories, the earlier run is moved aside and the new one in (a kill
+    between the two leaves the earlier run hidden, put back by the next
+    attempt: :func:`recover_replaced`).
 
     Parameters
     ----------
@@ -217,8 +314,11 @@ def publish(tmp: Path, final: Path, marker: dict | None = None) -> None:
     # race between the two renames; the loser retries, the last one wins.
     for _ in range(_PUBLISH_ATTEMPTS):
         try:
-            if final.exists():
+            if os.path.lexists(final):
                 check_replaceable(final)
+                if exchange(tmp, final):
+                    shutil.rmtree(tmp, ignore_errors=True)  # the earlier run
+                    break
                 os.replace(final, old)
             os.replace(tmp, final)
             break
@@ -264,6 +364,8 @@ def atomic_run_dir(final: str | os.PathLike) -> Iterator[Path]:
     try:
         _remove_stale_partials(final)
         tmp = hidden_dir(final, "partial")
+        if tmp.is_symlink():  # planted: removed, never followed
+            tmp.unlink()
         shutil.rmtree(tmp, ignore_errors=True)
         try:
             tmp.mkdir()
@@ -274,6 +376,7 @@ def atomic_run_dir(final: str | os.PathLike) -> Iterator[Path]:
         raise
     stop = threading.Event()
     threading.Thread(target=_heartbeat, args=(tmp, stop), daemon=True).start()
+    LIVE_PARTIALS.add(tmp)
     try:
         yield tmp
         publish(tmp, final)
@@ -282,7 +385,13 @@ def atomic_run_dir(final: str | os.PathLike) -> Iterator[Path]:
         _remove_empty(created)
         raise
     finally:
+        LIVE_PARTIALS.discard(tmp)
         stop.set()
+
+
+#: Partial run directories of this process's runs in progress: removed by a
+#: SIGTERM that cannot unwind (``plenexp.cli``: one during an import).
+LIVE_PARTIALS: set[Path] = set()
 
 
 def _heartbeat(path: Path, stop: threading.Event) -> None:
@@ -391,13 +500,26 @@ def _is_dir(entry: os.DirEntry) -> bool:
         return False
 
 
-def read_process_time(run_dir: str | os.PathLike) -> float | None:
-    """Whole-process seconds recorded by ``time_process.sh``, if any."""
+def read_process_time(run_dir: str | os.PathLike,
+                      problems: list[str] | None = None) -> float | None:
+    """Whole-process seconds recorded by ``time_process.sh``, if any.
+
+    A ``process_time.json`` that is no regular file (a FIFO, a symlink out of
+    the run, too large) counts as none and is named in ``problems``, or
+    reported as a skipped file (``errors.report``) without it; one that is
+    missing or damaged counts as none.
+    """
+    path = os.path.join(run_dir, PROCESS_TIME)
     try:
-        with open(os.path.join(run_dir, PROCESS_TIME)) as f:
-            data = json.load(f)
+        data = files.read_json(path)
         return float(data["elapsed_s"])
-    except (FileNotFoundError, KeyError, ValueError, TypeError):
+    except BadFile as err:
+        if problems is None:
+            errors.report([str(err)])
+        else:
+            problems.append(str(err))
+        return None
+    except (OSError, KeyError, ValueError, TypeError):
         return None
 
 
