@@ -1,1 +1,1 @@
-"""ps_matlab_vs_plen: which reaches a lower PS loss in a given time, MATLAB textureSynth or plenoptic (Adam, LBFGS)?"""
+"""For a given time budget, which reaches the lowest PS loss: MATLAB or plenoptic."""
