@@ -336,7 +336,7 @@ def plenoptic_states(args: dict, record: dict,
     for k in sorted(int(k) for k in record.get("checkpoints") or ()):
         if 0 < k < steps:
             row = by_step[k]
-            # no process of its own: summaries estimate it (summary.normalize)
+            # no process of its own: summaries estimate it (summarize.normalize)
             states.append({**common, "synth_iters": k, "steps": k,
                            "evaluations": row["evaluations"],
                            "synth_duration": row["seconds"], "process_duration": "",

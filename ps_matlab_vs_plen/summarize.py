@@ -19,7 +19,9 @@ its min-max interval over seeds does not overlap the runner-up's (else
 "tie: A ≈ B"); groups_lost.csv: the statistic groups on which each image's
 overall winner is beaten; success.csv: the share of seeds reaching
 plenoptic's success criterion and the median time to reach it. Their text is
-summary.txt (also printed). ``--from-csv`` re-plots an existing all_loss.csv
+summary.txt (also printed); conclusion.txt says the decision in a few
+sentences (and plainly when no MATLAB run is in the table); timing.txt says
+where the time went. ``--from-csv`` re-plots an existing all_loss.csv
 (no metamers, no trajectories: those need the runs).
 """
 
