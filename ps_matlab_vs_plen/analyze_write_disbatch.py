@@ -37,28 +37,29 @@ def main() -> None:
         raise cli.UsageError(f"no such directory: {args.dir}")
     import sys
 
-    from plenexp.experiments.ps_matlab_vs_plen import grids
     from plenexp.runs import paths, rundir
+    from ps_matlab_vs_plen.run import table_path
+    from ps_matlab_vs_plen.write_disbatch import EXPERIMENT
 
     runs = list(rundir.done_runs(args.dir))
-    todo = [run for run in runs if args.force or not grids.table_path(run).exists()]
+    todo = [run for run in runs if args.force or not table_path(run).exists()]
     env = tasks.task_env(paths.output_root(args.output_root).resolve(),
                          args.threads)
-    script = paths.script(grids.EXPERIMENT, "analyze.py")
+    script = paths.script(EXPERIMENT, "analyze.py")
     force = ["--force"] if args.force else []
     lines = [tasks.shell_line([sys.executable, script, run.resolve(), *force], env,
                               run.resolve().with_name(run.name + ".analyze.log"))
              for run in todo]
     taskfile = args.taskfile or args.dir / "analyze-disbatch.txt"
     n = tasks.write_taskfile(lines, taskfile)
-    n_analysed = sum(grids.table_path(run).exists() for run in runs)
+    n_analysed = sum(table_path(run).exists() for run in runs)
     print(f"wrote {n} task(s) to {taskfile} ({n_analysed} of {len(runs)} "
           "finished run(s) have their table)")
     if args.sbatch and n:
         from plenexp.cluster import cost
 
         script = sbatch.script_for(args, taskfile, [cost.ANALYZE_SECONDS] * n, "cpu",
-                                   f"{grids.EXPERIMENT}-analyze", args.dir).write()
+                                   f"{EXPERIMENT}-analyze", args.dir).write()
         print(f"submit with: sbatch {shlex.quote(str(script))}")
 
 

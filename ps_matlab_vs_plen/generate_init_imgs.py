@@ -16,10 +16,10 @@ from plenexp.runs import paths
 
 def parse_args():
     """Parse the command line (fast: no heavy imports)."""
-    from plenexp.experiments.ps_matlab_vs_plen import grids
+    from ps_matlab_vs_plen import write_disbatch
 
     parser = cli.ArgumentParser(description=__doc__)
-    parser.add_argument("--grid", choices=grids.GRID_NAMES, default=None,
+    parser.add_argument("--grid", choices=write_disbatch.GRID_NAMES, default=None,
                         help="write the initial images this grid's runs start "
                         "from (its size and seeds), instead of --size and --seeds")
     parser.add_argument("--size", default="256", help="image size, N or HxW")
@@ -37,22 +37,22 @@ def parse_args():
 def main() -> None:
     """Write one PNG per seed and size."""
     args = parse_args()
-    from plenexp.experiments.ps_matlab_vs_plen import grids
+    from ps_matlab_vs_plen import write_disbatch
 
     root = paths.output_root(args.output_root)
     if args.grid:
-        wanted = grids.init_images_of(args.grid, root)
+        wanted = write_disbatch.init_images_of(args.grid, root)
     else:
-        wanted = {grids.parse_shape(args.size): args.seeds}
+        wanted = {write_disbatch.parse_shape(args.size): args.seeds}
     if any(seed < 0 for seeds in wanted.values() for seed in seeds):
         raise cli.UsageError("seeds must be >= 0")
     if args.output_dir is not None and len(wanted) > 1:
         raise cli.UsageError("--output_dir takes one size; this grid has several")
-    from plenexp.experiments.ps_matlab_vs_plen import init_images
+    from ps_matlab_vs_plen import run
 
     for shape, seeds in wanted.items():
-        out_dir = args.output_dir or grids.init_image_dir(root, shape)
-        written = init_images.write_init_images(out_dir, seeds, shape)
+        out_dir = args.output_dir or write_disbatch.init_image_dir(root, shape)
+        written = run.write_init_images(out_dir, seeds, shape)
         print(f"wrote {len(written)} initial image(s) of {shape[0]}x{shape[1]} to "
               f"{out_dir}")
 

@@ -74,19 +74,18 @@ def parse_args() -> dict:
 def main() -> None:
     """Synthesize one metamer into its run directory."""
     args = parse_args()
-    from plenexp.experiments.ps_matlab_vs_plen import grids, init_images, run
     from plenexp.runs import devices, harness, paths, results
     from plenexp.synth import images, synthesis
+    from ps_matlab_vs_plen import run
 
     device = devices.resolve_device(args["device"])
     clock = devices.Stopwatch(device)  # initialization: after the imports
     image = run.load_target(args, device)
     root = paths.output_root(args["output_root"])
-    init_path = init_images.resolve_init_image(args["init_img"], root,
-                                               image.shape[-2:])
-    init = init_images.load_init_image(init_path, image)
+    init_path = run.resolve_init_image(args["init_img"], root, image.shape[-2:])
+    init = run.load_init_image(init_path, image)
     run_dir = harness.run_dir_for(args["output_dir"], args["output_root"],
-                                  EXPERIMENT, grids.run_name(args), args=args)
+                                  EXPERIMENT, run.run_name(args), args=args)
     with harness.started_run(run_dir, args, device) as ctx:
         model, _, met = run.build(args, image)
         run.setup(met, args, init)
@@ -113,7 +112,7 @@ def main() -> None:
         extra = {k: record.get(k) for k in run.EXTRA_COLUMNS}
         rows = run.state_rows(states, metamers.__getitem__, model, image,
                               {**extra, "objective": record["objective"]})
-        results.write_row(rows, ctx.dir / grids.LOSS_TABLE)
+        results.write_row(rows, ctx.dir / run.LOSS_TABLE)
         final = next(r["loss"] for r in rows if r["metamer"] == "metamer.pt")
         print(f"init {ctx.record['init_duration']:.2f} s, synthesis "
               f"{ctx.record['synth_duration']:.2f} s, {trajectory.evaluations} "

@@ -15,18 +15,10 @@ import pytest
 import torch
 
 from plenexp import cli
-from plenexp.experiments.ps_matlab_vs_plen import (
-    figures,
-    grids,
-    init_images,
-    loss_figures,
-    results,
-    run,
-    stats,
-    summary,
-)
 from plenexp.runs import harness, rundir
 from plenexp.summary import facet_grid
+from ps_matlab_vs_plen import analyze, plot, run, stats, summarize
+from ps_matlab_vs_plen import write_disbatch as grids
 from tests import figure_checks as checks
 
 EXPERIMENT_DIR = "ps_matlab_vs_plen"
@@ -147,7 +139,7 @@ def test_ad_hoc_run_names_differ_by_every_result_changing_argument(tmp_path):
                    {"checkpoints": [2]}, {"device": "cuda"}):
         changed = {**args, **change}
         dirs.add(harness.run_dir_for(None, tmp_path, grids.EXPERIMENT,
-                                     grids.run_name(changed), args=changed))
+                                     run.run_name(changed), args=changed))
     assert len(dirs) == 6
     assert all(d.parent == tmp_path / grids.EXPERIMENT / "adhoc" for d in dirs)
 
@@ -164,17 +156,17 @@ def test_init_images_match_the_reference(shared_dir):
     for path in reference:
         seed = int(path.stem.split("-")[1])
         expected = iio.imread(path)
-        assert (init_images.make_init_image(seed, expected.shape) == expected).all()
+        assert (run.make_init_image(seed, expected.shape) == expected).all()
 
 
 def test_resolve_init_image_by_name_and_hint(tmp_path):
     with pytest.raises(cli.UsageError, match="generate_init_imgs.py --size 128x128"):
-        init_images.resolve_init_image("seed-3", tmp_path, (128, 128))
+        run.resolve_init_image("seed-3", tmp_path, (128, 128))
     with pytest.raises(cli.UsageError, match="expected an image file or seed-N"):
-        init_images.resolve_init_image("noise", tmp_path, (128, 128))
-    init_images.write_init_images(grids.init_image_dir(tmp_path, (128, 128)), [3],
-                                  (128, 128))
-    assert init_images.resolve_init_image("seed-3", tmp_path, (128, 128)) == \
+        run.resolve_init_image("noise", tmp_path, (128, 128))
+    run.write_init_images(grids.init_image_dir(tmp_path, (128, 128)), [3],
+                          (128, 128))
+    assert run.resolve_init_image("seed-3", tmp_path, (128, 128)) == \
         tmp_path / "ps_matlab_vs_plen" / "init_images" / "128x128" / "seed-3.png"
     assert not list(grids.init_image_dir(tmp_path, (128, 128)).glob(".*"))
 
@@ -190,7 +182,7 @@ def test_analyze_real_matlab_outputs(shared_dir, tmp_path):
     tables = {}
     for target in ("metal", "text"):
         mats = sorted(ref.glob(f"{target}_seed-*_iter-*.mat"))
-        assert results.analyze(mats, csv_dir=tmp_path, engine="Octave 7.3.0",
+        assert analyze.analyze(mats, csv_dir=tmp_path, engine="Octave 7.3.0",
                                img=str(textures / f"{target}.pgm")) == len(mats)
         for mat in mats:
             tables[mat] = pd.read_csv(tmp_path / f"{mat.stem}.csv")
@@ -274,9 +266,9 @@ def test_analyze_matlab_run_directories(shared_dir, tmp_path):
     (broken / "metamer.mat").write_bytes(data[: len(data) // 3])  # truncated
 
     failed: list = []
-    found = results.results_below([tmp_path / "grid"])
-    assert results.analyze(found, failed=failed) == 1
-    assert failed == [broken] and not results.is_loss_table(broken / "loss.csv")
+    found = analyze.results_below([tmp_path / "grid"])
+    assert analyze.analyze(found, failed=failed) == 1
+    assert failed == [broken] and not run.is_loss_table(broken / "loss.csv")
     table = pd.read_csv(good / "loss.csv")
     assert len(table) == len(FUNCS) * len(GROUPS)
     first = table.iloc[0]
@@ -287,11 +279,11 @@ def test_analyze_matlab_run_directories(shared_dir, tmp_path):
     assert first.synth_iters == 25 and first.process_duration == 30.0
     assert first.res_highpass_weight == 1 and first.device_name == "test CPU"
     # the same numbers as the bare MAT file gives
-    results.analyze([ref / "metal_seed-1_iter-25.mat"], csv_dir=tmp_path / "bare",
+    analyze.analyze([ref / "metal_seed-1_iter-25.mat"], csv_dir=tmp_path / "bare",
                     img=str(shared_dir / "textures" / "metal.pgm"))
     bare = pd.read_csv(tmp_path / "bare" / "metal_seed-1_iter-25.csv")
     assert list(bare.loss) == pytest.approx(list(table.loss), rel=1e-12)
-    record = results.load_run(good)
+    record = run.load_run(good)
     assert record.metamer is None and record.images["metamer"].shape == (1, 1, 256,
                                                                           256)
     assert record.row["loss_func"] == "l2_norm"
@@ -301,16 +293,16 @@ def test_analyze_script_turns_a_matlab_runs_table_into_this_experiments(
         shared_dir, run_script, tmp_path):
     """The runner's wide ps_matlab table is rewritten; the figure is drawn."""
     ref = shared_dir / "reference" / "matlab"
-    run = tmp_path / "grid" / "matlab_metal_seed-1_iter-10_device-cpu"
-    _matlab_run(run, ref / "metal_seed-1_iter-10.mat",
+    run_dir = tmp_path / "grid" / "matlab_metal_seed-1_iter-10_device-cpu"
+    _matlab_run(run_dir, ref / "metal_seed-1_iter-10.mat",
                 ref / "init_images" / "seed-1.png", 10)
-    assert results.load_run(run).row == {}  # not analysed yet: no row
+    assert run.load_run(run_dir).row == {}  # not analysed yet: no row
     proc = run_script("ps_matlab_vs_plen/analyze.py", tmp_path / "grid")
     assert "1 of 1 result(s) analysed" in proc.stdout
     assert "1 figure(s) drawn" in proc.stdout
-    table = pd.read_csv(run / "loss.csv")
+    table = pd.read_csv(run_dir / "loss.csv")
     assert {"loss_func", "loss_type"} <= set(table.columns)
-    assert (run / "metamers.png").stat().st_size > 10_000
+    assert (run_dir / "metamers.png").stat().st_size > 10_000
     proc = run_script("ps_matlab_vs_plen/analyze.py", tmp_path / "grid")
     assert "0 of 1 result(s) analysed (1 already had their table" in proc.stdout
 
@@ -322,8 +314,6 @@ def test_matlab_tasks_draw_nothing_while_timed(tmp_path):
 
 def test_summary_of_the_shared_matlab_references(shared_dir, tmp_path):
     """Real textureSynth results as run directories: tables, text and figures."""
-    from plenexp.experiments.ps_matlab_vs_plen import metamers
-
     ref = shared_dir / "reference" / "matlab"
     grid = tmp_path / "grid"
     for mat in sorted(ref.glob("*_seed-*_iter-*.mat")):
@@ -331,9 +321,9 @@ def test_summary_of_the_shared_matlab_references(shared_dir, tmp_path):
         _matlab_run(grid / f"matlab_{mat.stem}", mat,
                     ref / "init_images" / f"{seed}.png",
                     int(mat.stem.rsplit("-", 1)[1]))
-    assert results.analyze(results.results_below([grid])) == 8
+    assert analyze.analyze(analyze.results_below([grid])) == 8
     out = tmp_path / "summary"
-    frame = summary.summarize(grid, out)
+    frame = summarize.summarize(grid, out)
     assert set(frame["curve"]) == {"textureSynth (Octave 7.3.0)"}
     text = (out / "summary.txt").read_text()
     assert "matlab" not in text.lower().replace("textureSynth", "")
@@ -348,12 +338,12 @@ def test_summary_of_the_shared_matlab_references(shared_dir, tmp_path):
     # metal seed 1 gets under 0.1 after 25 iterations, seed 0 (0.102) does not
     assert (reached.loc["metal", "n_success"], reached.loc["text", "n_success"]) \
         == (1, 0)
-    fig = loss_figures.loss_figure(frame, "l2_norm", ["synth_duration"], "refs")
+    fig = summarize.loss_figure(frame, "l2_norm", ["synth_duration"], "refs")
     checks.check_one_image_per_panel(fig)
     assert [t.split(facet_grid.TITLE_SEP)[0] for t in checks.panel_titles(fig)] == [
         "metal", "text"]
     plt.close(fig)
-    written = metamers.metamer_grids(frame, out / "metamers")
+    written = summarize.metamer_grids(frame, out / "metamers")
     assert sorted(p.name for p in written if p.suffix == ".png") == [
         "metal_seed-0.png", "metal_seed-1.png", "text_seed-0.png", "text_seed-1.png"]
 
@@ -396,7 +386,7 @@ def made_up_table(images=("fig4a", "fig16b"), seeds=(0, 1, 2), hosts=("host-a",)
             rows += run.loss_rows(state, losses, {"objective": "x",
                                                   "metamer": "metamer.pt",
                                                   "run_dir": f"{img}/{optimizer}"})
-    return summary.normalize(pd.DataFrame(rows))
+    return summarize.normalize(pd.DataFrame(rows))
 
 
 def _table(entries, groups=None) -> pd.DataFrame:
@@ -416,7 +406,7 @@ def _table(entries, groups=None) -> pd.DataFrame:
                                                                    "sse")}
         losses["max_abs"] = {"overall": loss / 4, **by_group}
         rows += run.loss_rows(state, losses, {"metamer": "metamer.pt"})
-    return summary.normalize(pd.DataFrame(rows))
+    return summarize.normalize(pd.DataFrame(rows))
 
 
 def test_winner_only_when_intervals_over_seeds_do_not_overlap():
@@ -480,7 +470,7 @@ def test_engines_and_hosts_never_share_a_curve():
     assert {"textureSynth (Octave 7.3.0) [cpu on host-a]",
             "textureSynth (Octave 7.3.0) [cpu on host-b]"} <= curves
     assert not any("matlab" in c for c in curves)
-    legacy = summary.normalize(pd.DataFrame([{
+    legacy = summarize.normalize(pd.DataFrame([{
         "img": "a", "init_img": "seed-0", "optimizer": "matlab", "device": "cpu",
         "synth_iters": 5, "res_highpass_weight": 1, "init_time": 1,
         "synth_only_time": 2, "total_time": 5, "loss_func": "l2_norm",
@@ -497,9 +487,9 @@ def test_engines_and_hosts_never_share_a_curve():
     (("fig4a", "fig16b"), tuple(range(10)), ("host-a", "host-b"))])
 def test_loss_figures_pass_every_check(images, seeds, hosts):
     frame = made_up_table(images, seeds, hosts)
-    fig = loss_figures.loss_figure(frame, "l2_norm",
-                                   ["synth_duration", "evaluations"], "made up",
-                                   loss_figures.NO_EVALUATIONS)
+    fig = summarize.loss_figure(frame, "l2_norm",
+                                ["synth_duration", "evaluations"], "made up",
+                                summarize.NO_EVALUATIONS)
     checks.check_figure(fig)
     titles = checks.panel_titles(fig)
     assert len(titles) == 2 * len(images)  # seconds | evaluations, per image
@@ -510,7 +500,7 @@ def test_loss_figures_pass_every_check(images, seeds, hosts):
     joined = {line.get_label() for line in ax.lines}
     assert {f"_budgets {c}" for c in frame["curve"]} <= joined
     plt.close(fig)
-    fig = loss_figures.groups_figure(frame, "l2_norm")
+    fig = summarize.groups_figure(frame, "l2_norm")
     checks.check_figure(fig)
     assert len(checks.panel_titles(fig)) == 11 * len(images)
     # every panel has its own y axis: groups differ by orders of magnitude
@@ -532,9 +522,9 @@ def test_trajectory_figure_one_row_per_image_and_objective():
                      "objective": objective, "step": step,
                      "seconds": 0.1 * (step + 1) * (1 + seed / 10),
                      "evaluations": 10 * step + 1, "loss": 5 / (step + 1)})
-    fig = loss_figures.trajectory_figure(pd.DataFrame(rows),
-                                         ["Adam", "LBFGS-3 (highpass x100)",
-                                          "LBFGS-100 (highpass x100)"])
+    fig = summarize.trajectory_figure(pd.DataFrame(rows),
+                                      ["Adam", "LBFGS-3 (highpass x100)",
+                                       "LBFGS-100 (highpass x100)"])
     checks.check_one_image_per_panel(fig)
     checks.check_legends_outside(fig)
     checks.check_no_text_overlap(fig)
@@ -554,14 +544,14 @@ def test_budget_grid_one_grey_range_largest_time_within_budget():
         "synth_iters": [25, 50, 5, 20], "synth_duration": [0.8, 1.9, 1.5, 4.2],
         "loss": [4.9, 3.1, 0.83, 0.81]})
     scale = {25: 1.0, 50: 3.0, 5: 0.2, 20: 0.5}  # pixel ranges differ a lot
-    fig, budgets = figures.budget_grid(
+    fig, budgets = plot.budget_grid(
         cells, torch.rand(1, 1, 8, 8), ["Adam", "LBFGS-100",
                                         "textureSynth (Octave 7.3.0)"],
         lambda row: scale[row["synth_iters"]] * torch.rand(1, 1, 8, 8), "made up")
     assert budgets == [1, 2, 5]
     shown = [im for ax in fig.axes for im in ax.get_images()]
     assert len(shown) == 1 + 3 + 2 + 1  # target, Adam, LBFGS, textureSynth
-    assert {im.get_clim() for im in shown} == {figures.GREY_RANGE}
+    assert {im.get_clim() for im in shown} == {plot.GREY_RANGE}
     headers = [t.get_text() for t in fig.texts]
     assert headers[:3] == ["≤ 1 s", "≤ 2 s", "≤ 5 s"] and "Adam" in headers
     checks.check_no_text_overlap(fig)
@@ -573,7 +563,7 @@ def test_budget_grid_one_grey_range_largest_time_within_budget():
     assert sum(t == "no run\nwithin budget" for t in
                (t.get_text() for ax in fig.axes for t in ax.texts)) == 3
     plt.close(fig)
-    chosen = figures.at_budgets(cells, budgets)
+    chosen = plot.at_budgets(cells, budgets)
     assert chosen["Adam", 5]["synth_iters"] == 50
     assert ("textureSynth (Octave 7.3.0)", 2) not in chosen
 
@@ -646,8 +636,8 @@ def test_writer_sides_and_code_directories(run_script, script_env, tmp_path):
     env = {k: v for k, v in script_env.items()
            if k not in (matlab.TEXTURESYNTH_ENV, matlab.PYRTOOLS_ENV)}
     root = tmp_path / "root"
-    init_images.write_init_images(grids.init_image_dir(root, (128, 128)), [0, 1],
-                                  (128, 128))
+    run.write_init_images(grids.init_image_dir(root, (128, 128)), [0, 1],
+                          (128, 128))
     taskfile = tmp_path / "matlab.txt"
     proc = run_script(f"{EXPERIMENT_DIR}/write_disbatch.py", taskfile, "--side",
                       "matlab", "--output-root", root, check=False, env=env)
@@ -790,7 +780,7 @@ def test_quick_pipeline_on_tiny_runs(run_script, tmp_path):
     assert tables["LBFGS"].optimizer[0] == "LBFGS-3"
     assert tables["LBFGS"].res_highpass_weight[0] == 100
     assert tables["Adam"].res_highpass_weight[0] == 1
-    loaded = results.load_run(grid / "Adam")
+    loaded = run.load_run(grid / "Adam")
     assert loaded.metamer is not None and loaded.trajectory[-1]["step"] == 12
     assert torch.equal(loaded.metamer.metamer, torch.load(
         grid / "Adam" / "metamer.pt", weights_only=True)["_metamer"])
@@ -834,8 +824,8 @@ def test_matlab_run_through_octave_and_analyze(run_script, script_env, tmp_path)
     env.update({k: os.environ[k] for k in (matlab.TEXTURESYNTH_ENV,
                                            matlab.PYRTOOLS_ENV)})
     root = tmp_path / "root"
-    init = init_images.write_init_images(grids.init_image_dir(root, (128, 128)), [0],
-                                         (128, 128))[0]
+    init = run.write_init_images(grids.init_image_dir(root, (128, 128)), [0],
+                                 (128, 128))[0]
     run_dir = root / "ps_matlab_vs_plen" / "tiny" / "matlab"
     proc = run_script(f"{EXPERIMENT_DIR}/time_synthesize.sh", "matlab", "--img",
                       "reptile_skin", "--crop", "128", "--init_img", init, "--seed",

@@ -1,10 +1,10 @@
 """The decision: best method per time budget (or a tie), what the winner loses, success.
 
 Every function takes the gathered table (one row per kept metamer x loss
-function x statistic group, :func:`plenexp.experiments.ps_matlab_vs_plen.
-summary.normalize`) and aggregates over seeds itself: a configuration is
-(image, curve, iterations); its loss and time are medians over seeds, its
-interval the min-max over seeds.
+function x statistic group, :func:`ps_matlab_vs_plen.summarize.normalize`)
+and aggregates over seeds itself: a configuration is (image, curve,
+iterations); its loss and time are medians over seeds, its interval the
+min-max over seeds.
 """
 
 from __future__ import annotations
@@ -276,14 +276,31 @@ def format_success(table: pd.DataFrame) -> list[str]:
     return lines
 
 
-def conclusion(best: pd.DataFrame, lost: pd.DataFrame, reached: pd.DataFrame) -> str:
+#: The first words of every MATLAB textureSynth curve.
+MATLAB_METHOD = "textureSynth"
+
+
+def matlab_ran(best: pd.DataFrame) -> bool:
+    """Whether any textureSynth curve is among the best-method table's curves."""
+    return any(str(column).startswith(f"loss[{MATLAB_METHOD}")
+               for column in best.columns)
+
+
+def conclusion(best: pd.DataFrame, lost: pd.DataFrame, reached: pd.DataFrame,
+               matlab: bool | None = None) -> str:
     """The decision in a few plain sentences, one paragraph per image.
 
     Which method wins each synthesis-time budget (ties said as ties), what
     the overall winner still loses, and whether any method met plenoptic's
-    success criterion.
+    success criterion. When no MATLAB textureSynth result is in the table
+    (``matlab`` false; ``None``: as :func:`matlab_ran` finds), it says so
+    first: the comparison is then between plenoptic's methods only.
     """
     paragraphs = []
+    if not (matlab_ran(best) if matlab is None else matlab):
+        paragraphs.append("MATLAB textureSynth never ran: the table has no "
+                          "textureSynth rows, so this compares plenoptic's "
+                          "methods only.")
     sub = best[best["time"] == "synth_duration"]
     for img, part in sub.groupby("img", sort=False):
         verdicts = []
