@@ -21,11 +21,11 @@ import pandas as pd
 import pytest
 from _support import fake_runs
 
-from plenexp.runs import rundir
+from plenexp.runs import paths, rundir
 from tests.conftest import REPO
 
 DISBATCH = shutil.which("disbatch") or str(Path(sys.executable).parent / "disbatch")
-EXPERIMENTS = sorted(p.parent.name for p in REPO.glob("*/demo.sh"))
+EXPERIMENTS = paths.experiments()
 #: Copy-paste examples that need only plenoptic and torch (plain argparse).
 STANDALONE = {"ps_matlab_vs_plen/example_met.py", "benchmarks/bare_synthesis.py"}
 
@@ -34,7 +34,8 @@ def _scripts() -> list[str]:
     found = []
     for experiment in EXPERIMENTS:
         found += [p.relative_to(REPO).as_posix()
-                  for p in sorted((REPO / experiment).glob("*.py"))]
+                  for p in sorted((REPO / experiment).glob("*.py"))
+                  if 'if __name__ == "__main__"' in p.read_text()]
         found += [p.relative_to(REPO).as_posix()
                   for p in sorted((REPO / experiment).glob("time_*.sh"))]
     found += [p.relative_to(REPO).as_posix()
@@ -169,7 +170,7 @@ def test_disbatch_resume_needs_retry_for_failed_tasks(tmp_path):
 WRITER = """
 import sys
 from pathlib import Path
-from plenexp.runs import rundir
+from plenexp.runs import paths, rundir
 root, who, n = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 for i in range(n):
     for name in (f"{who}-{i}", "shared"):
