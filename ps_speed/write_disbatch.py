@@ -244,7 +244,7 @@ def ensure_venv(venvs: Path, kind: str, value: str) -> tuple[Path, bool]:
             shutil.rmtree(final, ignore_errors=True)  # an earlier killed attempt
             tmp = venvs / f".{final.name}.partial-{os.getpid()}"
             try:
-                _install(tmp, kind, value)
+                _install(tmp, kind, value, final)
                 os.replace(tmp, final)
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
@@ -253,7 +253,7 @@ def ensure_venv(venvs: Path, kind: str, value: str) -> tuple[Path, bool]:
     return final, True
 
 
-def _install(tmp: Path, kind: str, value: str) -> None:
+def _install(tmp: Path, kind: str, value: str, final: Path) -> None:
     shutil.rmtree(tmp, ignore_errors=True)
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp)],
                    check=True, capture_output=True)
@@ -273,7 +273,9 @@ def _install(tmp: Path, kind: str, value: str) -> None:
     if done.returncode:
         raise UsageError(_pip_failure(requirement, done.stdout + done.stderr))
     freeze = subprocess.run([*pip, "freeze"], capture_output=True, text=True)
-    record = {"kind": kind, "spec": value, **probe(str(python)),
+    found = {k: v.replace(str(tmp), str(final)) if isinstance(v, str) else v
+             for k, v in probe(str(python)).items()}  # where it will be
+    record = {"kind": kind, "spec": value, **found,
               "pip_freeze": freeze.stdout.splitlines()}
     if kind == "checkout":
         record["checkout_commit"] = _git(Path(value), "rev-parse", "HEAD") or None
