@@ -48,7 +48,7 @@ QUICK = dict(installs=[("installed", "current"), ("installed_again", "current"),
              sizes=[128, 256], dtypes=["float32"],
              components=["pyr_forward", "pyr_recon", "pyr_to_tensor",
                          "tensor_to_pyr", "ps_coeffs", "lowpass_recon",
-                         "ps_forward", "synth_adam", "synth_lbfgs_h3"],
+                         "ps_forward", "synth_adam"],
              repeats=10, warmup=2, synth_repeats=3, synth_warmup=0)
 FULL = dict(installs=QUICK["installs"], sizes=[256, 512],
             dtypes=["float32", "float64"],
