@@ -237,7 +237,8 @@ def conclusion(ratios, regression, frame, baseline: str) -> str:
     if regression.empty:
         lines.append("No synthesis ran under both installations: results not "
                      "compared.")
-    for install, group in regression.groupby("install", sort=False):
+    groups = [] if regression.empty else regression.groupby("install", sort=False)
+    for install, group in groups:
         same = group["bitwise_identical"].sum()
         if same == len(group):
             lines.append(f"Results of {install}: unchanged, every metamer "
