@@ -13,8 +13,9 @@ from plenexp.runs import rundir
 from tests.conftest import REPO
 
 #: The stand-in installation's clock runs this many times fast: every duration
-#: it measures is this factor longer, as if each timed call were that much slower.
-SLOWDOWN = 3.0
+#: it measures is this factor longer, as if each timed call were that much slower
+#: (large: this machine is shared, and timings of one task drift by 2x under load).
+SLOWDOWN = 10.0
 
 
 def test_smoke_grid_a_against_itself_is_no_difference(tmp_path, run_script,
@@ -79,7 +80,7 @@ def test_a_slower_installation_is_reported_slower(tmp_path, run_script):
     run_script("ps_speed/summarize.py", "--input_dir", grid)
     ratios = pd.read_csv(grid / "summary" / "ratios.csv")
     assert len(ratios) == 2 and set(ratios["verdict"]) == {"slower"}, ratios
-    assert ratios["ratio"].between(SLOWDOWN / 1.6, SLOWDOWN * 1.6).all(), ratios
+    assert ratios["ratio"].between(SLOWDOWN / 2, SLOWDOWN * 2).all(), ratios
     text = (grid / "summary" / "conclusion.txt").read_text()
     assert text.startswith("B against A on cpu: slower")
 
