@@ -163,7 +163,9 @@ def draw(ratios, stem):
     position = {tuple(x): i for i, x in enumerate(labels.itertuples(index=False))}
     installs = list(dict.fromkeys(ratios["install"]))
     height = 1.2 + 0.22 * len(names) * max(1, len(installs)) ** 0.5
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), height),
+    from matplotlib.ticker import FixedFormatter, FixedLocator, NullFormatter
+
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels), height),
                              squeeze=False, sharey=True)
     colors = {"slower": "tab:red", "faster": "tab:green",
               "no difference": "tab:gray"}
@@ -183,12 +185,18 @@ def draw(ratios, stem):
                     f"{group['baseline'].iloc[0]}")
         ax.axvline(1.0, color="k", lw=0.8)
         ax.set_xscale("log")
+        ticks = [t for t in (0.1, 0.25, 0.5, 1, 2, 4, 10)
+                 if group["low"].min() / 2 <= t <= group["high"].max() * 2] or [1]
+        ax.xaxis.set_major_locator(FixedLocator(ticks))
+        ax.xaxis.set_major_formatter(FixedFormatter([f"{t:g}" for t in ticks]))
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_title(f"{device}, {dtype}", fontsize=10)
         ax.set_xlabel("time ratio B/A (95% bootstrap interval)")
         ax.grid(axis="x", which="both", alpha=0.3)
     axes[0, 0].set_yticks(range(len(names)), names, fontsize=8)
     axes[0, 0].invert_yaxis()
-    axes[0, -1].legend(fontsize=8, loc="best",
+    axes[0, -1].legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.06),
+                       ncol=2,
                        title="red slower, green faster, grey no difference",
                        title_fontsize=7)
     fig.tight_layout()
