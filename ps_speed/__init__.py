@@ -1,0 +1,1 @@
+"""Did a plenoptic change make PS synthesis faster or slower, or change results."""
