@@ -82,8 +82,9 @@ def _exit_now(status: int) -> None:
     """Remove this process's partial run directories and exit, unwinding nothing."""
     # nothing imported here: an import may be half done
     rundir = sys.modules.get("plenexp.runs.rundir")
-    for partial in list(getattr(rundir, "LIVE_PARTIALS", ())):
+    for partial, created in list(getattr(rundir, "LIVE_PARTIALS", {}).items()):
         rundir.shutil.rmtree(partial, ignore_errors=True)
+        rundir._remove_empty(created)
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

@@ -35,9 +35,11 @@ from plenexp.runs import paths, results, rundir
 from tests.conftest import REPO, write_smoke_taskfile
 
 EXPERIMENTS = paths.experiments()
-#: Experiments whose runs are plenoptic metamers (their ``run.py`` builds one).
+#: Experiments whose runs are plenoptic metamer syntheses: one run is one
+#: synthesis of ``--synth_max_iter`` steps, whose table ``analyze.py --force``
+#: rebuilds from the saved metamer (ps_matlab runs textureSynth, ps_speed times).
 PLENOPTIC = [e for e in EXPERIMENTS
-             if "\ndef build(" in (REPO / e / "run.py").read_text()]
+             if "--synth_max_iter" in (REPO / e / "synthesize.py").read_text()]
 #: The files every experiment folder has.
 CONTRACT_FILES = ("__init__.py", "README.md", "synthesize.py", "time_synthesize.sh",
                   "write_disbatch.py", "run.py", "analyze.py", "plot.py",

@@ -376,7 +376,7 @@ def atomic_run_dir(final: str | os.PathLike) -> Iterator[Path]:
         raise
     stop = threading.Event()
     threading.Thread(target=_heartbeat, args=(tmp, stop), daemon=True).start()
-    LIVE_PARTIALS.add(tmp)
+    LIVE_PARTIALS[tmp] = created
     try:
         yield tmp
         publish(tmp, final)
@@ -385,13 +385,14 @@ def atomic_run_dir(final: str | os.PathLike) -> Iterator[Path]:
         _remove_empty(created)
         raise
     finally:
-        LIVE_PARTIALS.discard(tmp)
+        LIVE_PARTIALS.pop(tmp, None)
         stop.set()
 
 
-#: Partial run directories of this process's runs in progress: removed by a
-#: SIGTERM that cannot unwind (``plenexp.cli``: one during an import).
-LIVE_PARTIALS: set[Path] = set()
+#: Partial run directories of this process's runs in progress, each with the
+#: parent directories its run created: removed by a SIGTERM that cannot unwind
+#: (``plenexp.cli``: one during an import).
+LIVE_PARTIALS: dict[Path, list[Path]] = {}
 
 
 def _heartbeat(path: Path, stop: threading.Event) -> None:
