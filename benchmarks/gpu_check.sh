@@ -45,7 +45,7 @@ for run in sorted(rundir.done_runs(sys.argv[1])):
     synth = f"{synth:.2f} s" if isinstance(synth, float) else "?"
     print(f"{run.parent.parent.name}/{run.name}: {record.get('device_name')}, "
           f"loss {loss}, synthesis {synth}, whole process "
-          f"{rundir.read_process_time(run)} s, GPU peak "
+          f"{record.get('process_duration')} s, GPU peak "
           f"{record.get('gpu_max_allocated_mb')} MB")
 EOF
 "$PYTHON" benchmarks/overhead.py --device cuda --repeat 2

@@ -90,7 +90,6 @@ def _read_run(run_dir: Path, problems: list[str]) -> Run:
         run.row = final_row(results.read_rows(run_dir / "loss.csv"))
     except (OSError, ValueError, UnicodeDecodeError):
         run.row = {}
-    results.fill_process_duration([run.row], run_dir)
     return run
 
 

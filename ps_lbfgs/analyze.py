@@ -1,8 +1,7 @@
-"""Add what finished runs could not write themselves: figures, process time.
+"""Add what finished runs could not write themselves: their figures.
 
-A run writes its ``loss.csv`` once. Runs made with ``--no_plots`` (to keep
-timing clean) get their figures here; the whole-process time recorded by
-``time_synthesize.sh`` is added as ``process_duration``. A missing table, or
+A run writes its ``loss.csv`` once (whole-process seconds included). Runs made
+with ``--no_plots`` (to keep timing clean) get their figures here. A missing table, or
 every table with ``--force``, is rebuilt from the saved metamer and
 ``trajectory.csv`` (the same loss the run wrote). Give run directories or
 directories holding runs.
@@ -20,8 +19,8 @@ def analyze_run(run_dir: str | os.PathLike, figures: bool = True,
                 force: bool = False) -> bool:
     """Draw a finished run's missing figures; rebuild its table only if asked.
 
-    Without ``force``, an existing ``loss.csv`` only gains ``process_duration``
-    and only missing figures are drawn (``figures``). With ``force`` or
+    Without ``force``, an existing ``loss.csv`` is kept and only missing
+    figures are drawn (``figures``). With ``force`` or
     without a table, the row is computed again from the reloaded metamer and
     ``trajectory.csv`` and every figure is drawn again.
 
@@ -31,7 +30,6 @@ def analyze_run(run_dir: str | os.PathLike, figures: bool = True,
         Whether anything was written.
     """
     from plenexp.runs import results as tables
-    from plenexp.runs import rundir
     from ps_lbfgs import plot, run
 
     run_dir = Path(run_dir)
@@ -39,23 +37,19 @@ def analyze_run(run_dir: str | os.PathLike, figures: bool = True,
     rebuild = force or not table.exists()
     figures = figures and (force or not all(
         (run_dir / f"{name}.png").exists() for name in plot.FIGURES))
-    if not rebuild:
-        changed = tables.add_process_duration(run_dir)
-        if not figures:
-            return changed
+    if not rebuild and not figures:
+        return False
     loaded = run.load_run(run_dir)
     met, args = loaded.metamer, loaded.args
     synth_duration = loaded.provenance.get("synth_duration")
     if rebuild:
-        process = rundir.read_process_time(run_dir)
         fields = {k: v for k, v in loaded.provenance.items() if k != "argv"}
         if loaded.trajectory is not None:
             fields["steps"] = max(0, len(loaded.trajectory) - 1)
         fields.update(run.outcome_fields(met, args, loaded.trajectory))
-        synth_duration = fields.get("synth_duration", process)
+        synth_duration = fields.get("synth_duration")
         row = run.loss_row(args, len(met.losses) - 1, float(met.losses[-1]),
                            synth_duration, fields)
-        row["process_duration"] = process
         tables.write_row(row, table)
     if figures:
         plot.write_run_figures(met, run_dir, args, synth_duration or 0.0)

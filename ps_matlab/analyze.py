@@ -4,9 +4,8 @@
 loss, overall and by statistic group) and draws ``ps_matlab.{svg,png}`` unless
 ``--no_plots`` (the grids' tasks skip it, so process times stay clean); this
 writes what is missing, or with ``--force`` everything again. The PS model is
-built as the run built it, so a rebuilt ``loss`` is the one the run wrote. It
-also adds the whole-process seconds of ``time_synthesize.sh`` as
-``process_duration``. Give run directories or directories holding runs; no
+built as the run built it, so a rebuilt ``loss`` is the one the run wrote.
+Give run directories or directories holding runs; no
 MATLAB or Octave is needed here.
 """
 
@@ -48,15 +47,11 @@ def analyze_run(run_dir: str | os.PathLike, figures: bool = True,
                 force: bool = False) -> bool:
     """Write a finished run's ``loss.csv`` (and figure) where missing.
 
-    An existing table gains the whole-process seconds (``process_duration``)
-    that ``time_synthesize.sh`` recorded after the run.
-
     Returns
     -------
     rebuilt
         Whether anything was written.
     """
-    from plenexp.runs import results
     from ps_matlab import metamers, run
 
     run_dir = Path(run_dir)
@@ -64,8 +59,7 @@ def analyze_run(run_dir: str | os.PathLike, figures: bool = True,
     need_figure = figures and (force or not (run_dir / f"{run.FIGURE}.png").exists())
     if need_table or need_figure:
         score_run(metamers.from_run_dir(run_dir), run_dir, need_table, need_figure)
-    timed = results.add_process_duration(run_dir, run.TABLE)
-    return need_table or need_figure or timed
+    return need_table or need_figure
 
 
 def parse_args():

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Time one whole synthesize.py process (Python, MATLAB/Octave start-up and
-# textureSynth); the elapsed seconds land in the run directory as
-# process_time.json.
+# textureSynth); the run records the
+# whole-process seconds itself (process_duration) before it publishes.
 # Usage: time_synthesize.sh [synthesize.py arguments]
 here=$(cd "$(dirname "$0")" && pwd)
 exec bash "$here/../plenexp/runs/time_process.sh" "${PYTHON:-python3}" "$here/synthesize.py" "$@"

@@ -460,7 +460,6 @@ def _load_run_dir(path: Path) -> Result:
         raise UsageError(f"{path} is not a finished run (no done.json)")
     record = provenance.load(path)
     args = record.get("args", {})
-    record["process_duration"] = rundir.read_process_time(path)
     extra = {key: record.get(key) for key in EXTRA_COLUMNS}
     init = record.get("init_img_path") or args.get("init_img")
     init_path = Path(str(init)) if init else None

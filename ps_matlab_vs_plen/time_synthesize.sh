@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Time one whole synthesis process (interpreter, imports and MATLAB/Octave
-# start-up included); the elapsed seconds land in the run directory as
-# process_time.json.
+# start-up included); the run records the
+# whole-process seconds itself (process_duration) before it publishes.
 # Usage: time_synthesize.sh [synthesize.py arguments]                  (plenoptic)
 #        time_synthesize.sh matlab [ps_matlab/synthesize.py arguments]  (textureSynth)
 here=$(cd "$(dirname "$0")" && pwd)

@@ -3,9 +3,8 @@
 ``synthesize.py`` writes both itself; this is for runs whose table or figure
 is missing (``--no_plots``), or made by an older version of the code
 (``--force`` rebuilds them). The model and loss are rebuilt exactly as the run
-built them, so a rebuilt ``loss`` is the one the run wrote. It also adds the
-whole-process seconds recorded by ``time_synthesize.sh`` as
-``process_duration``. Give run directories or directories holding runs.
+built them, so a rebuilt ``loss`` is the one the run wrote. Give run
+directories or directories holding runs.
 """
 
 from __future__ import annotations
@@ -19,9 +18,6 @@ from plenexp import cli
 def analyze_run(run_dir: str | os.PathLike, figures: bool = True,
                 force: bool = False) -> bool:
     """Write a finished run's ``loss.csv`` (and figure) where missing.
-
-    An existing table gains the whole-process seconds (``process_duration``)
-    that ``time_synthesize.sh`` recorded after the run.
 
     Parameters
     ----------
@@ -43,7 +39,7 @@ def analyze_run(run_dir: str | os.PathLike, figures: bool = True,
     need_figure = figures and (
         force or not (run_dir / f"{plot.FIGURE}.png").exists())
     if not (need_table or need_figure):
-        return results.add_process_duration(run_dir, run.TABLE)
+        return False
     record = run.load_run(run_dir, metamer=False)
     image = record.images["target"]
     model, loss, _ = run.build(record.args, image, record.images["init"])
@@ -53,7 +49,6 @@ def analyze_run(run_dir: str | os.PathLike, figures: bool = True,
     if need_figure:
         plot.write_run_figure(run_dir, model, image, record.images["init"],
                               record.images["metamer"], record.args, row)
-    results.add_process_duration(run_dir, run.TABLE)
     return True
 
 

@@ -17,7 +17,7 @@ import plenoptic as po
 import torch
 
 from plenexp.errors import UsageError
-from plenexp.runs import provenance, results, rundir
+from plenexp.runs import provenance, results
 from plenexp.runs.record import RunRecord
 from plenexp.synth import images, success, synthesis
 from ps_noise.options import (
@@ -283,7 +283,6 @@ def rebuild_row(record: RunRecord, model, loss) -> dict:
     row = loss_row(record.args, model, image, init, metamer,
                    objective(model, loss, image, metamer),
                    len(saved_losses(record)) - 1, fields)
-    row["process_duration"] = rundir.read_process_time(record.run_dir)
     return row
 
 

@@ -1,9 +1,8 @@
 """Rebuild ``loss.csv`` and the figure of finished ps_speed runs from what they saved.
 
 For runs made with ``--no_plots`` (as the task files make them, so timings
-stay clean) or whose table is missing. The whole-process time recorded by
-``time_synthesize.sh`` is added as ``process_duration``; ``--force`` rebuilds
-the table from the worker's saved answer (``result.json``).
+stay clean) or whose table is missing; ``--force`` rebuilds the table from
+the worker's saved answer (``result.json``).
 """
 
 import os
@@ -14,7 +13,7 @@ from plenexp import cli
 
 def analyze_run(run_dir: str | os.PathLike, figures: bool = True,
                 force: bool = False) -> bool:
-    """Fill ``process_duration``, rebuild the table with ``force``, draw the figure.
+    """Rebuild the table with ``force`` (or when missing), draw the figure.
 
     Returns
     -------
@@ -23,7 +22,7 @@ def analyze_run(run_dir: str | os.PathLike, figures: bool = True,
     """
     import json
 
-    from plenexp.runs import provenance, rundir
+    from plenexp.runs import provenance
     from plenexp.runs import results as tables
     from ps_speed import plot, run
 
@@ -34,12 +33,8 @@ def analyze_run(run_dir: str | os.PathLike, figures: bool = True,
         record = provenance.load(run_dir)
         result = json.loads((run_dir / "result.json").read_text())
         rows = run.loss_rows(record["args"], result, run.row_record(record))
-        for row in rows:
-            row["process_duration"] = rundir.read_process_time(run_dir)
         tables.write_row(rows, table)
         changed = True
-    else:
-        changed = tables.add_process_duration(run_dir)
     if figures and (force or not all((run_dir / f"{name}.png").exists()
                                      for name in plot.FIGURES)):
         plot.write_run_figures(run_dir)

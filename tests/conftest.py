@@ -86,6 +86,15 @@ def smoke_grid(tmp_path_factory):
     return make
 
 
+def process_duration(run_dir: Path) -> float | None:
+    """The whole-process seconds a run recorded (``time_synthesize.sh`` runs)."""
+    import json
+
+    value = json.loads((Path(run_dir) / "provenance.json").read_text()).get(
+        "process_duration")
+    return None if value is None else float(value)
+
+
 @pytest.fixture
 def shared_dir() -> Path:
     if not SHARED.is_dir():

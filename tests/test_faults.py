@@ -22,7 +22,7 @@ import pytest
 from _support import fake_runs
 
 from plenexp.runs import paths, rundir
-from tests.conftest import REPO
+from tests.conftest import REPO, process_duration
 
 DISBATCH = shutil.which("disbatch") or str(Path(sys.executable).parent / "disbatch")
 EXPERIMENTS = paths.experiments()
@@ -131,7 +131,7 @@ def test_killed_batch_job_resumes_exactly_the_unfinished_runs(tmp_path, run_scri
     assert [row[-1] for row in ran] == [lines[1]] and ran[0][6] == "0"
     assert sorted(p.name for p in rundir.done_runs(root)) == sorted(
         [first.name, second.name])
-    assert rundir.read_process_time(second) > 0
+    assert process_duration(second) > 0
     # the rerun cleared what the killed attempt left
     assert not list(grid.glob(".*partial*"))
 
@@ -238,8 +238,6 @@ def test_summarize_reports_each_bad_file_by_path_and_goes_on(tmp_path, run_scrip
     frame.to_csv(nan / "loss.csv", index=False)
     (garbage / "loss.csv").write_bytes(os.urandom(300) + b"\xff\xfe")
     (missing / "loss.csv").unlink()
-    # a damaged process time costs a run only that number
-    (good[1] / rundir.PROCESS_TIME).write_text('{"elapsed_s": 1')
     proc = run_script("ps_lbfgs/summarize.py", "--grid", "quick", "--output-root",
                       tmp_path / "root", check=False)
     assert proc.returncode == 1  # the rest summarized, the skipped files told
@@ -324,7 +322,7 @@ def test_profiled_task_line_runs_and_leaves_a_flame_graph(tmp_path, run_script):
     line = (root / "ps_lbfgs/smoke/disbatch-cpu.txt").read_text().splitlines()[0]
     subprocess.run(["bash", "-c", line], check=True, timeout=300)
     (run,) = rundir.done_runs(root)
-    assert rundir.read_process_time(run) > 0
+    assert process_duration(run) > 0
     svg = run.with_name(run.name + ".profile.svg").read_text()
     assert "Metamer.synthesize" in svg
     assert run.with_name(run.name + ".profile.speedscope.json").exists()

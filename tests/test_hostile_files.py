@@ -87,9 +87,7 @@ def test_reads_of_what_a_run_should_not_hold_never_hang_and_are_named(tmp_path):
     (runs[6] / "copy.csv").write_text((runs[6] / "loss.csv").read_text())
     (runs[6] / "loss.csv").unlink()
     (runs[6] / "loss.csv").symlink_to("copy.csv")
-    # process_time.json and provenance.json as FIFOs and device links
-    (runs[7] / rundir.PROCESS_TIME).unlink()
-    os.mkfifo(runs[7] / rundir.PROCESS_TIME)
+    # provenance.json as a device link
     (runs[7] / "provenance.json").unlink()
     (runs[7] / "provenance.json").symlink_to("/dev/zero")
 
@@ -99,8 +97,7 @@ def test_reads_of_what_a_run_should_not_hold_never_hang_and_are_named(tmp_path):
     for run, why in bad.items():
         line = next(p for p in problems if p.startswith(str(run / "loss.csv")))
         assert why in line, line
-    assert len(problems) == len(bad) + 1  # and the FIFO process_time.json
-    assert any(str(runs[7] / rundir.PROCESS_TIME) in p for p in problems)
+    assert len(problems) == len(bad)
     for reader, path in ((results.read_rows, runs[1] / "loss.csv"),
                          (files.read_text, runs[2] / "loss.csv")):
         with pytest.raises(errors.BadFile):
@@ -154,21 +151,8 @@ def test_writes_never_go_through_planted_symlinks(tmp_path):
     line = tasks.shell_line(["echo", "into the log"], {}, log, cwd=tmp_path)
     subprocess.run(["bash", "-c", line], check=True, timeout=60)
     assert log.read_text() == "into the log\n"
-    # time_process.sh's process_time.json and its temporary file
-    run = tmp_path / "root" / "timed"
-    record = tmp_path / "record"
-    script = ("import os, sys\nfrom pathlib import Path\n"
-              f"run = Path({str(run)!r}); run.mkdir(exist_ok=True)\n"
-              f"os.symlink({str(target)!r}, run / 'process_time.json')\n"
-              "Path(os.environ['PLENEXP_RUN_DIR_RECORD']).write_text(str(run))\n")
-    subprocess.run(["bash", str(REPO / "plenexp/runs/time_process.sh"), PY, "-c",
-                    script], check=True, timeout=120,
-                   env={**os.environ, "TMPDIR": str(tmp_path)})
-    assert not record.exists()
-    assert json.loads((run / "process_time.json").read_text())["elapsed_s"] > 0
     for name in [*names, "run.log"]:
         assert not (out / name).is_symlink() and (out / name).is_file(), name
-    assert not (run / "process_time.json").is_symlink()
     assert digest(target) == before
     assert target.read_text() == "precious\n"
     # no temporary left behind

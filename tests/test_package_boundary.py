@@ -40,7 +40,7 @@ def test_stand_in_runs_record_what_synthesize_parses(tmp_path):
     defaults = fake_runs.script_args(script, [])
     assert set(record["args"]) == set(defaults)
     assert record["args"]["output_dir"] == str(run)
-    assert rundir.is_done(run) and rundir.read_process_time(run) > 0
+    assert rundir.is_done(run) and record["process_duration"] > 0
 
 
 def finished(path: Path) -> Path:

@@ -22,7 +22,7 @@ from plenexp.synth import synthesis
 from ps_lbfgs import summarize
 from ps_lbfgs import write_disbatch as grids
 from tests import figure_checks as checks
-from tests.conftest import REPO
+from tests.conftest import REPO, process_duration
 
 
 def test_grid_sizes():
@@ -235,11 +235,11 @@ def test_smoke_grid_through_disbatch(tmp_path, run_script, script_env):
         # plenoptic keeps the loss before each step, and the final one apart
         losses = [*map(float, saved["_losses"]), float(saved["_current_loss"])]
         assert len(losses) == 4 and float(losses[-1]) < 0.8 * float(losses[0])
-        assert rundir.read_process_time(run) > 1.0
+        assert process_duration(run) > 1.0
         assert (run / "synthesis_status.png").exists()
         row = pd.read_csv(run / "loss.csv").iloc[0]
         assert row["loss"] == pytest.approx(float(losses[-1]))
-        assert row["process_duration"] == rundir.read_process_time(run)
+        assert row["process_duration"] == pytest.approx(process_duration(run))
         assert row["torch_num_threads"] == 1
     # --skip-done now leaves nothing to run
     proc = run_script("ps_lbfgs/write_disbatch.py", "--grid", "smoke",
@@ -280,9 +280,13 @@ def test_time_synthesize_records_the_whole_process(tmp_path, run_script):
     out = tmp_path / "run"
     run_script("ps_lbfgs/time_synthesize.sh", "--img", "reptile_skin", "--crop",
                "128", "--synth_max_iter", "1", "--no_plots", "-o", out)
-    elapsed = rundir.read_process_time(out)
-    synth = float(pd.read_csv(out / "loss.csv")["synth_duration"].iloc[0])
-    assert elapsed is not None and elapsed > synth
+    elapsed = process_duration(out)
+    row = pd.read_csv(out / "loss.csv").iloc[0]
+    assert elapsed is not None and elapsed > row["synth_duration"]
+    # known before the run published: in its table, and done.json came last
+    assert row["process_duration"] == pytest.approx(elapsed)
+    done = (out / rundir.DONE_MARKER).stat().st_mtime_ns
+    assert all(p.stat().st_mtime_ns <= done for p in out.iterdir())
     # a failing run records nothing and keeps its exit status
     proc = run_script("ps_lbfgs/time_synthesize.sh", "--img", "nope", "-o",
                       tmp_path / "bad", check=False)

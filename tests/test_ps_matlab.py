@@ -270,8 +270,7 @@ def test_synthesize_through_octave(run_script, script_env, tmp_path):
     assert record["synth_duration"] == pytest.approx(
         result["synthToc"] - result["initToc"])
     assert record["synth_duration"] > 0
-    assert json.loads((out / "process_time.json").read_text())["elapsed_s"] > \
-        record["synth_duration"]
+    assert record["process_duration"] > record["synth_duration"]
     # MATLAB started from exactly our pixels, and moved towards the target
     assert np.array_equal(images.load_image(out / "init.png").numpy(),
                           images.load_image(init_file).numpy())
@@ -381,12 +380,8 @@ def test_analyze_writes_table_and_figure_and_force_reproduces(
     assert ps_matlab.run.Scorer().row(metal)["loss"] == pytest.approx(row["loss"])
     assert "0 of 1 run(s) analyzed" in run_script("ps_matlab/analyze.py",
                                                   grid).stdout
-    # time_synthesize.sh's whole-process seconds arrive after the run
-    assert str(pd.read_csv(run / "loss.csv").iloc[0]["process_duration"]) == "nan"
-    rundir.write_json(run / rundir.PROCESS_TIME, {"elapsed_s": 12.5})
-    assert "1 of 1 run(s) analyzed" in run_script("ps_matlab/analyze.py",
-                                                  grid).stdout
-    assert pd.read_csv(run / "loss.csv").iloc[0]["process_duration"] == 12.5
+    # the whole-process seconds are in the run's own table (time_synthesize.sh)
+    assert pd.read_csv(run / "loss.csv").iloc[0]["process_duration"] > 0
     run_script("ps_matlab/analyze.py", "--force", "--no_plots", run)
     assert pd.read_csv(run / "loss.csv").iloc[0]["loss"] == pytest.approx(
         row["loss"], rel=1e-12)

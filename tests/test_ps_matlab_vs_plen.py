@@ -245,9 +245,7 @@ def _matlab_run(run_dir: Path, mat: Path, init: Path, n_iter: int,
                  + ".pgm", "crop": None, "init_img": str(init), "n_iter": n_iter,
                  "device": "cpu", "seed": int(init.stem.split("-")[1])},
         "device": "cpu", "device_name": "test CPU", "engine": "octave",
-        "engine_version": version, "host": host})
-    if process_s is not None:
-        rundir.write_json(run_dir / "process_time.json", {"elapsed_s": process_s})
+        "engine_version": version, "host": host, "process_duration": process_s})
     # the runner scores its metamer in ps_matlab's own (wide) table
     (run_dir / "loss.csv").write_text(
         "name,image,seed,n_iter,engine,loss,max_abs_rep_error,pixel_statistics\n"

@@ -16,7 +16,7 @@ from plenexp.runs import rundir
 from plenexp.runs.record import RunRecord
 from ps_noise import options, plot, run, summarize, write_disbatch
 from tests import figure_checks
-from tests.conftest import REPO
+from tests.conftest import REPO, process_duration
 
 
 def test_parse_weights_reads_seven_numbers():
@@ -196,7 +196,7 @@ def test_tiny_run_saves_what_it_should(tiny_run):
     assert 0 < row["l2_no_minmax"] <= row["l2_norm"]
     assert row["max_abs_rep_error"] > 0
     assert row["synth_duration"] > 0 and row["init_duration"] > 0
-    assert rundir.read_process_time(tiny_run) > row["synth_duration"]
+    assert process_duration(tiny_run) > row["synth_duration"]
     assert (tiny_run / "ps_noise.png").stat().st_size > 20_000
 
 
@@ -256,25 +256,16 @@ def test_analyze_rebuilds_the_table(tiny_run, run_script, tmp_path):
     assert "0 of 1 run(s) analyzed" in proc.stdout
 
 
-def test_analyze_adds_the_whole_process_time(tiny_run, run_script, tmp_path):
-    """The run's table says None until analyze reads time_synthesize.sh's file."""
+def test_the_run_records_its_whole_process_time(tiny_run):
+    """Known before the run published: its table and the index have it at once."""
     from plenexp import report
     from plenexp.runs import results as tables
 
-    copy = tmp_path / "grid" / "run"
-    shutil.copytree(tiny_run, copy)
-    rows = tables.read_rows(copy / "loss.csv")
-    rows[0]["process_duration"] = None  # as synthesize.py writes it
-    tables.write_row(rows, copy / "loss.csv")
-    elapsed = rundir.read_process_time(copy)
+    elapsed = process_duration(tiny_run)
     assert elapsed > 0
-    # the index and the gathered table read the file even before analyze
-    assert float(report._read_run(copy, []).row["process_duration"]) == elapsed
-    gathered, _ = tables.gather(tmp_path / "grid", "loss.csv")
-    assert float(gathered[0]["process_duration"]) == elapsed
-    proc = run_script("ps_noise/analyze.py", "--no_plots", tmp_path / "grid")
-    assert "1 of 1 run(s) analyzed" in proc.stdout
-    assert pd.read_csv(copy / "loss.csv").iloc[0]["process_duration"] == \
+    row = tables.read_rows(tiny_run / "loss.csv")[0]
+    assert float(row["process_duration"]) == pytest.approx(elapsed)
+    assert float(report._read_run(tiny_run, []).row["process_duration"]) == \
         pytest.approx(elapsed)
 
 

@@ -2,7 +2,7 @@
 
 Each directory holds what a real ``ps_lbfgs`` task leaves behind when it is
 started from a task line (``--no_plots``): ``loss.csv`` with the same columns,
-``provenance.json`` with the same fields, ``process_time.json`` and the
+``provenance.json`` with the same fields (the whole-process seconds too) and the
 completion marker, plus the task's log beside the directory. The recorded
 arguments come from ``ps_lbfgs/synthesize.py``'s own ``parse_args`` on the
 task's command line, so its defaults cannot drift from the script's; only the
@@ -107,12 +107,14 @@ def write_run(run_dir: Path, task: Task, base_record: dict, rng: random.Random,
     n_iter = rng.randint(50, args["synth_max_iter"])
     synth = rng.lognormvariate(5.0, 1.0)
     init = rng.uniform(1.5, 3.0)
+    elapsed = synth + init + rng.uniform(5.0, 7.0)
     record = {
         **base_record,
         "args": args,
         "argv": [str(script.__file__), *argv],
         "init_duration": init,
         "synth_duration": synth,
+        "process_duration": round(elapsed, 3),
         "peak_rss_mb": round(rng.uniform(450, 700), 1),
         "gpu_max_allocated_mb": None,
         "evaluations": n_iter * rng.randint(8, 14),
@@ -126,10 +128,6 @@ def write_run(run_dir: Path, task: Task, base_record: dict, rng: random.Random,
         args, n_iter, rng.lognormvariate(-3.0, 1.5), synth, fields)
     results.write_row(row, run_dir / "loss.csv")
     rundir.write_json(run_dir / rundir.DONE_MARKER, {"finished": time.time()})
-    elapsed = synth + init + rng.uniform(5.0, 7.0)
-    rundir.write_json(run_dir / rundir.PROCESS_TIME, {
-        "elapsed_s": round(elapsed, 3), "start_epoch": 0.0,
-        "end_epoch": round(elapsed, 3), "host": record["host"]})
     paths.run_log(run_dir).write_text(
         "".join(f"iteration {i}/{n_iter}: loss 0.1\n"
                 for i in range(0, n_iter, max(1, n_iter // 10)))

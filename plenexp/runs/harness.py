@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -43,12 +44,32 @@ class RunContext:
         return memory
 
     def flat_record(self) -> dict:
-        """Provenance and recorded fields as one flat row (no argument lists)."""
+        """Provenance and recorded fields as one flat row (no argument lists).
+
+        Called for the run's table row, when the work is done: it fixes the
+        whole-process seconds (:func:`process_seconds`) the run reports.
+        """
+        self.record.setdefault("process_duration", process_seconds())
         row = {k: v for k, v in self.provenance.items() if k not in ("args", "argv")}
         row.update(self.record)
         return row
 
 
+#: ``time_process.sh`` exports the epoch seconds at which it started the process.
+PROCESS_START_ENV = "PLENEXP_PROCESS_START"
+
+
+def process_seconds() -> float | None:
+    """Seconds since ``time_process.sh`` started this process (start-up included).
+
+    ``None`` for a process started otherwise (no whole-process clock): the
+    run's table then leaves ``process_duration`` empty.
+    """
+    try:
+        start = float(os.environ[PROCESS_START_ENV])
+    except (KeyError, ValueError):
+        return None
+    return round(time.time() - start, 3)
 
 
 def args_digest(args: dict) -> str:
@@ -114,6 +135,7 @@ def started_run(
         ctx = RunContext(dir=tmp, final_dir=Path(final_dir), device=device,
                          provenance=record)
         yield ctx
+        ctx.record.setdefault("process_duration", process_seconds())
         record.update(ctx.record)
         record.update(devices.peak_memory(device))
         rundir.write_json(tmp / "provenance.json", record)

@@ -80,9 +80,8 @@ def gather(
     Returns
     -------
     rows
-        Every good row, with ``run_dir`` added, and ``process_duration`` (the
-        whole-process seconds from ``process_time.json``) where the table
-        lacks it.
+        Every good row, with ``run_dir`` added (``process_duration``, the
+        whole-process seconds, is empty where the run had no such clock).
     problems
         One line per file or row left out, naming its path and why.
     """
@@ -115,7 +114,6 @@ def gather(
                 continue
             row["run_dir"] = str(run_dir)
             good.append(row)
-        fill_process_duration(good, run_dir, problems)
         for row in good:
             if not is_finite_number(row.get("process_duration")):
                 row["process_duration"] = ""
@@ -212,49 +210,6 @@ def write_row(row: dict | list[dict], path: str | os.PathLike) -> None:
         writer.writeheader()
         writer.writerows({k: "None" if v is None else v for k, v in r.items()}
                          for r in rows)
-
-
-def add_process_duration(run_dir: str | os.PathLike, table: str = "loss.csv") -> bool:
-    """Fill a run table's empty ``process_duration`` from ``process_time.json``.
-
-    ``time_process.sh`` writes the whole-process seconds only after the run
-    has published its table, so the table says ``None`` until this is called
-    (by ``analyze.py``).
-
-    Returns
-    -------
-    changed
-        Whether the table was rewritten.
-    """
-    rows = read_rows(Path(run_dir) / table)
-    if not fill_process_duration(rows, run_dir):
-        return False
-    write_row(rows, Path(run_dir) / table)
-    return True
-
-
-def fill_process_duration(rows: list[dict], run_dir: str | os.PathLike,
-                          problems: list[str] | None = None) -> bool:
-    """Give a run's rows without a whole-process time the one it recorded.
-
-    ``time_process.sh`` writes ``process_time.json`` after the run has
-    published its table, which says ``None`` (or nothing) until then. A
-    ``process_time.json`` that is no regular file is named in ``problems``
-    (or reported, without it: ``rundir.read_process_time``).
-
-    Returns
-    -------
-    filled
-        Whether any row was given the time.
-    """
-    missing = [row for row in rows
-               if not is_finite_number(row.get("process_duration"))]
-    elapsed = rundir.read_process_time(run_dir, problems) if missing else None
-    if elapsed is None:
-        return False
-    for row in missing:
-        row["process_duration"] = str(elapsed)
-    return True
 
 
 def write_csv_atomic(frame, path: str | os.PathLike) -> None:

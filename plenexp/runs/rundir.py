@@ -31,13 +31,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from plenexp import errors
-from plenexp.errors import BadFile, UsageError
-from plenexp.runs import files
+from plenexp.errors import UsageError
 
 #: Written last into a run directory; its presence means the run is complete.
 DONE_MARKER = "done.json"
-#: Written by ``time_process.sh`` after the process exits: whole-process seconds.
-PROCESS_TIME = "process_time.json"
 #: ``time_process.sh`` sets this to a file where the finished run's path goes.
 RUN_DIR_RECORD_ENV = "PLENEXP_RUN_DIR_RECORD"
 _PUBLISH_ATTEMPTS = 100
@@ -499,29 +496,6 @@ def _is_dir(entry: os.DirEntry) -> bool:
         return entry.is_dir()
     except OSError:
         return False
-
-
-def read_process_time(run_dir: str | os.PathLike,
-                      problems: list[str] | None = None) -> float | None:
-    """Whole-process seconds recorded by ``time_process.sh``, if any.
-
-    A ``process_time.json`` that is no regular file (a FIFO, a symlink out of
-    the run, too large) counts as none and is named in ``problems``, or
-    reported as a skipped file (``errors.report``) without it; one that is
-    missing or damaged counts as none.
-    """
-    path = os.path.join(run_dir, PROCESS_TIME)
-    try:
-        data = files.read_json(path)
-        return float(data["elapsed_s"])
-    except BadFile as err:
-        if problems is None:
-            errors.report([str(err)])
-        else:
-            problems.append(str(err))
-        return None
-    except (OSError, KeyError, ValueError, TypeError):
-        return None
 
 
 def finished_runs(dirs: Sequence[Path]) -> list[Path]:

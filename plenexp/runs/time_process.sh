@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Time a whole process (interpreter start-up and imports included) and record
-# the elapsed seconds in the run directory that the process published.
+# Time a whole process (interpreter start-up and imports included): the start
+# is exported (PLENEXP_PROCESS_START), so the run records its whole-process
+# seconds itself, in its table and provenance, before it publishes (done.json
+# stays the last file written); the elapsed seconds are printed at the end.
 # SIGTERM, SIGINT and SIGHUP (scancel, a time limit, Ctrl-C) are passed on to
 # the process as SIGTERM, which removes its partial run; its status is ours.
 # If this script is killed outright (SIGKILL), the process is sent SIGTERM by
@@ -26,29 +28,14 @@ record=$(mktemp "${TMPDIR:-/tmp}/plenexp-run-dir.XXXXXX") || exit 1
 export PLENEXP_RUN_DIR_RECORD="$record"
 export PLENEXP_PARENT_PID=$$
 start=$(date +%s.%N)
+export PLENEXP_PROCESS_START="$start"
 "$@" <&0 &
 child=$!
 wait "$child"
 status=$?
 child=""
 end=$(date +%s.%N)
-run_dir=$(head -n 1 "$record")
-if [ "$status" -eq 0 ] && [ -n "$run_dir" ] && [ -d "$run_dir" ] \
-    && [ ! -L "$run_dir" ]; then
-    elapsed=$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f", e - s }')
-    dest="$run_dir/process_time.json"
-    # a fresh temporary name (mktemp: O_EXCL, never through a planted link),
-    # renamed over whatever stands at the destination (a link itself)
-    if tmp=$(mktemp "$run_dir/.process_time.json.tmp-$$.XXXXXX") \
-        && chmod 644 "$tmp" \
-        && printf '{"elapsed_s": %s, "start_epoch": %s, "end_epoch": %s, "host": "%s"}\n' \
-        "$elapsed" "$start" "$end" "$(hostname)" > "$tmp" \
-        && { [ ! -L "$dest" ] || rm -f "$dest"; } && [ ! -d "$dest" ] \
-        && mv -f "$tmp" "$dest"; then
-        echo "whole process: ${elapsed} s"
-    else
-        rm -f "${tmp:-}"  # a full disk: the run stands, without its process time
-        echo "time_process.sh: could not record the process time in $run_dir" >&2
-    fi
+if [ "$status" -eq 0 ] && [ -s "$record" ]; then
+    awk -v s="$start" -v e="$end" 'BEGIN { printf "whole process: %.3f s\n", e - s }'
 fi
 exit "$status"
