@@ -20,12 +20,20 @@ SHARED = REPO.parent / "shared"
 OUTPUT_ROOT_ENV = "PLENEXP_OUTPUT_ROOT"
 
 
+#: The experiment whose smoke grid a test reads, where its parameters do not say.
+SMOKE_GRID_OF = {"test_report_of_real_runs": "ps_lbfgs"}
+
+
 def pytest_collection_modifyitems(config, items):
-    # Tests reading the session's smoke grids run on one worker (``make test``
-    # runs ``--dist loadgroup``), so each grid is made once, not once a worker.
+    # Tests reading one experiment's session smoke grid run on one worker
+    # (``make test`` runs ``--dist loadgroup``), so each grid is made once, not
+    # once a worker; the grids of different experiments run side by side.
     for item in items:
         if "smoke_grid" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("smoke_grid"))
+            params = getattr(item, "callspec", None)
+            experiment = (params.params.get("experiment") if params else None) \
+                or SMOKE_GRID_OF.get(item.originalname, "any")
+            item.add_marker(pytest.mark.xdist_group(f"smoke_grid-{experiment}"))
 
 
 def write_smoke_taskfile(experiment: str, taskfile: Path, root: Path,
