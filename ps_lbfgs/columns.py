@@ -40,6 +40,8 @@ LABELS = {
     "synth_duration": "synthesis time (s)",
     "evaluations": "PS model evaluations",
     "loss": "final loss",
+    "l2_norm_loss": "L2 norm of the representation difference",
+    "synth_duration_normalized": "synthesis time, normalized to typical speed (s)",
 }
 
 #: Levels shown with a word of explanation.

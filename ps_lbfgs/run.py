@@ -63,10 +63,19 @@ def setup(met, args: dict, image: torch.Tensor) -> None:
 
 
 def outcome_fields(met, args: dict, trajectory_rows: list[dict] | None) -> dict:
-    """Success fields (:mod:`plenexp.synth.success`) of a finished metamer."""
+    """Success fields (:mod:`plenexp.synth.success`) of a finished metamer.
+
+    Also ``l2_norm_loss``: the pure L2 norm of the representation difference
+    (``po.loss.l2_norm(model(target), model(metamer))``, no range penalty),
+    whatever the run minimised; ``loss`` stays plenoptic's objective (the
+    loss function plus ``penalty_lambda`` x the pixel-range penalty).
+    """
     with torch.no_grad():
-        rep_error = met.model(met.image) - met.model(met.metamer)
-    return success.run_fields(trajectory_rows, rep_error, args["loss_function"])
+        target, reached = met.model(met.image), met.model(met.metamer)
+        rep_error = target - reached
+        l2 = float(po.loss.l2_norm(target, reached))
+    fields = success.run_fields(trajectory_rows, rep_error, args["loss_function"])
+    return {"l2_norm_loss": l2, **fields}
 
 
 def run_name(args: dict) -> str:
@@ -92,7 +101,10 @@ def loss_row(args: dict, n_iter: int, final_loss: float, synth_duration: float,
 
     The arguments keep ``synthesize.py``'s names (``columns.ARGUMENTS``;
     ``max_eval_fraction`` as given, ``max_eval`` the count LBFGS got);
-    ``synth_iter`` is the steps taken, ``loss`` the final loss. ``record``
+    ``synth_iter`` is the steps taken, ``loss`` the final value of
+    plenoptic's objective (the loss function plus 0.1 x the pixel-range
+    penalty); ``l2_norm_loss`` (in ``record``) the pure L2 norm of the
+    representation difference. ``record``
     holds the provenance and recorded fields: versions, host, threads,
     ``init_duration``, memory, ``evaluations`` and ``steps`` (from the
     trajectory), ``max_abs_rep_error`` and the ``*_to_success_loss`` fields.

@@ -246,8 +246,9 @@ def pareto_table(agg: pd.DataFrame, config: list[str]) -> pd.DataFrame:
 def _describe(row: pd.Series, config: list[str]) -> str:
     """A configuration in words: max_iter and max_eval (a count) first."""
     shown = [c for c in ("max_iter", "max_eval") if c in config]
+    hidden = ("max_eval_fraction",) if "max_eval" in config else ()
     shown += [c for c in config if c not in (
-        "img", "loss_function", "max_eval_fraction", *shown)]
+        "img", "loss_function", *hidden, *shown)]
     return ", ".join(f"{columns.label(c)}="
                      f"{facets.format_level(row[c])}" for c in shown)
 
@@ -339,10 +340,191 @@ def trajectory_curves(frame: pd.DataFrame, config: list[str]) -> pd.DataFrame | 
     return pd.concat(parts, ignore_index=True) if parts else None
 
 
+#: plenoptic's published guidance for PS metamers (LBFGS, strong Wolfe line
+#: search, lr 1, max_iter = max_eval = 10, history 100, highpass weight 100).
+GUIDANCE = {"line_search_fn": "strong_wolfe", "lr": 1, "max_iter": 10,
+            "max_eval_fraction": 1.0, "history_size": 100, "highpass_weight": 100}
+#: The settings that bound how much work one step may do (a group whose final
+#: loss is identical across every setting of them is stuck).
+BUDGET_VARIABLES = ("max_iter", "max_eval_fraction")
+#: What makes two runs' iterations identical work for the speed comparison:
+#: the cost columns without lr (lr changes the result, not what an iteration
+#: computes; with a line search it can change the evaluations per step, which
+#: the statement says when evaluations are not recorded).
+SPEED_COLUMNS = tuple(c for c in columns.CONFIG_COLUMNS if c != "lr")
+#: The swept variables the decision reads.
+DECISION_VARIABLES = [*columns.VARIABLES, "loss_function"]
+#: Loss scales ``--loss`` accepts.
+LOSS_KINDS = ("l2_norm", "mse")
+#: Values PortillaSimoncelli returns per image (plenoptic 2.1, 4 orientations,
+#: spatial_corr_width 7; independent of the image size) by number of scales:
+#: ``mse = l2_norm ** 2 / n`` (plenoptic.loss: mse is the mean of the squared
+#: differences, l2_norm the square root of their sum).
+PS_STATISTICS = {4: 710, 3: 529}
+#: plenoptic's stop criterion default here (absolute loss change).
+STOP_CRITERION = 1e-4
+
+
+def n_statistics(image: str) -> int | None:
+    """Values of the PS representation of ``image`` (``None`` if unknown)."""
+    from plenexp.synth.images import DEFAULT_N_SCALES, N_SCALES
+
+    return PS_STATISTICS.get(N_SCALES.get(str(image), DEFAULT_N_SCALES))
+
+
+def loss_scale(frame: pd.DataFrame, requested: str | None) -> tuple[str, str]:
+    """The scale of the ``loss`` column (``l2_norm``, ``mse`` or ``by row``).
+
+    ``requested`` (``--loss``) wins; else the table's ``loss_function``
+    column; else plenoptic's default, the L2 norm, said as assumed.
+    """
+    if requested:
+        return requested, f"loss read as {requested} (--loss {requested})"
+    if "loss_function" in frame:
+        levels = set(frame["loss_function"].astype(str))
+        if len(levels) == 1:
+            (kind,) = levels
+            return kind, f"loss read as {kind} (the table's loss_function column)"
+        return "by row", ("loss read per run from the table's loss_function "
+                          "column (" + "/".join(sorted(levels)) + ")")
+    note = ("no loss_function column and no --loss: loss taken as the L2 norm, "
+            "plenoptic's default (pass --loss mse for a table of MSE values)")
+    values = pd.to_numeric(frame["loss"], errors="coerce")
+    if len(values.dropna()) and values.max() < 1e-3:
+        note += (f"; every loss is below 1e-3 (largest {values.max():.2g}), "
+                 "which looks like MSE: check")
+    return "l2_norm", note
+
+
+def success_measure(frame: pd.DataFrame, kind: str) -> tuple[pd.Series, str]:
+    """Each run's loss on the L2 scale of the success criterion, and how.
+
+    ``l2_norm_loss`` where recorded (the pure L2 of the representation
+    difference); else ``loss`` (an L2 norm) or ``sqrt(n x loss)`` for MSE
+    (``n`` from :func:`n_statistics`; the range penalty in plenoptic's
+    objective is taken as negligible); NaN where no conversion exists.
+    """
+    if "l2_norm_loss" in frame and frame["l2_norm_loss"].notna().any():
+        return (pd.to_numeric(frame["l2_norm_loss"], errors="coerce"),
+                "success and fronts on l2_norm_loss (the pure L2 norm of the "
+                "representation difference, no range penalty; loss is "
+                "plenoptic's objective)")
+    loss = pd.to_numeric(frame["loss"], errors="coerce")
+    kinds = (frame["loss_function"].astype(str) if kind == "by row"
+             else pd.Series(kind, index=frame.index))
+    n = frame["img"].map(n_statistics).astype(float)
+    l2 = pd.Series(math.nan, index=frame.index)
+    l2[kinds == "l2_norm"] = loss[kinds == "l2_norm"]
+    mse = kinds == "mse"
+    l2[mse] = (loss[mse] * n[mse]) ** 0.5
+    parts = []
+    if (kinds == "l2_norm").any():
+        parts.append("loss is an L2 norm (plenoptic's objective: the L2 norm "
+                     "plus 0.1 x the pixel-range penalty)")
+    if mse.any():
+        shown = ", ".join(f"{img}: n={n_statistics(img)}" for img in
+                          facets.order_levels(frame.loc[mse, "img"]))
+        parts.append("MSE converted to the L2 scale as L2 = sqrt(n x MSE), n the "
+                     f"values of the PS representation ({shown}; plenoptic.loss: "
+                     "mse = mean((x-y)^2), l2_norm = sqrt(sum((x-y)^2))); the "
+                     "range penalty in the objective taken as negligible; "
+                     f"criterion loss <= {success.SUCCESS_LOSS:g} is MSE <= "
+                     + "/".join(f"{success.SUCCESS_LOSS ** 2 / n_statistics(i):.3g}"
+                                for i in facets.order_levels(frame.loc[mse, "img"])))
+    other = ~(kinds.isin(LOSS_KINDS))
+    if other.any():
+        parts.append(f"{int(other.sum())} run(s) of another loss "
+                     f"({'/'.join(sorted(set(kinds[other])))}): not comparable "
+                     "with the criterion, never counted as successes")
+    return l2, "; ".join(parts)
+
+
+def stopping_text(frame: pd.DataFrame, kind: str) -> list[str]:
+    """Where the stop criterion fired, and what it did to run times."""
+    iters = pd.to_numeric(frame.get("synth_iter"), errors="coerce")
+    seconds = pd.to_numeric(frame["synth_duration"], errors="coerce")
+    if iters is None or iters.isna().all():
+        return []
+    lines = ["Stopping:"]
+    if "synth_max_iter" in frame and frame["synth_max_iter"].notna().any():
+        cap = pd.to_numeric(frame["synth_max_iter"], errors="coerce")
+        early = iters < cap
+        if not early.any():
+            lines.append("  every run ran all its synth_max_iter steps (the stop "
+                         "criterion never fired): run times are of equal steps")
+            return lines
+        per = seconds / iters.where(iters > 0)
+        lines.append(
+            f"  {int(early.sum())} of {len(frame)} run(s) stopped before "
+            f"synth_max_iter (the stop criterion fired): median "
+            f"{seconds[early].median():.3g} s and {iters[early].median():.0f} steps,"
+            f" against {seconds[~early].median():.3g} s and "
+            f"{iters[~early].median():.0f} steps for runs that ran every step"
+            if (~early).any() else
+            f"  all {len(frame)} run(s) stopped before synth_max_iter (the stop "
+            f"criterion fired), after {iters.min():.0f}-{iters.max():.0f} steps")
+        lines.append(f"  seconds per step {per[early].median():.3g} (stopped) "
+                     + (f"vs {per[~early].median():.3g}" if (~early).any() else "")
+                     + ": a stopped run is short because it stopped, so its "
+                     "seconds rank where the criterion fired, not speed; "
+                     "compare at equal loss")
+        return lines
+    lines.append(f"  synth_max_iter not recorded: runs took {iters.min():.0f}-"
+                 f"{iters.max():.0f} steps (median {iters.median():.0f}), so "
+                 "which stopped on the criterion is unknown")
+    lines.append("  plenoptic's stop criterion is absolute (the loss changed by "
+                 f"less than stop_criterion, {STOP_CRITERION:g} by default, over "
+                 "stop_iters_to_check steps): a run's seconds include where it "
+                 "fired, compare at equal loss")
+    if kind == "mse":
+        loss = pd.to_numeric(frame["loss"], errors="coerce")
+        lines.append(f"  on this MSE scale the final losses (median "
+                     f"{loss.median():.2g}) are below {STOP_CRITERION:g}: a "
+                     "criterion of that size fires as soon as the loss moves less "
+                     "than the loss itself, so these runs stopped early and "
+                     "their short times are an artefact of stopping, not speed")
+    return lines
+
+
+def front_text(agg: pd.DataFrame, on: pd.Series, y: str, x: str,
+               config: list[str], unit: str = "s") -> list[str]:
+    """A front in words: per image, fastest first, with seed spreads."""
+    lines = []
+    front = agg[on].sort_values(x, kind="stable")
+    by = [c for c in ("img", "loss_function") if c in config]
+    front = facets.sort_frame(front, by)
+    groups = front.groupby(by, sort=False) if by else [((), front)]
+    for key, part in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        head = " / ".join(map(facets.format_level, key)) or "all runs"
+        lines.append(f"{head}: {len(part)} configuration(s) on the Pareto front "
+                     f"of {columns.label(y)} against {columns.label(x)} (no other "
+                     "ok one both faster and lower), fastest first:")
+        for _, row in part.iterrows():
+            spread = (f" [{row[f'{y}_min']:.3g}-{row[f'{y}_max']:.3g}, "
+                      f"{row[f'{x}_min']:.3g}-{row[f'{x}_max']:.3g} {unit}]"
+                      if row["n"] > 1 else "")
+            runs = (f"median of {int(row['n'])} runs" if row["n"] > 1
+                    else "one run: no spread known")
+            lines.append(f"  {_describe(row, config) or 'the only configuration'}: "
+                         f"{columns.label(y)} {row[y]:.4g} in {row[x]:.4g} {unit} "
+                         f"({runs}){spread}")
+    return lines
+
+
 def summarize(input_dir: Path | None, output_dir: Path,
-              from_csv: Path | None = None) -> pd.DataFrame:
-    """Gather (or read) the table; write the summary tables, text and figures."""
+              from_csv: Path | None = None, loss: str | None = None
+              ) -> pd.DataFrame:
+    """Gather (or read) the table; write the summary tables, text and figures.
+
+    ``loss``: the scale of the table's ``loss`` (``l2_norm`` or ``mse``);
+    default from its ``loss_function`` column, else the L2 norm (stated).
+    """
+    from plenexp.summary import decisions, overview
+
     output_dir = Path(output_dir)
+    if loss is not None and loss not in LOSS_KINDS:
+        raise UsageError(f"--loss {loss}: expected one of {', '.join(LOSS_KINDS)}")
     if from_csv is not None:
         raw = pd.read_csv(from_csv, dtype=str, keep_default_na=False)
         source = str(from_csv)
@@ -350,33 +532,87 @@ def summarize(input_dir: Path | None, output_dir: Path,
         raw = gather(input_dir)
         source = str(input_dir)
     frame, notes = normalize_table(raw, from_csv=from_csv is not None)
+    if "l2_norm_loss" in frame:
+        frame["l2_norm_loss"] = pd.to_numeric(frame["l2_norm_loss"], errors="coerce")
+    kind, scale_note = loss_scale(frame, loss)
+    frame["success_l2"], measure_note = success_measure(frame, kind)
+    notes = [n for n in notes if not n.startswith("no loss_function column")]
+    notes += [scale_note, measure_note]
+    if from_csv is None:
+        # build() never reweights: the runs minimise the unweighted loss
+        frame["highpass_weight"] = 1
+    pure = "l2_norm_loss" in frame and frame["l2_norm_loss"].notna().any()
+    y = "l2_norm_loss" if pure else "loss"
+    y_label = ("L2 norm of the representation difference" if pure else
+               {"mse": "final loss (MSE)", "l2_norm": "final loss (L2 norm)"}
+               .get(kind, "final loss"))
     output_dir.mkdir(parents=True, exist_ok=True)
     results.write_csv_atomic(frame, output_dir / "all_loss.csv")
-    config = _config_columns(frame)
-    values = [v for v in ("loss", "synth_duration", "evaluations")
-              if v in frame and frame[v].notna().any()]
-    agg = facets.aggregate(frame, config, values)
-    successes = facets.success_table(frame, config)
+    has_evals = "evaluations" in frame and frame["evaluations"].notna().any()
+    speed = timing_report.speed_differences(
+        frame, time="synth_duration", variables=DECISION_VARIABLES,
+        config_columns=SPEED_COLUMNS, iterations="synth_iter",
+        evaluations="evaluations" if has_evals else None, image="img")
+    extra = ["loss", "success_l2", "synth_iter"]
+    if speed:
+        normalized = frame["synth_duration"]
+        for difference in speed:
+            normalized = timing_report.normalized_time(
+                frame.assign(synth_duration=normalized), difference,
+                "synth_duration")
+        frame["synth_duration_normalized"] = normalized
+        extra.append("synth_duration_normalized")
+    curves = trajectory_curves(frame, _config_columns(frame))
+    decision = decisions.decide(
+        frame, variables=DECISION_VARIABLES, loss=y, time="synth_duration",
+        image="img", seed="seed", iterations="synth_iter",
+        evaluations="evaluations" if has_evals else None,
+        budget_variables=BUDGET_VARIABLES, trajectories=curves,
+        guidance=GUIDANCE, labels=columns.LABELS,
+        guidance_name="plenoptic's published guidance",
+        values=[v for v in extra if v != y])
+    agg, config, status = decision.agg, decision.config, decision.status
+    successes, success_lines = decisions.success_ranking(
+        decision.frame, config, loss="success_l2", time="synth_duration",
+        status=status, labels=columns.LABELS)
+    if frame["success_l2"].isna().all():
+        success_lines = ["success: not comparable (no loss on the L2 scale of "
+                         "the criterion in this table)"]
     agg = agg.merge(successes[[*config, "share"]].rename(
         columns={"share": "success_share"}), on=config, how="left")
     results.write_csv_atomic(agg, output_dir / "configurations.csv")
     results.write_csv_atomic(successes, output_dir / "success.csv")
-    front = pareto_table(agg, config)
-    results.write_csv_atomic(front, output_dir / "pareto.csv")
+    on = decisions.front(agg, "synth_duration", y,
+                         by=[c for c in ("img", "loss_function") if c in config])
+    results.write_csv_atomic(agg[on].sort_values(["img", "synth_duration"]),
+                             output_dir / "pareto.csv")
     fixed = _fixed(frame)
-    xs = ["synth_duration", *(["evaluations"] if "evaluations" in values else [])]
-    losses = (facets.order_levels(frame["loss_function"]) if "loss_function" in config
-              else [None])
-    for loss in losses:
-        part = agg if loss is None else agg[agg["loss_function"] == loss]
-        name = "loss_vs_cost" if loss is None else f"loss_vs_cost_{loss}"
-        title = f"ps_lbfgs: final loss against cost ({len(frame)} runs)"
-        if loss is not None:
-            title += f", loss function {loss}"
-        fig = cost_figure(part, xs, fixed, title)
-        formats = ("svg", "png") if len(fig.axes) <= SVG_MAX_AXES else ("png",)
-        figure_files.save(fig, output_dir / name, formats=formats, bbox_inches=None)
-    curves = trajectory_curves(frame, config)
+    xs = ["synth_duration", *(["evaluations"] if has_evals else [])]
+    note = "; ".join(t for t in (
+        timing_report.speed_note(speed),
+        "MSE values (success converted to L2)" if kind == "mse" else "") if t)
+    losses = (facets.order_levels(agg["loss_function"])
+              if "loss_function" in config and not pure else [None])
+    written = []
+    for level in losses:
+        part = agg if level is None else agg[agg["loss_function"] == level]
+        name = "loss_vs_cost" if level is None else f"loss_vs_cost_{level}"
+        title = f"ps_lbfgs: {y_label} against cost ({len(frame)} runs)"
+        if level is not None:
+            title += f", loss function {level}"
+        enc = facets.choose_encoding(part, columns.VARIABLES, image="img",
+                                     labels=columns.LABELS,
+                                     level_names=columns.LEVEL_NAMES)
+        written += facet_grid.write_figures(
+            part, xs, y, enc, output_dir / name,
+            title="\n".join(t for t in (title, fixed) if t),
+            xlabels=columns.LABELS, ylabel=y_label, front=True, note=note)
+    written += overview.write_overview(
+        agg if len(losses) == 1 else agg[agg["loss_function"] == losses[0]],
+        output_dir / "overview", variables=columns.VARIABLES, loss=y,
+        time="synth_duration", image="img", labels=columns.LABELS,
+        title=f"ps_lbfgs overview: {y_label} ({len(frame)} runs, {source})",
+        note=note, ylabel=y_label)
     curve_note = "no trajectories recorded (earlier runs or a table)"
     if curves is not None:
         enc = facets.choose_encoding(curves, columns.VARIABLES, image="img",
@@ -385,25 +621,48 @@ def summarize(input_dir: Path | None, output_dir: Path,
             curve_note = ("trajectories not drawn: more varying variables ("
                           + ", ".join(enc.facets) + ") than colour and line style")
         else:
-            figure_files.save(curve_figure(
+            written += figure_files.save(curve_figure(
                 curves, config, f"ps_lbfgs: loss during synthesis ({source})"),
                 output_dir / "loss_curves")
             curve_note = "loss_curves: loss against seconds and evaluations per run"
+    fronts = front_text(agg, on, y, "synth_duration", config)
+    if has_evals:
+        on_evals = decisions.front(agg, "evaluations", y, by=["img"])
+        fronts += ["", "The same fronts in PS model evaluations (no timing noise):",
+                   *front_text(agg, on_evals, y, "evaluations", config,
+                               unit="evaluations")]
+    speed_lines = [f"  {d.statement}" for d in speed]
+    if speed:
+        on_norm = decisions.front(agg, "synth_duration_normalized", y, by=["img"])
+        fronts += ["", "The same fronts in seconds normalized to the typical "
+                   "speed of identical work (the batches above):",
+                   *front_text(agg, on_norm, y, "synth_duration_normalized", config)]
     text = [f"ps_lbfgs summary of {len(frame)} run(s) from {source}",
-            f"configurations: {len(agg)} (medians over seeds; n per configuration "
-            f"{int(agg['n'].min())}-{int(agg['n'].max())})",
+            f"configurations: {len(agg)} (medians over the ok seeds; n per "
+            f"configuration {int(agg['n'].min())}-{int(agg['n'].max())})",
             fixed, "", "Reading the table:",
             *(f"  {n}" for n in notes or ["nothing assumed"]), "",
-            *pareto_text(front, config), "", *identical_text(agg, config), "",
-            *success_text(successes, config), "",
-            curve_note]
+            "The decision (the same rules in every experiment):",
+            *(f"  {line}" for line in decision.lines), "",
+            *fronts, "", *identical_text(agg, config), "",
+            *success_lines, "", *stopping_text(frame, kind), "",
+            "Speed of identical work:",
+            *(speed_lines or ["  no two batches of runs differ by more than "
+                              f"{timing_report.SPEED_THRESHOLD:g}x"]), "",
+            curve_note, "figures: " + ", ".join(
+                sorted({p.name for p in written if p.suffix == ".png"}))]
     with rundir.atomic_path(output_dir / "summary.txt") as tmp:
         tmp.write_text("\n".join(text) + "\n")
-    # the decision: the front in words and how many configurations succeed
-    conclusion = [*pareto_text(front, config), *success_text(successes, config)[:2]]
+    conclusion = [*decision.lines, *success_lines[:3], f"({scale_note}; "
+                  f"{measure_note})", *speed_lines,
+                  *stopping_text(frame, kind)[1:2]]
     with rundir.atomic_path(output_dir / "conclusion.txt") as tmp:
         tmp.write_text("\n".join(conclusion) + "\n")
-    timing_report.write(frame, output_dir, config_columns=columns.CONFIG_COLUMNS)
+    timing_report.write(frame, output_dir, config_columns=columns.CONFIG_COLUMNS,
+                        variables=DECISION_VARIABLES, time="synth_duration",
+                        iterations="synth_iter",
+                        evaluations="evaluations" if has_evals else None,
+                        image="img", speed_columns=SPEED_COLUMNS)
     return frame
 
 
@@ -483,13 +742,17 @@ def curve_figure(curves: pd.DataFrame, config_columns: list[str],
 def parse_args():
     parser = cli.ArgumentParser(description=__doc__)
     cli.add_summary_arguments(parser, EXPERIMENT, from_csv=True)
+    parser.add_argument("--loss", choices=LOSS_KINDS, default=None,
+                        help="scale of the table's loss column (default: its "
+                        "loss_function column, else l2_norm; stated in "
+                        "summary.txt)")
     return parser.parse_args()
 
 
 def main():
     args = parse_args()
     input_dir, output_dir = cli.summary_dirs(args, EXPERIMENT)
-    frame = summarize(input_dir, output_dir, from_csv=args.from_csv)
+    frame = summarize(input_dir, output_dir, from_csv=args.from_csv, loss=args.loss)
     print(f"{len(frame)} run(s) summarized; figures, tables and summary.txt in "
           f"{output_dir}")
 

@@ -122,7 +122,34 @@ def conclusion(frame: pd.DataFrame, table: pd.DataFrame) -> str:
                      f"{int(config['n'])} seed(s) succeed; PS loss "
                      f"{loss.median():.3g}{' median' if len(loss) > 1 else ''}"
                      f"{spread}.")
+    lines += decision_lines(frame)
     return "\n".join(lines) + "\n"
+
+
+def decision_lines(frame: pd.DataFrame) -> list[str]:
+    """The rules every experiment's conclusion follows, on these metamers.
+
+    Variables that changed nothing, stalled or diverged metamers
+    (:mod:`plenexp.summary.decisions`), and per image the configuration with
+    the lowest median PS loss at a few time budgets, its spread over seeds
+    and its ties (seed ranges overlapping).
+    """
+    import pandas as pd
+
+    from plenexp.summary import decisions
+
+    if "synth_duration" not in frame.columns or \
+            pd.to_numeric(frame["synth_duration"], errors="coerce").isna().all():
+        return []
+    variables = [c for c in CONFIGURATION if c not in ("image", "seed")
+                 and c in frame.columns]
+    decision = decisions.decide(
+        frame, variables=variables, loss="loss", time="synth_duration",
+        image="image", seed="seed" if "seed" in frame.columns else None,
+        budget_variables=["n_iter"] if "n_iter" in frame.columns else (),
+        labels=labels())
+    return ["", "By the rules every experiment's conclusion follows:",
+            *decision.lines]
 
 
 # -------------------------------------------------------------- figures ---

@@ -145,6 +145,8 @@ def loss_row(args: dict, model: torch.nn.Module, image: torch.Tensor,
     Columns: the run's choices; ``loss`` (the weighted objective synthesis
     minimised); ``l2_norm`` and ``l2_<group>`` (the unweighted L2 norm of
     ``PS(target) - PS(metamer)``, overall and by statistic group);
+    ``l2_norm_loss`` (``po.loss.l2_norm(PS(target), PS(metamer))``: the pure
+    L2 every plenoptic experiment records, the summaries' success measure);
     ``l2_no_minmax`` (the same without the pixel min and max, which most
     weight sets leave out: the measure comparable across weights);
     ``max_abs_rep_error`` (the largest ``|PS(target) - PS(metamer)|``, for
@@ -157,7 +159,9 @@ def loss_row(args: dict, model: torch.nn.Module, image: torch.Tensor,
     """
     groups = synthesis.group_losses(model, image, metamer)["l2_norm"]
     with torch.no_grad():
-        diff = model(image) - model(metamer)
+        target, reached = model(image), model(metamer)
+        diff = target - reached
+        l2_norm_loss = float(po.loss.l2_norm(target, reached))
     parts = model.convert_to_dict(diff.clone())
     pix_error = parts["pixel_statistics"].flatten().tolist()
     parts["pixel_statistics"][..., 4:] = 0
@@ -175,6 +179,7 @@ def loss_row(args: dict, model: torch.nn.Module, image: torch.Tensor,
         "synth_iter": n_iter,
         "loss": loss_value,
         "l2_norm": groups["overall"],
+        "l2_norm_loss": l2_norm_loss,
         "l2_no_minmax": float(torch.linalg.vector_norm(no_minmax.double())),
         "max_abs_rep_error": success.max_abs_rep_error(diff),
     }

@@ -169,8 +169,50 @@ def success(frame: pd.DataFrame) -> pd.DataFrame:
     weighted objective is not the loss it is stated in.
     """
     data = _with_start(frame)
-    return facets.success_table(data, configuration(data), loss="l2_norm",
+    return facets.success_table(data, configuration(data), loss=success_loss(data),
                                 time="synth_duration", evaluations="evaluations")
+
+
+def success_loss(frame: pd.DataFrame) -> str:
+    """The success criterion's loss column of ``frame``.
+
+    ``l2_norm_loss`` (plenoptic's ``l2_norm``, recorded by every plenoptic
+    experiment) where the table has it, else ``l2_norm`` (the same value).
+    """
+    if "l2_norm_loss" in frame.columns and frame["l2_norm_loss"].notna().any():
+        return "l2_norm_loss"
+    return "l2_norm"
+
+
+def decision_lines(frame: pd.DataFrame) -> list[str]:
+    """The rules every experiment's conclusion follows, on this grid.
+
+    Variables that changed nothing, stalled or diverged runs
+    (:mod:`plenexp.summary.decisions`), and per image the configuration with
+    the lowest median L2 without pixel min/max within the grid's longest run,
+    its spread over seeds and the configurations tied with it (seed ranges
+    overlapping).
+    """
+    from plenexp.summary import decisions
+
+    data = _with_start(frame)
+    variables = [c for c in configuration(data) if c != "image"]
+    loss = "l2_no_minmax"
+    no_ops = decisions.no_op_variables(data, variables, loss=loss, image="image",
+                                       iterations="synth_iter", seed="seed")
+    data = decisions.collapse(data, no_ops)
+    status = decisions.classify_runs(data, loss=loss, image="image",
+                                     variables=variables, seed="seed")
+    config = ["image", *facets.varying(data, variables)]
+    agg = decisions.aggregate(data, config, [loss, "synth_duration"], status)
+    budgets = {facets.format_level(image): [float(part["synth_duration"].max())]
+               for image, part in agg.groupby("image", sort=False)}
+    recs = decisions.recommend(agg, variables=variables, loss=loss,
+                               time="synth_duration", image="image",
+                               budgets=budgets)
+    return ([op.statement for op in no_ops]
+            + decisions.status_text(status, data, variables, "image")
+            + decisions.recommendation_text(recs, SETTING_LABELS))
 
 
 
@@ -225,6 +267,8 @@ def conclusion(frame: pd.DataFrame) -> str:
                         "it (recover)")
             sentence += f" Against the uniform start ({bar:g}), {ends}."
         lines.append(sentence)
+    lines += ["", "By the rules every experiment's conclusion follows "
+              f"(loss: {LOSS_LABELS['l2_no_minmax']}):", *decision_lines(frame)]
     return "\n".join(lines) + "\n"
 
 

@@ -278,20 +278,25 @@ def report(frame, config_columns: Sequence[str] = (), *,
            variables: Sequence[str] = (), time: str | None = None,
            iterations: str | None = None, evaluations: str | None = None,
            image: str | None = None,
-           threshold: float = SPEED_THRESHOLD) -> str:
+           threshold: float = SPEED_THRESHOLD,
+           speed_columns: Sequence[str] | None = None) -> str:
     """The text of ``timing.txt`` for a summary table (see :func:`host_spreads`).
 
     With ``time`` (and ``iterations`` or ``evaluations``) it also says where
     seconds per unit of identical work differ by more than ``threshold``
     between levels of a variable or between hosts
-    (:func:`speed_differences`).
+    (:func:`speed_differences`). ``speed_columns``: the columns that make
+    work identical there, if not ``config_columns`` (an experiment may leave
+    out one that changes results but not what an iteration computes).
     """
     runs = per_run(frame)
     lines = [f"Where the time went: {len(runs)} run(s)", ""]
     speed = []
     if time and time in frame.columns:
         differences = speed_differences(
-            frame, time=time, variables=variables, config_columns=config_columns,
+            frame, time=time, variables=variables,
+            config_columns=(config_columns if speed_columns is None
+                            else speed_columns),
             iterations=iterations, evaluations=evaluations, image=image,
             threshold=threshold)
         speed = ["", f"Speed of identical work (threshold {threshold:g}x):"]
@@ -352,7 +357,8 @@ def write(frame, output_dir: str | os.PathLike,
         The experiment's arguments that set how much a step costs.
     speed
         ``variables``, ``time``, ``iterations``, ``evaluations``, ``image``,
-        ``threshold`` of :func:`report` (the speed of identical work).
+        ``threshold``, ``speed_columns`` of :func:`report` (the speed of
+        identical work).
 
     Returns
     -------
