@@ -45,6 +45,7 @@ from plenexp import cli, errors
 from plenexp.errors import UsageError
 from plenexp.runs import results, rundir
 from plenexp.summary import axis_ticks, facet_grid, facets, figure_files, timing_report
+from plenexp.summary.aside import publishes_aside
 from plenexp.synth import success
 from ps_lbfgs import columns
 
@@ -204,7 +205,8 @@ def gather(input_dir: Path) -> pd.DataFrame:
     """
     rows, problems = results.gather(input_dir, "loss.csv",
                                     required=REQUIRED_COLUMNS,
-                                    numeric=NUMERIC_COLUMNS)
+                                    numeric=NUMERIC_COLUMNS, one_row=True,
+                                    non_negative=("loss", "synth_duration"))
     errors.report(problems)
     if not rows:
         raise UsageError(f"no finished runs with a loss under {input_dir}")
@@ -339,6 +341,7 @@ def trajectory_curves(frame: pd.DataFrame, config: list[str]) -> pd.DataFrame | 
     return pd.concat(parts, ignore_index=True) if parts else None
 
 
+@publishes_aside
 def summarize(input_dir: Path | None, output_dir: Path,
               from_csv: Path | None = None) -> pd.DataFrame:
     """Gather (or read) the table; write the summary tables, text and figures."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 
 from plenexp import cli
+from plenexp.summary.aside import publishes_aside
 
 EXPERIMENT = "ps_speed"
 #: The columns that set what one timing costs (``timing.txt`` groups by them).
@@ -270,6 +271,7 @@ def conclusion(ratios, regression, frame, baseline: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+@publishes_aside
 def summarize(input_dir, output_dir, from_csv=None):
     """Gather the runs, compare every installation with the baseline, write it all.
 
@@ -293,7 +295,8 @@ def summarize(input_dir, output_dir, from_csv=None):
     else:
         rows, problems = results.gather(
             input_dir, "loss.csv", value_column="median_seconds",
-            required=("install", "component", "pass", "device", "dtype", "size"))
+            required=("install", "component", "pass", "device", "dtype", "size"),
+            non_negative=("median_seconds",))
         errors.report(problems)
         if not rows:
             raise UsageError(f"no ps_speed runs with a loss.csv under {input_dir}")

@@ -57,42 +57,55 @@ def read_rows(path: str | os.PathLike, root: str | os.PathLike | None = None
 def gather(
     root: str | os.PathLike, filename: str, value_column: str | None = "loss",
     required: Sequence[str] = (), numeric: Sequence[str] = (),
+    non_negative: Sequence[str] = (), one_row: bool = False,
 ) -> tuple[list[dict[str, str]], list[str]]:
-    """Rows of ``filename`` from every complete run below ``root``.
+    """Rows of ``filename`` from every published run below ``root``.
 
-    Nothing in one run stops the others: each file or row that cannot be used
-    is left out and named in ``problems``.
+    Nothing in one run stops the others: each run that cannot be used is left
+    out whole (never some of its rows: a run is one result) and named in
+    ``problems``.
 
     Parameters
     ----------
     root
-        Where to look; only complete runs (with a completion marker) count,
-        each once however many symlinks lead to it.
+        Where to look; only published runs count (a ``done.json`` that is a
+        regular JSON file recording when the run finished), each once however
+        many symlinks lead to it.
     filename
         The per-run table, e.g. ``loss.csv``.
     value_column
-        Rows whose value here is not a finite number are reported and left out.
+        A run with a row whose value here is not a finite number is left out.
     required
         Columns a table must have (the summary reads them).
     numeric
         Columns whose values must be finite numbers.
+    non_negative
+        Columns whose values must also be ``>= 0`` (losses, durations: a
+        negative one is no measurement).
+    one_row
+        The table holds exactly one row per run (the experiment's result):
+        a table of several rows is a damaged run, not several runs.
 
     Returns
     -------
     rows
-        Every good row, with ``run_dir`` added, and ``process_duration`` (the
-        whole-process seconds from ``process_time.json``) where the table
-        lacks it.
+        Every good run's rows, with ``run_dir`` added, and
+        ``process_duration`` (the whole-process seconds from
+        ``process_time.json``) where the table lacks it.
     problems
-        One line per file or row left out, naming its path and why.
+        One line per run left out, naming its path and why.
     """
     rows: list[dict[str, str]] = []
     problems: list[str] = []
-    numeric = [*([value_column] if value_column else []), *numeric]
+    numeric = list(dict.fromkeys([*([value_column] if value_column else []),
+                                  *numeric, *non_negative]))
     for run_dir in rundir.done_runs(root, problems):
         path = run_dir / filename
         if not _encodable(str(run_dir)):
             problems.append(f"{run_dir}: name is not UTF-8 text (rename it)")
+            continue
+        if why := rundir.unpublished(run_dir):
+            problems.append(f"{run_dir / rundir.DONE_MARKER}: {why}; run left out")
             continue
         try:
             run_rows = read_rows(path)
@@ -107,20 +120,46 @@ def gather(
             problems.append(f"{path}: no {', '.join(missing)} column "
                             "(not this experiment's table?)")
             continue
-        good = []
+        if why := bad_rows(run_rows, numeric, non_negative, one_row):
+            problems.append(f"{path}: {why}; run left out whole")
+            continue
         for row in run_rows:
-            if bad := next((c for c in numeric if not is_finite_number(row[c])), None):
-                problems.append(f"{path}: {bad} is {row[bad]!r}, not a finite "
-                                "number; left out")
-                continue
             row["run_dir"] = str(run_dir)
-            good.append(row)
-        fill_process_duration(good, run_dir, problems)
-        for row in good:
+        fill_process_duration(run_rows, run_dir, problems)
+        for row in run_rows:
             if not is_finite_number(row.get("process_duration")):
                 row["process_duration"] = ""
-        rows += good
+        rows += run_rows
     return rows, problems
+
+
+def bad_rows(rows: list[dict[str, str]], numeric: Sequence[str] = (),
+             non_negative: Sequence[str] = (), one_row: bool = False
+             ) -> str | None:
+    """Why one run's table is no result (``None`` if it is one).
+
+    Parameters
+    ----------
+    rows
+        The run's table (:func:`read_rows`).
+    numeric
+        Columns that must hold finite numbers.
+    non_negative
+        Columns that must hold finite numbers ``>= 0``.
+    one_row
+        Whether the table must be one row.
+    """
+    if one_row and len(rows) != 1:
+        return f"{len(rows)} rows, expected one (one run, one result)"
+    for i, row in enumerate(rows):
+        where = f"row {i + 1}: " if len(rows) > 1 else ""
+        for column in dict.fromkeys([*numeric, *non_negative]):
+            value = row.get(column)
+            if not is_finite_number(value):
+                return f"{where}{column} is {value!r}, not a finite number"
+            if column in non_negative and float(value) < 0:
+                return f"{where}{column} is {value}, below 0 (no such value)"
+    return None
 
 
 def _encodable(text: str) -> bool:

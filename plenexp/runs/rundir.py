@@ -54,6 +54,31 @@ def is_done(run_dir: str | os.PathLike) -> bool:
     return (Path(run_dir) / DONE_MARKER).is_file()
 
 
+def unpublished(run_dir: str | os.PathLike) -> str | None:
+    """Why ``run_dir`` is not a published run (``None`` if it is one).
+
+    A published run's ``done.json`` is a regular JSON file (no FIFO, device or
+    link out of the run, see :mod:`plenexp.runs.files`) that :func:`publish`
+    wrote: a JSON object (its ``finished`` time, where given, a number).
+    """
+    path = os.path.join(run_dir, DONE_MARKER)
+    try:
+        marker = files.read_json(path)
+    except FileNotFoundError:
+        return "missing (not a published run)"
+    except BadFile as err:
+        return err.strerror
+    except (OSError, ValueError) as err:
+        return f"unreadable ({errors.describe(err)})"
+    if not isinstance(marker, dict):
+        return "not a completion marker (no JSON object)"
+    finished = marker.get("finished", 0.0)
+    if isinstance(finished, bool) or not isinstance(finished, (int, float)) \
+            or not math.isfinite(finished):
+        return f"not a completion marker (finished: {finished!r})"
+    return None
+
+
 def check_replaceable(final: str | os.PathLike) -> None:
     """Refuse to put a run where something other than a finished run stands.
 
