@@ -333,7 +333,12 @@ def trajectory_curves(frame: pd.DataFrame, config: list[str]) -> pd.DataFrame | 
         path = Path(row["run_dir"]) / "trajectory.csv"
         if not path.exists():
             return None
-        curve = pd.read_csv(path)
+        try:
+            curve = results.read_table(path, results.TRAJECTORY_COLUMNS,
+                                       non_negative=("loss",))
+        except (OSError, ValueError) as err:  # empty, damaged, a FIFO...
+            errors.report([f"{path}: {errors.describe(err)}; curve left out"])
+            continue
         for column in config:
             curve[column] = row[column]
         curve["run"] = i

@@ -168,7 +168,11 @@ def load_pair(metamer: MatlabMetamer) -> tuple[torch.Tensor, torch.Tensor, dict]
     """
     result = matlab.read_result(metamer.mat_path)
     try:
-        target = images.load_image(metamer.target_path)
+        # a run's own target.png never through a link leading out of the run
+        own = metamer.mat_path.name == MAT_FILE and metamer.target_path == \
+            metamer.mat_path.with_name(TARGET_FILE)
+        target = images.load_image(metamer.target_path,
+                                   within=metamer.mat_path.parent if own else None)
     except UsageError as err:
         raise ValueError(str(err)) from None
     res = metamer_image(result)

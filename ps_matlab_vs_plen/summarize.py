@@ -396,6 +396,8 @@ def trajectories(frame: pd.DataFrame) -> pd.DataFrame:
     """Each plenoptic curve and seed's longest run's trajectory, one row per step."""
     import pandas as pd
 
+    from plenexp.runs import results
+
     runs = frame[(frame["optimizer"] != "textureSynth") & frame["steps"].notna()]
     if "run_dir" not in runs or runs.empty:
         return pd.DataFrame()
@@ -405,7 +407,12 @@ def trajectories(frame: pd.DataFrame) -> pd.DataFrame:
     for row in longest.itertuples():
         path = Path(row.run_dir) / "trajectory.csv"
         if path.is_file():
-            steps = pd.read_csv(path)
+            try:
+                steps = results.read_table(path, results.TRAJECTORY_COLUMNS,
+                                           non_negative=("loss",))
+            except (OSError, ValueError) as err:  # empty, damaged, a FIFO...
+                errors.report([f"{path}: {errors.describe(err)}; curve left out"])
+                continue
             parts.append(steps.assign(img=row.img, curve=row.curve, seed=row.seed,
                                       method=row.method, objective=row.objective))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()

@@ -162,6 +162,34 @@ def bad_rows(rows: list[dict[str, str]], numeric: Sequence[str] = (),
     return None
 
 
+#: The columns of a run's ``trajectory.csv`` (``synthesis.Trajectory``).
+TRAJECTORY_COLUMNS = ("step", "seconds", "loss", "evaluations")
+
+
+def read_table(path: str | os.PathLike, numeric: Sequence[str] = (),
+               non_negative: Sequence[str] = ()):
+    """One run's small table (a ``trajectory.csv``...) as a DataFrame.
+
+    Read as :func:`read_rows` does (a regular file of the run, capped); the
+    ``numeric`` columns must be there and hold finite numbers, the
+    ``non_negative`` ones numbers ``>= 0`` too.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no file.
+    ValueError
+        If it is empty, damaged, lacks a column or holds a value out of
+        range (``BadFile`` for a FIFO, device, link out of the run...).
+    """
+    rows = read_rows(path)
+    if missing := [c for c in [*numeric, *non_negative] if c not in rows[0]]:
+        raise ValueError(f"no {', '.join(missing)} column")
+    if why := bad_rows(rows, numeric, non_negative):
+        raise ValueError(why)
+    return to_frame(rows)
+
+
 def _encodable(text: str) -> bool:
     try:
         text.encode("utf-8")
