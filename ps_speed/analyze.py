@@ -21,9 +21,7 @@ def analyze_run(run_dir: str | os.PathLike, figures: bool = True,
     changed
         Whether anything was written.
     """
-    import json
-
-    from plenexp.runs import provenance, rundir
+    from plenexp.runs import files, provenance, rundir
     from plenexp.runs import results as tables
     from ps_speed import plot, run
 
@@ -32,7 +30,7 @@ def analyze_run(run_dir: str | os.PathLike, figures: bool = True,
     changed = False
     if force or not table.exists():
         record = provenance.load(run_dir)
-        result = json.loads((run_dir / "result.json").read_text())
+        result = files.read_json(run_dir / "result.json")
         rows = run.loss_rows(record["args"], result, run.row_record(record))
         for row in rows:
             row["process_duration"] = rundir.read_process_time(run_dir)
