@@ -157,16 +157,16 @@ def parse_args():
                         "each file)")
     bare = parser.add_argument_group("bare MAT files only (run directories record "
                                      "these)")
-    bare.add_argument("--img", "-i", default=None,
+    bare.add_argument("--img", "-i", type=cli.one_line_text, default=None,
                       help="the target: built-in name, PS paper figure or file "
                       "(default: from the file name)")
     bare.add_argument("--crop", type=cli.positive_int, default=None,
                       help="central crop of the target")
-    bare.add_argument("--init_img", default=None,
+    bare.add_argument("--init_img", type=cli.one_line_text, default=None,
                       help="initial image label (default: from the file name)")
     bare.add_argument("--synth_iters", type=cli.positive_int, default=None,
                       help="iterations (default: from the file name)")
-    bare.add_argument("--engine", default=None,
+    bare.add_argument("--engine", type=cli.one_line_text, default=None,
                       help="the engine that made the files, e.g. 'Octave 7.3.0' "
                       "(default: engine unknown)")
     return parser.parse_args()
