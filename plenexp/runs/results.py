@@ -281,6 +281,33 @@ def write_row(row: dict | list[dict], path: str | os.PathLike) -> None:
                          for r in rows)
 
 
+def drop_damaged(path: str | os.PathLike) -> bool:
+    """Remove a run's table that cannot be read, before it is rebuilt.
+
+    A damaged table (empty, truncated, not UTF-8), a FIFO or a link out of
+    the run in its place is removed (a link itself, never its target), so
+    that what reads the run on the way to rebuilding it (``load_run``) does
+    not stop on it.
+
+    Returns
+    -------
+    dropped
+        Whether something was removed.
+    """
+    path = Path(path)
+    try:
+        read_rows(path)
+    except FileNotFoundError:
+        return False
+    except (OSError, ValueError, csv.Error):
+        try:
+            path.unlink()
+        except (IsADirectoryError, PermissionError):
+            return False  # not ours to remove; the rebuild reports it
+        return True
+    return False
+
+
 def add_process_duration(run_dir: str | os.PathLike, table: str = "loss.csv") -> bool:
     """Fill a run table's empty ``process_duration`` from ``process_time.json``.
 
