@@ -497,6 +497,12 @@ def done_runs(root: str | os.PathLike,
         if any(e.name == DONE_MARKER and _is_file(e) for e in entries):
             yield current
             continue
+        if any(e.name == DONE_MARKER for e in entries):
+            # a FIFO, device or directory as the marker: no published run
+            if problems is not None:
+                problems.append(f"{current / DONE_MARKER}: not a regular file "
+                                "(no published run); run left out")
+            continue
         for entry in entries:
             if entry.name.startswith("."):
                 continue

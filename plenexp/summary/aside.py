@@ -3,8 +3,8 @@
 A summary writes several tables, texts and figures. Written in place, a bad
 file met half-way (or a kill) would leave the directory half old, half new.
 :func:`built_aside` gives a hidden sibling directory to write into, starting
-as a copy of the earlier summary (hard links: cheap, and every writer
-replaces files by renaming, never in place), and puts it in place of the
+as a copy of the earlier summary (what this summary does not write again
+stays), and puts it in place of the
 earlier one in one step when the block ends (``rundir.exchange``, as a run is
 republished). If the block raises, the earlier summary is left as it was.
 """
@@ -27,13 +27,6 @@ from plenexp.runs import rundir
 #: Written into a summary that left runs or files out: which, and why.
 SKIPPED_FILE = "skipped.txt"
 T = TypeVar("T")
-
-
-def _link_or_copy(src: str, dst: str) -> None:
-    try:
-        os.link(src, dst, follow_symlinks=False)
-    except OSError:
-        shutil.copy2(src, dst, follow_symlinks=False)
 
 
 def _holds_runs(directory: Path) -> bool:
@@ -80,7 +73,9 @@ def built_aside(output_dir: str | os.PathLike) -> Iterator[Path]:
     aside = rundir.hidden_dir(final, "building")
     _remove(aside)
     if mode is not None and stat.S_ISDIR(mode):
-        shutil.copytree(final, aside, symlinks=True, copy_function=_link_or_copy,
+        # copies, not hard links: a writer that rewrites a file in place
+        # must never change the earlier summary
+        shutil.copytree(final, aside, symlinks=True,
                         ignore=shutil.ignore_patterns(".*"))
     else:
         aside.mkdir()
