@@ -179,6 +179,26 @@ def optional_int(text: str) -> int | None:
         ) from None
 
 
+def optional_non_negative_int(text: str) -> int | None:
+    """Parse an integer >= 0 or the word ``None``."""
+    return None if text.lower() == "none" else int_in(text, 0, None,
+                                                      "None or an integer")
+
+
+def one_line_text(text: str) -> str:
+    """Parse a value that goes into run names and task lines (``--img``...).
+
+    A line break or other control character would make a run name, a table
+    cell or a task line of two lines: refused.
+    """
+    from plenexp.text import breaks_line
+
+    if breaks_line(text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} holds a line break or control character")
+    return text
+
+
 def optional_positive_int(text: str) -> int | None:
     """Parse a strictly positive integer or the word ``None``."""
     return None if text.lower() == "none" else positive_int(text)

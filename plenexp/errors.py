@@ -45,6 +45,7 @@ OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES
                            errno.ENAMETOOLONG})
 
 _problems = 0
+_reported: list[str] = []
 
 
 def note_problems(n: int = 1) -> None:
@@ -58,10 +59,16 @@ def problem_count() -> int:
     return _problems
 
 
+def reported() -> list[str]:
+    """Every problem line :func:`report` printed in this process, in order."""
+    return list(_reported)
+
+
 def report(problems: list[str]) -> None:
     """Print each problem on standard error, one line each, and count them."""
     for line in problems:
         print(f"skipped {one_line(line)}", file=sys.stderr, flush=True)
+        _reported.append(one_line(line))
     if problems:
         print(f"{len(problems)} file(s) or row(s) skipped", file=sys.stderr)
         note_problems(len(problems))

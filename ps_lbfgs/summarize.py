@@ -45,6 +45,7 @@ from plenexp import cli, errors
 from plenexp.errors import UsageError
 from plenexp.runs import results, rundir
 from plenexp.summary import axis_ticks, facet_grid, facets, figure_files, timing_report
+from plenexp.summary.aside import publishes_aside
 from plenexp.synth import success
 from ps_lbfgs import columns
 
@@ -204,7 +205,8 @@ def gather(input_dir: Path) -> pd.DataFrame:
     """
     rows, problems = results.gather(input_dir, "loss.csv",
                                     required=REQUIRED_COLUMNS,
-                                    numeric=NUMERIC_COLUMNS)
+                                    numeric=NUMERIC_COLUMNS, one_row=True,
+                                    non_negative=("loss", "synth_duration"))
     errors.report(problems)
     if not rows:
         raise UsageError(f"no finished runs with a loss under {input_dir}")
@@ -332,7 +334,12 @@ def trajectory_curves(frame: pd.DataFrame, config: list[str]) -> pd.DataFrame | 
         path = Path(row["run_dir"]) / "trajectory.csv"
         if not path.exists():
             return None
-        curve = pd.read_csv(path)
+        try:
+            curve = results.read_table(path, results.TRAJECTORY_COLUMNS,
+                                       non_negative=("loss",))
+        except (OSError, ValueError) as err:  # empty, damaged, a FIFO...
+            errors.report([f"{path}: {errors.describe(err)}; curve left out"])
+            continue
         for column in config:
             curve[column] = row[column]
         curve["run"] = i
@@ -512,6 +519,7 @@ def front_text(agg: pd.DataFrame, on: pd.Series, y: str, x: str,
     return lines
 
 
+@publishes_aside
 def summarize(input_dir: Path | None, output_dir: Path,
               from_csv: Path | None = None, loss: str | None = None
               ) -> pd.DataFrame:

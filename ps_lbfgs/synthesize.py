@@ -20,7 +20,7 @@ def fraction(text: str) -> float | None:
 
 def parse_args():
     parser = cli.ArgumentParser(description=__doc__)
-    parser.add_argument("--img", "-i", default="fig4a",
+    parser.add_argument("--img", "-i", type=cli.one_line_text, default="fig4a",
                         help="target image: built-in name, PS paper figure or file")
     parser.add_argument("--crop", type=cli.positive_int, default=None,
                         help="keep only the central CROP x CROP pixels")
@@ -49,7 +49,8 @@ def parse_args():
                         help="start from low-contrast noise around the target mean")
     parser.add_argument("--synth_max_iter", type=cli.positive_int, default=200,
                         help="synthesis iterations (LBFGS steps)")
-    parser.add_argument("--store_progress", type=cli.optional_int, default=None,
+    parser.add_argument("--store_progress", type=cli.optional_non_negative_int,
+                        default=None,
                         help="keep the metamer every N iterations")
     parser.add_argument("--lr", type=cli.positive_float, default=1.0,
                         help="LBFGS learning rate (step size before line search)")

@@ -129,6 +129,9 @@ def find_metamers(input_dir: str | os.PathLike,
     run_dirs = set()
     for run_dir in rundir.done_runs(input_dir, problems):
         run_dirs.add(run_dir)
+        if why := rundir.unpublished(run_dir):
+            problems.append(f"{run_dir / rundir.DONE_MARKER}: {why}; run left out")
+            continue
         if (run_dir / MAT_FILE).is_file():
             try:
                 found.append(from_run_dir(run_dir))
@@ -137,6 +140,13 @@ def find_metamers(input_dir: str | os.PathLike,
     for path in sorted(input_dir.rglob("*.mat")):
         if any(part.startswith(".") for part in path.relative_to(input_dir).parts) \
                 or any(parent in run_dirs for parent in path.parents):
+            continue
+        if path.name == MAT_FILE or os.path.lexists(path.parent / "provenance.json"):
+            # a run's own file, in a run never published: no result (a loose
+            # MAT file is named <image>_..., not metamer.mat)
+            problems.append(f"{path}: in a run directory without "
+                            f"{rundir.DONE_MARKER} (unfinished or not published); "
+                            "left out")
             continue
         image = path.stem.split("_", 1)[0]
         target = _target_for(path.stem, Path(target_dir or path.parent))
@@ -168,7 +178,11 @@ def load_pair(metamer: MatlabMetamer) -> tuple[torch.Tensor, torch.Tensor, dict]
     """
     result = matlab.read_result(metamer.mat_path)
     try:
-        target = images.load_image(metamer.target_path)
+        # a run's own target.png never through a link leading out of the run
+        own = metamer.mat_path.name == MAT_FILE and metamer.target_path == \
+            metamer.mat_path.with_name(TARGET_FILE)
+        target = images.load_image(metamer.target_path,
+                                   within=metamer.mat_path.parent if own else None)
     except UsageError as err:
         raise ValueError(str(err)) from None
     res = metamer_image(result)

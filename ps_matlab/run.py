@@ -169,7 +169,7 @@ def load_run(run_dir: str | os.PathLike, metamer: bool = True) -> RunRecord:
     target, res, _ = metamers.load_pair(found)
     pictures = {"target": target, "metamer": res}
     if (run_dir / "init.png").is_file():
-        pictures["init"] = images.load_image(run_dir / "init.png")
+        pictures["init"] = images.load_image(run_dir / "init.png", within=run_dir)
     table = run_dir / TABLE
     row = results.to_frame(results.read_rows(table)).iloc[0].to_dict() \
         if table.is_file() else {}

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from plenexp import cli
 from plenexp.summary import timing_report
+from plenexp.summary.aside import publishes_aside
 
 if TYPE_CHECKING:
     import matplotlib.pyplot as plt
@@ -292,6 +293,7 @@ def loss_by_group(frame: pd.DataFrame) -> plt.Figure:
 # ------------------------------------------------------------- summarize ---
 
 
+@publishes_aside
 def summarize(input_dir: Path | None, output_dir: Path,
               from_csv: Path | None = None,
               target_dir: Path | None = None) -> pd.DataFrame:

@@ -24,12 +24,12 @@ SCRIPT_DIR = Path(__file__).resolve().parent
 
 def parse_args():
     parser = cli.ArgumentParser(description=__doc__)
-    parser.add_argument("--img", "-i", default="fig4a",
+    parser.add_argument("--img", "-i", type=cli.one_line_text, default="fig4a",
                         help="target image: built-in name, PS paper figure or file")
     parser.add_argument("--crop", type=cli.positive_int, default=None,
                         help="keep only the central CROP x CROP pixels")
     init = parser.add_mutually_exclusive_group()
-    init.add_argument("--init_img", default=None,
+    init.add_argument("--init_img", type=cli.one_line_text, default=None,
                       help="initial image file (grayscale, the target's size)")
     init.add_argument("--size", type=cli.positive_int, default=None,
                       help="start from textureSynth's Gaussian noise of SIZE x SIZE "

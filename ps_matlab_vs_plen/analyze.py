@@ -97,10 +97,10 @@ def analyze(found: list[Path], force: bool = False, csv_dir: Path | None = None,
                 _skip(path, err, failed)
                 continue
             key = (result.img_spec, result.crop)
-            if key not in cache:
-                target = run.result_target(result)
-                cache[key] = (run.scoring_model(result.img_spec, target), target)
             try:
+                if key not in cache:  # a target that cannot be read: this result
+                    target = run.result_target(result)
+                    cache[key] = (run.scoring_model(result.img_spec, target), target)
                 rows = run.result_rows(result, *cache[key])
             except shared_results.READ_ERRORS as err:  # wrong size, NaN...
                 _skip(path, err, failed)
@@ -157,16 +157,16 @@ def parse_args():
                         "each file)")
     bare = parser.add_argument_group("bare MAT files only (run directories record "
                                      "these)")
-    bare.add_argument("--img", "-i", default=None,
+    bare.add_argument("--img", "-i", type=cli.one_line_text, default=None,
                       help="the target: built-in name, PS paper figure or file "
                       "(default: from the file name)")
     bare.add_argument("--crop", type=cli.positive_int, default=None,
                       help="central crop of the target")
-    bare.add_argument("--init_img", default=None,
+    bare.add_argument("--init_img", type=cli.one_line_text, default=None,
                       help="initial image label (default: from the file name)")
     bare.add_argument("--synth_iters", type=cli.positive_int, default=None,
                       help="iterations (default: from the file name)")
-    bare.add_argument("--engine", default=None,
+    bare.add_argument("--engine", type=cli.one_line_text, default=None,
                       help="the engine that made the files, e.g. 'Octave 7.3.0' "
                       "(default: engine unknown)")
     return parser.parse_args()
@@ -188,10 +188,13 @@ def main() -> None:
                         synth_iters=args.synth_iters, engine=args.engine)
     n_figures = 0
     if not args.no_plots:
+        from plenexp.runs import results as shared_results
+
         for path in found:
             if path.is_dir() and path not in failed and \
                     run.is_loss_table(run.table_path(path)):
-                n_figures += plot.draw_run(path, force=args.force)
+                with shared_results.skipping(path, "figure"):
+                    n_figures += plot.draw_run(path, force=args.force)
     print(f"{n_written} of {len(found)} result(s) analysed "
           f"({len(found) - n_written - len(failed)} already had their table, "
           f"{len(failed)} unreadable), {n_figures} figure(s) drawn")

@@ -11,6 +11,7 @@ MATLAB run made by ps_matlab's ``synthesize.py``, or a bare MAT file) and
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
 import re
@@ -23,7 +24,7 @@ import plenoptic as po
 import torch
 
 from plenexp.errors import UsageError
-from plenexp.runs import provenance, rundir
+from plenexp.runs import files, provenance, rundir
 from plenexp.runs import results as shared_results
 from plenexp.runs.record import RunRecord
 from plenexp.synth import images, matlab, success, synthesis
@@ -98,9 +99,11 @@ def is_loss_table(table: str | os.PathLike) -> bool:
     table, so it is written again.
     """
     try:
-        with open(table, newline="") as f:
-            header = next(csv.reader(f), [])
-    except (FileNotFoundError, NotADirectoryError, UnicodeDecodeError):
+        # a regular file of the run only: a FIFO there never blocks
+        with files.open_regular(table) as f:
+            first = f.readline(files.CSV_MAX_BYTES).decode("utf-8")
+        header = next(csv.reader(io.StringIO(first, newline="")), [])
+    except (OSError, ValueError, csv.Error):  # missing, BadFile, not UTF-8...
         return False
     return {"loss_func", "loss_type", "loss"} <= set(header)
 
@@ -432,7 +435,8 @@ def metamer_at(path: str | os.PathLike, source: str) -> torch.Tensor:
         mat = path if path.is_file() else path / source
         return torch.from_numpy(matlab.read_result(mat)["res"] / 255)[None, None]
     name, _, key = source.partition(":")
-    data = torch.load(path / name, map_location="cpu", weights_only=True)
+    data = torch.load(io.BytesIO(files.read_bytes(path / name)), map_location="cpu",
+                      weights_only=True)
     tensor = data[key] if key else data["_metamer"]
     return tensor.detach().to(torch.float64)
 

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 
 from plenexp import cli, errors
 from plenexp.errors import UsageError
+from plenexp.summary.aside import publishes_aside
 from ps_matlab_vs_plen.write_disbatch import EXPERIMENT, seed_of
 
 if TYPE_CHECKING:
@@ -148,7 +149,8 @@ def read_table(input_dir: Path | None, from_csv: Path | None) -> pd.DataFrame:
     if from_csv is not None:
         return pd.read_csv(from_csv)
     rows, problems = results.gather(input_dir, LOSS_TABLE,
-                                    required=REQUIRED_COLUMNS)
+                                    required=REQUIRED_COLUMNS,
+                                    non_negative=("loss",))
     errors.report(problems)
     if not rows:
         raise UsageError(f"no analysed results under {input_dir} (run analyze.py "
@@ -156,6 +158,7 @@ def read_table(input_dir: Path | None, from_csv: Path | None) -> pd.DataFrame:
     return pd.DataFrame.from_records(rows)
 
 
+@publishes_aside
 def summarize(input_dir: Path | None, output_dir: Path,
               from_csv: Path | None = None,
               loss_funcs: Iterable[str] = ("l2_norm",),
@@ -393,6 +396,8 @@ def trajectories(frame: pd.DataFrame) -> pd.DataFrame:
     """Each plenoptic curve and seed's longest run's trajectory, one row per step."""
     import pandas as pd
 
+    from plenexp.runs import results
+
     runs = frame[(frame["optimizer"] != "textureSynth") & frame["steps"].notna()]
     if "run_dir" not in runs or runs.empty:
         return pd.DataFrame()
@@ -402,7 +407,12 @@ def trajectories(frame: pd.DataFrame) -> pd.DataFrame:
     for row in longest.itertuples():
         path = Path(row.run_dir) / "trajectory.csv"
         if path.is_file():
-            steps = pd.read_csv(path)
+            try:
+                steps = results.read_table(path, results.TRAJECTORY_COLUMNS,
+                                           non_negative=("loss",))
+            except (OSError, ValueError) as err:  # empty, damaged, a FIFO...
+                errors.report([f"{path}: {errors.describe(err)}; curve left out"])
+                continue
             parts.append(steps.assign(img=row.img, curve=row.curve, seed=row.seed,
                                       method=row.method, objective=row.objective))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()

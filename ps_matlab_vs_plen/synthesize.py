@@ -36,11 +36,11 @@ def optimizer_name(text: str) -> str:
 def parse_args() -> dict:
     """Parse the command line (fast: no heavy imports)."""
     parser = cli.ArgumentParser(description=__doc__)
-    parser.add_argument("--img", "-i", default="fig4a",
+    parser.add_argument("--img", "-i", type=cli.one_line_text, default="fig4a",
                         help="target image: built-in name, PS paper figure or file")
     parser.add_argument("--crop", type=cli.positive_int, default=None,
                         help="keep only the central CROP x CROP pixels")
-    parser.add_argument("--init_img", default="seed-0",
+    parser.add_argument("--init_img", type=cli.one_line_text, default="seed-0",
                         help="initial image: a file, or seed-N from "
                         "generate_init_imgs.py under the output root")
     parser.add_argument("--optimizer", "-o", type=optimizer_name, default="Adam",

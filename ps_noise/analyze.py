@@ -35,6 +35,8 @@ def analyze_run(run_dir: str | os.PathLike, figures: bool = True,
     from ps_noise import plot, run
 
     run_dir = Path(run_dir)
+    if force:  # a damaged table is rebuilt, not read
+        results.drop_damaged(run_dir / run.TABLE)
     need_table = force or not (run_dir / run.TABLE).exists()
     need_figure = figures and (
         force or not (run_dir / f"{plot.FIGURE}.png").exists())

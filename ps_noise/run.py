@@ -238,16 +238,15 @@ def load_run(run_dir: str | os.PathLike, metamer: bool = True) -> RunRecord:
     run_dir = Path(run_dir)
     prov = provenance.load(run_dir)
     args = normalize_args(prov["args"])
-    saved = torch.load(run_dir / METAMER_FILE, weights_only=True,
-                       map_location="cpu")
+    saved = synthesis.load_tensors(run_dir / METAMER_FILE)
     image = saved["_image"].detach()
-    init = torch.load(run_dir / INIT_FILE, weights_only=True, map_location="cpu")
+    init = synthesis.load_tensors(run_dir / INIT_FILE)
     met = None
     if metamer:
         _, _, met = build(args, image, init)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            met.load(str(run_dir / METAMER_FILE), map_location="cpu",
+            met.load(synthesis._saved(run_dir / METAMER_FILE), map_location="cpu",
                      weights_only=True)
     table = run_dir / TABLE
     row = _numbers(results.read_rows(table)[0]) if table.is_file() else {}
@@ -264,8 +263,7 @@ def load_run(run_dir: str | os.PathLike, metamer: bool = True) -> RunRecord:
 
 def saved_losses(record: RunRecord) -> list[float]:
     """The loss before each step, then the final loss (from ``metamer.pt``)."""
-    saved = torch.load(record.run_dir / METAMER_FILE, weights_only=True,
-                       map_location="cpu")
+    saved = synthesis.load_tensors(record.run_dir / METAMER_FILE)
     losses = [float(v) for v in saved["_losses"]]
     if saved.get("_current_loss") is not None:
         losses.append(float(saved["_current_loss"]))

@@ -38,6 +38,7 @@ from plenexp.summary import (  # noqa: E402
     figure_files,
     timing_report,
 )
+from plenexp.summary.aside import publishes_aside  # noqa: E402
 from plenexp.synth import success as success_criterion  # noqa: E402
 from plenexp.synth import synthesis  # noqa: E402
 from ps_noise import plot, run  # noqa: E402
@@ -80,7 +81,8 @@ def gather_table(input_dir: Path) -> pd.DataFrame:
     """
     rows, problems = results.gather(input_dir, run.TABLE,
                                     required=REQUIRED_COLUMNS,
-                                    numeric=NUMERIC_COLUMNS)
+                                    numeric=NUMERIC_COLUMNS, one_row=True,
+                                    non_negative=("loss", "synth_iter"))
     errors.report(problems)
     if not rows:
         raise UsageError(f"no finished runs with a loss under {input_dir}")
@@ -97,6 +99,7 @@ def target_of(run_dir: Path):
     return run.load_target(normalize_args(provenance.load(run_dir)["args"]))
 
 
+@publishes_aside
 def summarize(input_dir: Path | None, output_dir: Path,
               from_csv: Path | None = None) -> pd.DataFrame:
     """Write ``all_loss.csv``, ``success.csv``, the figures, timing and conclusion.

@@ -24,7 +24,7 @@ from ps_noise.write_disbatch import EXPERIMENT
 def parse_args() -> dict:
     """Parse the command line (no heavy imports yet)."""
     parser = cli.ArgumentParser(description=__doc__)
-    parser.add_argument("--img", "-i", default="einstein",
+    parser.add_argument("--img", "-i", type=cli.one_line_text, default="einstein",
                         help="target image: built-in name (einstein, curie, ...), "
                         "PS paper figure or file")
     parser.add_argument("--crop", type=cli.positive_int, default=None,

@@ -20,9 +20,7 @@ def analyze_run(run_dir: str | os.PathLike, figures: bool = True,
     changed
         Whether anything was written.
     """
-    import json
-
-    from plenexp.runs import provenance
+    from plenexp.runs import files, provenance
     from plenexp.runs import results as tables
     from ps_speed import plot, run
 
@@ -31,7 +29,7 @@ def analyze_run(run_dir: str | os.PathLike, figures: bool = True,
     changed = False
     if force or not table.exists():
         record = provenance.load(run_dir)
-        result = json.loads((run_dir / "result.json").read_text())
+        result = files.read_json(run_dir / "result.json")
         rows = run.loss_rows(record["args"], result, run.row_record(record))
         tables.write_row(rows, table)
         changed = True

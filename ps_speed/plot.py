@@ -15,16 +15,14 @@ FIGURES = ("timings",)
 
 def write_run_figures(run_dir, output_dir=None) -> list[Path]:
     """Draw ``timings.{svg,png}`` of a finished (or in-progress) run directory."""
-    import json
-
     import matplotlib.pyplot as plt
 
-    from plenexp.runs import results
+    from plenexp.runs import files, results
     from plenexp.summary import figure_files
 
     run_dir = Path(run_dir)
     rows = results.read_rows(run_dir / "timings.csv")
-    losses = json.loads((run_dir / "result.json").read_text()).get("losses")
+    losses = files.read_json(run_dir / "result.json").get("losses")
     passes = list(dict.fromkeys(row["pass"] for row in rows))
     fig, axes = plt.subplots(1, 1 + bool(losses), figsize=(4 + 3.5 * bool(losses), 3),
                              squeeze=False)

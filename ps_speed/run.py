@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import json
 import math
 import os
@@ -453,11 +454,16 @@ def load_run(run_dir, metamer: bool = True):
     if metamer and (run_dir / "metamer.pt").exists():
         import torch
 
-        met = torch.load(run_dir / "metamer.pt", weights_only=True)
+        from plenexp.runs import files
+
+        met = torch.load(io.BytesIO(files.read_bytes(run_dir / "metamer.pt")),
+                         weights_only=True)
     path = run_dir / "result.json"
     trajectory = None
     if path.exists():
-        losses = json.loads(path.read_text()).get("losses")
+        from plenexp.runs import files
+
+        losses = files.read_json(path).get("losses")
         if losses:
             trajectory = [{"step": i, "loss": v} for i, v in enumerate(losses)]
     return RunRecord(run_dir=run_dir, experiment=EXPERIMENT, args=record["args"],

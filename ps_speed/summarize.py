@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 
 from plenexp import cli
+from plenexp.summary.aside import publishes_aside
 
 EXPERIMENT = "ps_speed"
 #: The columns that set what one timing costs (``timing.txt`` groups by them).
@@ -100,15 +101,25 @@ def ratio_table(frame, baseline: str):
     return pd.DataFrame(rows)
 
 
+def _tensor(path):
+    """A saved tensor of a run, read only as a regular file of the run."""
+    import io
+
+    import torch
+
+    from plenexp.runs import files
+
+    return torch.load(io.BytesIO(files.read_bytes(path)), weights_only=True)
+
+
 def regression_table(frame, baseline: str):
     """Per synthesis and installation B: whether (and how much) the metamer changed."""
-    import json
     from pathlib import Path
 
     import pandas as pd
     import torch
 
-    from plenexp.runs import results
+    from plenexp.runs import files, results
 
     synth = frame[frame["pass"] == "synthesis"].drop_duplicates("run_dir")
     keys = ["device", "dtype", "size", "component"]
@@ -121,12 +132,12 @@ def regression_table(frame, baseline: str):
             continue
         with results.skipping(r["run_dir"], "metamer"):
             da, db = Path(a["run_dir"]), Path(r["run_dir"])
-            ma = torch.load(da / "metamer.pt", weights_only=True)
-            mb = torch.load(db / "metamer.pt", weights_only=True)
-            ra = torch.load(da / "representation.pt", weights_only=True)
-            rb = torch.load(db / "representation.pt", weights_only=True)
-            la = json.loads((da / "result.json").read_text())["losses"]
-            lb = json.loads((db / "result.json").read_text())["losses"]
+            ma, mb = _tensor(da / "metamer.pt"), _tensor(db / "metamer.pt")
+            ra = _tensor(da / "representation.pt")
+            rb = _tensor(db / "representation.pt")
+            ja, jb = files.read_json(da / "result.json"), files.read_json(
+                db / "result.json")
+            la, lb = ja["losses"], jb["losses"]
             same_shape = ra.shape == rb.shape
             rel = (float((rb - ra).norm() / ra.norm()) if same_shape
                    else float("nan"))
@@ -143,9 +154,7 @@ def regression_table(frame, baseline: str):
                 "success_a": a["success"], "success_b": r["success"],
                 "max_abs_rep_error_a": a["max_abs_rep_error"],
                 "max_abs_rep_error_b": r["max_abs_rep_error"],
-                "same_target": json.loads((da / "result.json").read_text()).get(
-                    "target_sha1") == json.loads((db / "result.json").read_text()
-                                                 ).get("target_sha1")})
+                "same_target": ja.get("target_sha1") == jb.get("target_sha1")})
     return pd.DataFrame(rows)
 
 
@@ -270,6 +279,7 @@ def conclusion(ratios, regression, frame, baseline: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+@publishes_aside
 def summarize(input_dir, output_dir, from_csv=None):
     """Gather the runs, compare every installation with the baseline, write it all.
 
@@ -293,7 +303,8 @@ def summarize(input_dir, output_dir, from_csv=None):
     else:
         rows, problems = results.gather(
             input_dir, "loss.csv", value_column="median_seconds",
-            required=("install", "component", "pass", "device", "dtype", "size"))
+            required=("install", "component", "pass", "device", "dtype", "size"),
+            non_negative=("median_seconds",))
         errors.report(problems)
         if not rows:
             raise UsageError(f"no ps_speed runs with a loss.csv under {input_dir}")

@@ -32,6 +32,9 @@ MAX_BYTES = {
     ".csv": 16 * MiB,
     ".json": 1 * MiB,
     ".txt": 1 * MiB,
+    # saved metamers (with their progress, if stored) and representations
+    ".pt": 2048 * MiB,
+    ".mat": 256 * MiB,
 }
 DEFAULT_MAX_BYTES = 64 * MiB
 #: The largest table read (also the CSV field size limit of ``results``).

@@ -57,41 +57,54 @@ def read_rows(path: str | os.PathLike, root: str | os.PathLike | None = None
 def gather(
     root: str | os.PathLike, filename: str, value_column: str | None = "loss",
     required: Sequence[str] = (), numeric: Sequence[str] = (),
+    non_negative: Sequence[str] = (), one_row: bool = False,
 ) -> tuple[list[dict[str, str]], list[str]]:
-    """Rows of ``filename`` from every complete run below ``root``.
+    """Rows of ``filename`` from every published run below ``root``.
 
-    Nothing in one run stops the others: each file or row that cannot be used
-    is left out and named in ``problems``.
+    Nothing in one run stops the others: each run that cannot be used is left
+    out whole (never some of its rows: a run is one result) and named in
+    ``problems``.
 
     Parameters
     ----------
     root
-        Where to look; only complete runs (with a completion marker) count,
-        each once however many symlinks lead to it.
+        Where to look; only published runs count (a ``done.json`` that is a
+        regular JSON file recording when the run finished), each once however
+        many symlinks lead to it.
     filename
         The per-run table, e.g. ``loss.csv``.
     value_column
-        Rows whose value here is not a finite number are reported and left out.
+        A run with a row whose value here is not a finite number is left out.
     required
         Columns a table must have (the summary reads them).
     numeric
         Columns whose values must be finite numbers.
+    non_negative
+        Columns whose values must also be ``>= 0`` (losses, durations: a
+        negative one is no measurement).
+    one_row
+        The table holds exactly one row per run (the experiment's result):
+        a table of several rows is a damaged run, not several runs.
 
     Returns
     -------
     rows
-        Every good row, with ``run_dir`` added (``process_duration``, the
-        whole-process seconds, is empty where the run had no such clock).
+        Every good run's rows, with ``run_dir`` added (``process_duration``,
+        the whole-process seconds, is empty where the run had no such clock).
     problems
-        One line per file or row left out, naming its path and why.
+        One line per run left out, naming its path and why.
     """
     rows: list[dict[str, str]] = []
     problems: list[str] = []
-    numeric = [*([value_column] if value_column else []), *numeric]
+    numeric = list(dict.fromkeys([*([value_column] if value_column else []),
+                                  *numeric, *non_negative]))
     for run_dir in rundir.done_runs(root, problems):
         path = run_dir / filename
         if not _encodable(str(run_dir)):
             problems.append(f"{run_dir}: name is not UTF-8 text (rename it)")
+            continue
+        if why := rundir.unpublished(run_dir):
+            problems.append(f"{run_dir / rundir.DONE_MARKER}: {why}; run left out")
             continue
         try:
             run_rows = read_rows(path)
@@ -106,19 +119,73 @@ def gather(
             problems.append(f"{path}: no {', '.join(missing)} column "
                             "(not this experiment's table?)")
             continue
-        good = []
+        if why := bad_rows(run_rows, numeric, non_negative, one_row):
+            problems.append(f"{path}: {why}; run left out whole")
+            continue
         for row in run_rows:
-            if bad := next((c for c in numeric if not is_finite_number(row[c])), None):
-                problems.append(f"{path}: {bad} is {row[bad]!r}, not a finite "
-                                "number; left out")
-                continue
             row["run_dir"] = str(run_dir)
-            good.append(row)
-        for row in good:
+        for row in run_rows:
             if not is_finite_number(row.get("process_duration")):
                 row["process_duration"] = ""
-        rows += good
+        rows += run_rows
     return rows, problems
+
+
+def bad_rows(rows: list[dict[str, str]], numeric: Sequence[str] = (),
+             non_negative: Sequence[str] = (), one_row: bool = False
+             ) -> str | None:
+    """Why one run's table is no result (``None`` if it is one).
+
+    Parameters
+    ----------
+    rows
+        The run's table (:func:`read_rows`).
+    numeric
+        Columns that must hold finite numbers.
+    non_negative
+        Columns that must hold finite numbers ``>= 0``.
+    one_row
+        Whether the table must be one row.
+    """
+    if one_row and len(rows) != 1:
+        return f"{len(rows)} rows, expected one (one run, one result)"
+    for i, row in enumerate(rows):
+        where = f"row {i + 1}: " if len(rows) > 1 else ""
+        for column in dict.fromkeys([*numeric, *non_negative]):
+            value = row.get(column)
+            if not is_finite_number(value):
+                return f"{where}{column} is {value!r}, not a finite number"
+            if column in non_negative and float(value) < 0:
+                return f"{where}{column} is {value}, below 0 (no such value)"
+    return None
+
+
+#: The columns of a run's ``trajectory.csv`` (``synthesis.Trajectory``).
+TRAJECTORY_COLUMNS = ("step", "seconds", "loss", "evaluations")
+
+
+def read_table(path: str | os.PathLike, numeric: Sequence[str] = (),
+               non_negative: Sequence[str] = ()):
+    """One run's small table (a ``trajectory.csv``...) as a DataFrame.
+
+    Read as :func:`read_rows` does (a regular file of the run, capped); the
+    ``numeric`` columns must be there and hold finite numbers, the
+    ``non_negative`` ones numbers ``>= 0`` too.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no file.
+    ValueError
+        If it is empty, damaged, lacks a column or holds a value out of
+        range (``BadFile`` for a FIFO, device, link out of the run...).
+    """
+    rows = read_rows(path)
+    if missing := [c for c in [*numeric, *non_negative] if c not in rows[0]]:
+        raise ValueError(f"no {', '.join(missing)} column")
+    if why := bad_rows(rows, numeric, non_negative):
+        raise ValueError(why)
+    return to_frame(rows)
 
 
 def _encodable(text: str) -> bool:
@@ -210,6 +277,33 @@ def write_row(row: dict | list[dict], path: str | os.PathLike) -> None:
         writer.writeheader()
         writer.writerows({k: "None" if v is None else v for k, v in r.items()}
                          for r in rows)
+
+
+def drop_damaged(path: str | os.PathLike) -> bool:
+    """Remove a run's table that cannot be read, before it is rebuilt.
+
+    A damaged table (empty, truncated, not UTF-8), a FIFO or a link out of
+    the run in its place is removed (a link itself, never its target), so
+    that what reads the run on the way to rebuilding it (``load_run``) does
+    not stop on it.
+
+    Returns
+    -------
+    dropped
+        Whether something was removed.
+    """
+    path = Path(path)
+    try:
+        read_rows(path)
+    except FileNotFoundError:
+        return False
+    except (OSError, ValueError, csv.Error):
+        try:
+            path.unlink()
+        except (IsADirectoryError, PermissionError):
+            return False  # not ours to remove; the rebuild reports it
+        return True
+    return False
 
 
 def write_csv_atomic(frame, path: str | os.PathLike) -> None:

@@ -31,7 +31,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from plenexp import errors
-from plenexp.errors import UsageError
+from plenexp.errors import BadFile, UsageError
+from plenexp.runs import files
 
 #: Written last into a run directory; its presence means the run is complete.
 DONE_MARKER = "done.json"
@@ -49,6 +50,31 @@ HOST = re.sub(r"[^A-Za-z0-9.-]", "_", socket.gethostname()) or "host"
 def is_done(run_dir: str | os.PathLike) -> bool:
     """Whether ``run_dir`` holds a complete run (its marker is a file)."""
     return (Path(run_dir) / DONE_MARKER).is_file()
+
+
+def unpublished(run_dir: str | os.PathLike) -> str | None:
+    """Why ``run_dir`` is not a published run (``None`` if it is one).
+
+    A published run's ``done.json`` is a regular JSON file (no FIFO, device or
+    link out of the run, see :mod:`plenexp.runs.files`) that :func:`publish`
+    wrote: a JSON object (its ``finished`` time, where given, a number).
+    """
+    path = os.path.join(run_dir, DONE_MARKER)
+    try:
+        marker = files.read_json(path)
+    except FileNotFoundError:
+        return "missing (not a published run)"
+    except BadFile as err:
+        return err.strerror
+    except (OSError, ValueError) as err:
+        return f"unreadable ({errors.describe(err)})"
+    if not isinstance(marker, dict):
+        return "not a completion marker (no JSON object)"
+    finished = marker.get("finished", 0.0)
+    if isinstance(finished, bool) or not isinstance(finished, (int, float)) \
+            or not math.isfinite(finished):
+        return f"not a completion marker (finished: {finished!r})"
+    return None
 
 
 def check_replaceable(final: str | os.PathLike) -> None:
@@ -469,6 +495,12 @@ def done_runs(root: str | os.PathLike,
             continue
         if any(e.name == DONE_MARKER and _is_file(e) for e in entries):
             yield current
+            continue
+        if any(e.name == DONE_MARKER for e in entries):
+            # a FIFO, device or directory as the marker: no published run
+            if problems is not None:
+                problems.append(f"{current / DONE_MARKER}: not a regular file "
+                                "(no published run); run left out")
             continue
         for entry in entries:
             if entry.name.startswith("."):

@@ -71,15 +71,24 @@ def _paper_image_path(name: str) -> Path:
     return matches[0]
 
 
-def _read_file(path: Path):
+def _read_file(path: Path, within: str | os.PathLike | None = None):
     import imageio.v3 as iio
     import numpy as np
     import torch
 
+    from plenexp.runs import files
+
     if not path.is_file():
         raise UsageError(f"unknown image {str(path)!r}: expected {ACCEPTED}")
     try:
-        array = np.asarray(iio.imread(path))
+        # a regular file only (never a FIFO or device); a run's own image
+        # (``within``) never through a link leading out of the run
+        data = files.read_bytes(path, root=within or "/")
+    except OSError as err:  # BadFile, permissions...
+        raise UsageError(f"cannot read image file {str(path)!r}: "
+                         f"{err.strerror or err}") from None
+    try:
+        array = np.asarray(iio.imread(data, extension=path.suffix.lower() or None))
     except Exception as err:
         # imageio lists every plugin it tried, over several lines: one is enough
         reason = (str(err).strip().splitlines() or [type(err).__name__])[0]
@@ -134,7 +143,8 @@ def center_crop(image, height: int, width: int | None = None):
     return image[..., top : top + height, left : left + width]
 
 
-def load_image(spec: str | os.PathLike, crop: int | None = None, dtype=None):
+def load_image(spec: str | os.PathLike, crop: int | None = None, dtype=None,
+               within: str | os.PathLike | None = None):
     """Load a target image by name or path.
 
     Parameters
@@ -146,6 +156,10 @@ def load_image(spec: str | os.PathLike, crop: int | None = None, dtype=None):
         If given, keep only the central ``crop`` x ``crop`` pixels.
     dtype
         Torch dtype of the result (default ``torch.float64``).
+    within
+        A file of a run (its ``init.png``...): read only if it is a regular
+        file inside this directory, never through a link leading out of it.
+        Any file is read only if it is a regular one (no FIFO or device).
 
     Returns
     -------
@@ -174,7 +188,7 @@ def load_image(spec: str | os.PathLike, crop: int | None = None, dtype=None):
     elif spec in PAPER_IMAGES:
         image = _read_file(_paper_image_path(spec))
     else:
-        image = _read_file(Path(spec))
+        image = _read_file(Path(spec), within)
     if crop is not None:
         image = center_crop(image, crop)
     check_size(image, image_label(spec), n_scales_for(spec))

@@ -25,6 +25,7 @@ when an engine and both code directories are found, 2 otherwise.
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import shutil
 import subprocess
@@ -35,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from plenexp import cli, errors
-from plenexp.runs import provenance
+from plenexp.runs import files, provenance
 
 TEXTURESYNTH_ENV = "TEXTURESYNTH_DIR"
 PYRTOOLS_ENV = "MATLABPYRTOOLS_DIR"
@@ -408,7 +409,7 @@ def read_result(mat_path: str | os.PathLike) -> dict:
     import scipy.io
 
     try:
-        raw = scipy.io.loadmat(mat_path)
+        raw = scipy.io.loadmat(io.BytesIO(files.read_bytes(mat_path)))
     except (OSError, ValueError, NotImplementedError, TypeError,
             scipy.io.matlab.MatReadError) as err:
         # NotImplementedError: MAT v7.3 (HDF5) files

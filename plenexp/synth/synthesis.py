@@ -276,12 +276,32 @@ class Trajectory:
 
 
 def read_trajectory(path: str | os.PathLike) -> list[dict]:
-    """Read a ``trajectory.csv`` written by :meth:`Trajectory.write_csv`."""
-    with open(path, newline="") as f:
-        return [{"step": int(row["step"]), "seconds": float(row["seconds"]),
+    """Read a ``trajectory.csv`` written by :meth:`Trajectory.write_csv`.
+
+    Only a regular file of a table's size is read (``plenexp.runs.files``).
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is none.
+    ValueError
+        If it is empty, damaged or not a trajectory (``BadFile`` for a FIFO,
+        a device, a link out of its run...), naming the file.
+    """
+    from plenexp.runs import files
+
+    text = files.read_text(path)
+    try:
+        rows = [{"step": int(row["step"]), "seconds": float(row["seconds"]),
                  "loss": float(row["loss"]),
                  "evaluations": int(row["evaluations"])}
-                for row in csv.DictReader(f)]
+                for row in csv.DictReader(io.StringIO(text, newline=""))]
+    except (KeyError, TypeError, ValueError, csv.Error) as err:
+        raise ValueError(f"{path}: not a trajectory table ({type(err).__name__}: "
+                         f"{err})") from None
+    if not rows:
+        raise ValueError(f"{path}: no trajectory rows (empty table)")
+    return rows
 
 
 def save_metamer(met: po.Metamer, path: str | os.PathLike) -> None:
@@ -337,9 +357,20 @@ def load_metamer(
         warnings.simplefilter("ignore")
         # explicit: torch's default is unsafe before 2.6 and can be switched
         # off by TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD; this never runs pickled code
-        met.load(str(path), map_location=image.device, weights_only=True)
+        met.load(_saved(path), map_location=image.device, weights_only=True)
     check_finite(met.metamer, f"the metamer in {path}")
     return met
+
+
+def _saved(path: str | os.PathLike) -> io.BytesIO:
+    """A saved result file's bytes, read only if it is a regular file of its run.
+
+    No FIFO, device or link out of its directory is ever opened
+    (``plenexp.runs.files``; ``BadFile`` names it).
+    """
+    from plenexp.runs import files
+
+    return io.BytesIO(files.read_bytes(path))
 
 
 def load_tensors(path: str | os.PathLike, map_location="cpu") -> dict:
@@ -355,7 +386,8 @@ def load_tensors(path: str | os.PathLike, map_location="cpu") -> dict:
     import zipfile
 
     try:
-        data = torch.load(path, map_location=map_location, weights_only=True)
+        data = torch.load(_saved(path), map_location=map_location,
+                          weights_only=True)
     except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile,
             ValueError, AttributeError, TypeError) as err:
         # torch explains at length; its first sentence says what went wrong
