@@ -435,7 +435,7 @@ def run_name(args: dict) -> str:
 
 
 #: What a worker's answer says of its installation, copied into every row.
-INSTALL_FIELDS = ("plenoptic_version", "plenoptic_commit", "torch_version",
+INSTALL_FIELDS = ("plenoptic_version", "plenoptic_commit", "torch_version", "python",
                   "python_version", "host", "device_name", "torch_num_threads",
                   "timed", "private_attribute")
 
