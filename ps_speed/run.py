@@ -435,7 +435,8 @@ def run_name(args: dict) -> str:
 
 
 #: What a worker's answer says of its installation, copied into every row.
-INSTALL_FIELDS = ("plenoptic_version", "plenoptic_commit", "torch_version", "python",
+INSTALL_FIELDS = ("install_python", "plenoptic_version", "plenoptic_commit",
+                  "torch_version",
                   "python_version", "host", "device_name", "torch_num_threads",
                   "timed", "private_attribute")
 

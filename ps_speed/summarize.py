@@ -87,13 +87,13 @@ def _timings(run_dir) -> dict[tuple[str, str], dict[int, float]]:
 
 
 def controls(frame, baseline: str) -> set[str]:
-    """Installations other than the baseline with the baseline's python."""
-    if "python" not in frame.columns:
+    """Installations other than the baseline given the baseline's python."""
+    if "install_python" not in frame.columns:
         return set()
-    python = frame.loc[frame["install"] == baseline, "python"].dropna()
+    python = frame.loc[frame["install"] == baseline, "install_python"].dropna()
     if python.empty:
         return set()
-    same = frame[(frame["python"] == python.iloc[0])
+    same = frame[(frame["install_python"] == python.iloc[0])
                  & (frame["install"] != baseline)]
     return set(same["install"].astype(str))
 

@@ -195,7 +195,9 @@ def main():
             for worker in workers:
                 worker.ready()
             rows = interleave(workers, args["repeats"])
-            answers = {worker.name: worker.finish() for worker in workers}
+            answers = {worker.name: {**worker.finish(),
+                                     "install_python": worker.python}
+                       for worker in workers}
         finally:
             for worker in workers:
                 worker.stop()
