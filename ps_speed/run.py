@@ -87,14 +87,14 @@ def warm_up(call, device, warmup: int) -> int:
 
     A repeat loops ``call`` enough times to last at least :data:`MIN_REPEAT_S`.
     """
-    first = None
+    fastest = math.inf
     for _ in range(max(1, warmup)):
         _sync(device)
         start = time.perf_counter()
         call()
         _sync(device)
-        first = time.perf_counter() - start
-    return max(1, min(MAX_INNER, math.ceil(MIN_REPEAT_S / max(first, 1e-9))))
+        fastest = min(fastest, time.perf_counter() - start)
+    return max(1, min(MAX_INNER, math.ceil(MIN_REPEAT_S / max(fastest, 1e-9))))
 
 
 def time_repeat(call, device, inner: int) -> float:
@@ -228,8 +228,9 @@ def component_call(component: str, pyr, model, image):
 def component_session(args: dict, device):
     """Both passes of one component, warmed up: ``(repeat, inner, finish)``.
 
-    ``repeat[pass]()`` times one repeat (seconds per call), ``inner[pass]`` is
-    its calls per repeat, ``finish()`` gives what is kept besides timings.
+    ``repeat[pass](n)`` times one repeat of ``n`` calls (seconds per call),
+    ``inner[pass]`` is the calls per repeat the warm-up asks for, ``finish()``
+    gives what is kept besides timings.
     """
     import torch
 
@@ -248,7 +249,7 @@ def component_session(args: dict, device):
     calls = {"forward": forward, "forward_backward": forward_backward}
     inner = {name: warm_up(call, device, args["warmup"])
              for name, call in calls.items()}
-    repeat = {name: (lambda c=call, n=inner[name]: time_repeat(c, device, n))
+    repeat = {name: (lambda n, c=call: time_repeat(c, device, n))
               for name, call in calls.items()}
     return repeat, inner, lambda: {"target_sha1": _digest(image)}
 
@@ -287,7 +288,7 @@ def synthesis_session(args: dict, device, out_dir: Path):
     image = load_target(args, device)
     state = {"metamers": [], "losses": None, "met": None, "model": None}
 
-    def one() -> float:
+    def one(inner: int = 1) -> float:
         _, model, _, met = build(args, image)
         setup_synthesis(met, args["component"], args["seed"])
         _sync(device)
@@ -374,8 +375,9 @@ def worker(argv=None, commands=None, answer=None) -> dict:
     """The worker's whole run: parse, set threads, warm up, serve, give the result.
 
     After the warm-up it prints ``{"ready": [passes], "inner": {...}}`` and then
-    answers each line of ``commands`` (standard input): a pass name times one
-    repeat of it and prints ``{"seconds": s}``; ``done`` (or the end of input)
+    answers each line of ``commands`` (standard input): ``PASS [CALLS]`` times
+    one repeat of it (``CALLS`` calls, default its own ``inner``) and prints
+    ``{"seconds": s}``; ``done`` (or the end of input)
     ends it, and the returned result (every repeat's seconds, the probe, what
     the run keeps) is printed by the caller. So the harness can alternate the
     repeats of several installations, each in its own interpreter kept alive.
@@ -409,13 +411,14 @@ def worker(argv=None, commands=None, answer=None) -> dict:
     answer({"ready": list(repeat), "inner": inner})
     seconds = {name: [] for name in repeat}
     for line in commands if commands is not None else sys.stdin:
-        command = line.strip()
+        command, _, calls = line.strip().partition(" ")
         if command == "done":
             break
         if command not in repeat:
             raise SystemExit(f"unknown command {command!r}: expected one of "
-                             f"{list(repeat)} or done")
-        seconds[command].append(repeat[command]())
+                             f"{list(repeat)} [CALLS] or done")
+        inner[command] = int(calls or inner[command])
+        seconds[command].append(repeat[command](inner[command]))
         answer({"seconds": seconds[command][-1]})
     result = finish()
     gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else None

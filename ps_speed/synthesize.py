@@ -5,8 +5,9 @@ baseline A) gets its own interpreter: ``run.py`` executed there as a script
 (``python -I``: that installation's plenoptic and torch, nothing of this
 checkout's), kept alive for the whole run. After their warm-ups, this process
 asks them for one timed repeat at a time, in rounds, alternating the order
-(A B, B A, A B, ...), so that a load that comes and goes on the machine hits
-every installation alike and the ratio B/A of one round is free of it.
+(A B, B A, A B, ...), each looping the same number of calls, so that a load
+that comes and goes on the machine hits every installation alike and the
+ratio B/A of one round is free of it.
 
 Into the run directory go ``timings.csv`` (one row per installation, pass and
 round: seconds per call, position in the round), ``loss.csv`` (one row per
@@ -125,9 +126,9 @@ class Worker:
         answer = self._answer()
         self.passes, self.inner = answer["ready"], answer["inner"]
 
-    def repeat(self, name: str) -> float:
-        """Seconds per call of one timed repeat of pass ``name``."""
-        self._send(name)
+    def repeat(self, name: str, inner: int) -> float:
+        """Seconds per call of one timed repeat of pass ``name``: ``inner`` calls."""
+        self._send(f"{name} {inner}")
         return float(self._answer()["seconds"])
 
     def finish(self) -> dict:
@@ -148,6 +149,10 @@ class Worker:
 def interleave(workers: list, repeats: int) -> list[dict]:
     """Every pass's rounds: one repeat of each worker, the order reversed each round.
 
+    Every worker loops the same number of calls per repeat (the largest its
+    warm-ups asked for): looped calls run with warmer caches, so unequal loops
+    would bias the ratio.
+
     Returns
     -------
     rows
@@ -156,13 +161,15 @@ def interleave(workers: list, repeats: int) -> list[dict]:
     """
     rows = []
     for name in workers[0].passes:
+        # the same calls per repeat for all: as many as the slowest warm-up asks
+        inner = max(worker.inner[name] for worker in workers)
         for number in range(repeats):
             order = workers if number % 2 == 0 else workers[::-1]
             for position, worker in enumerate(order):
                 rows.append({"install": worker.name, "pass": name,
                              "round": number, "position": position,
-                             "inner": worker.inner[name],
-                             "seconds": worker.repeat(name)})
+                             "inner": inner,
+                             "seconds": worker.repeat(name, inner)})
     return rows
 
 
