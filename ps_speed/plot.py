@@ -1,8 +1,8 @@
 """Draw one run's figure into its directory (or --output_dir).
 
 ``timings``: seconds per call of every timed repeat, one column per pass
-(forward, forward + backward; or the whole synthesis), beside the loss
-trajectory for syntheses.
+(forward, forward + backward; or the whole synthesis), one colour per
+installation, beside the loss trajectories for syntheses.
 """
 
 from pathlib import Path
@@ -22,20 +22,30 @@ def write_run_figures(run_dir, output_dir=None) -> list[Path]:
 
     run_dir = Path(run_dir)
     rows = results.read_rows(run_dir / "timings.csv")
-    losses = files.read_json(run_dir / "result.json").get("losses")
+    answers = files.read_json(run_dir / "result.json")
+    losses = {name: a["losses"] for name, a in answers.items() if a.get("losses")}
     passes = list(dict.fromkeys(row["pass"] for row in rows))
+    installs = list(dict.fromkeys(row["install"] for row in rows))
     fig, axes = plt.subplots(1, 1 + bool(losses), figsize=(4 + 3.5 * bool(losses), 3),
                              squeeze=False)
     ax = axes[0, 0]
-    for i, name in enumerate(passes):
-        values = [float(r["seconds"]) for r in rows if r["pass"] == name]
-        ax.plot([i] * len(values), values, "o", alpha=0.6)
+    width = 0.6 / max(1, len(installs))
+    for j, install in enumerate(installs):
+        for i, name in enumerate(passes):
+            values = [float(r["seconds"]) for r in rows
+                      if r["pass"] == name and r["install"] == install]
+            x = i + (j - (len(installs) - 1) / 2) * width
+            ax.plot([x] * len(values), values, "o", alpha=0.6, color=f"C{j}",
+                    label=install if i == 0 else None)
     ax.set_xticks(range(len(passes)), [p.replace("_", " + ") for p in passes])
     ax.set_xlim(-0.5, len(passes) - 0.5)
     ax.set_ylabel("seconds per call")
-    ax.set_title(f"{rows[0]['install']}: {rows[0]['component']}", fontsize=9)
+    ax.set_title(f"{rows[0]['component']}", fontsize=9)
+    ax.legend(fontsize=7)
+    for j, (install, values) in enumerate(losses.items()):
+        axes[0, 1].semilogy(range(len(values)), values, ".-", color=f"C{j}",
+                            label=install, alpha=0.7)
     if losses:
-        axes[0, 1].semilogy(range(len(losses)), losses, ".-")
         axes[0, 1].set_xlabel("step")
         axes[0, 1].set_ylabel("loss")
     fig.tight_layout()

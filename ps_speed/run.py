@@ -1,18 +1,20 @@
-"""One ps_speed run: time one plenoptic component inside one installation.
+"""One ps_speed run: time one plenoptic component inside each installation.
 
 This file is two things. Run as a script by an installation's own python
 (``VENV/bin/python -I ps_speed/run.py ...``) it is the *worker*: it imports
 only the standard library, torch and that installation's plenoptic (the
-installation may not have plenexp), times one component and prints one JSON
-line. Imported by the harness (``synthesize.py``, ``analyze.py``,
+installation may not have plenexp), times one component and answers in JSON
+lines. Imported by the harness (``synthesize.py``, ``analyze.py``,
 ``summarize.py``) it gives the contract's pieces: :func:`load_target`,
 :func:`build`, :func:`run_name`, :func:`loss_rows`, :func:`load_run`.
 
-Timing protocol (:func:`time_calls`): ``warmup`` untimed calls, then
-``repeats`` timed ones; each timed repeat runs ``inner`` calls (chosen in the
-warm-up so that a repeat lasts at least :data:`MIN_REPEAT_S`) and records the
-seconds per call. The GPU is synchronized (``torch.cuda.synchronize``) before
-every clock reading. Components are timed forward (under ``torch.no_grad``)
+Timing protocol: ``warmup`` untimed calls (:func:`warm_up`), then the worker
+waits; each line the harness sends times one repeat (:func:`time_repeat`):
+``inner`` calls (chosen in the warm-up so that a repeat lasts at least
+:data:`MIN_REPEAT_S`), seconds per call answered. The harness sends them to
+the installations in alternating order, so drift hits every one alike.
+The GPU is synchronized (``torch.cuda.synchronize``) before every clock
+reading. Components are timed forward (under ``torch.no_grad``)
 and forward + backward (the sum of every output, real and imaginary parts,
 back-propagated to the input); syntheses are timed whole.
 """
@@ -81,31 +83,30 @@ def _sync(device) -> None:
         torch.cuda.synchronize(device)
 
 
-def time_calls(call, device, warmup: int, repeats: int) -> tuple[list[float], int]:
-    """Seconds per call of ``call()`` over ``repeats`` timed repeats.
+def warm_up(call, device, warmup: int) -> int:
+    """Run ``call`` ``warmup`` times (at least once); the calls per timed repeat.
 
-    Returns
-    -------
-    seconds, inner
-        One value per repeat (seconds per call), and the calls per repeat.
+    A repeat loops ``call`` enough times to last at least :data:`MIN_REPEAT_S`.
     """
-    first = None
+    fastest = math.inf
     for _ in range(max(1, warmup)):
         _sync(device)
         start = time.perf_counter()
         call()
         _sync(device)
-        first = time.perf_counter() - start
-    inner = max(1, min(MAX_INNER, math.ceil(MIN_REPEAT_S / max(first, 1e-9))))
-    seconds = []
-    for _ in range(repeats):
-        _sync(device)
-        start = time.perf_counter()
-        for _ in range(inner):
-            call()
-        _sync(device)
-        seconds.append((time.perf_counter() - start) / inner)
-    return seconds, inner
+        fastest = min(fastest, time.perf_counter() - start)
+    return max(1, min(MAX_INNER, math.ceil(MIN_REPEAT_S / max(fastest, 1e-9))))
+
+
+def time_repeat(call, device, inner: int) -> float:
+    """One timed repeat: seconds per call of ``inner`` calls of ``call()``."""
+    _sync(device)
+    start = time.perf_counter()
+    for _ in range(inner):
+        call()
+    _sync(device)
+    return (time.perf_counter() - start) / inner
+
 
 
 def load_target(args: dict, device):
@@ -225,27 +226,34 @@ def component_call(component: str, pyr, model, image):
     raise ValueError(f"unknown component {component!r}")
 
 
-def time_component(args: dict, device) -> dict:
-    """Both passes of one component: seconds per repeat and what was timed."""
+def component_session(args: dict, device):
+    """Both passes of one component, warmed up: ``(repeat, inner, finish)``.
+
+    ``repeat[pass](n)`` times one repeat of ``n`` calls (seconds per call),
+    ``inner[pass]`` is the calls per repeat the warm-up asks for, ``finish()``
+    gives what is kept besides timings.
+    """
     import torch
 
     image = load_target(args, device)
     pyr, model, _, _ = build(args, image)
     function, value = component_call(args["component"], pyr, model, image)
-    passes = {}
-    with torch.no_grad():
-        seconds, inner = time_calls(lambda: function(value), device,
-                                    args["warmup"], args["repeats"])
-    passes["forward"] = {"seconds": seconds, "inner": inner}
     leaf = _with_grad(value)
+
+    def forward():
+        with torch.no_grad():
+            function(value)
 
     def forward_backward():
         _scalar(function(leaf)).backward()
 
-    seconds, inner = time_calls(forward_backward, device, args["warmup"],
-                                args["repeats"])
-    passes["forward_backward"] = {"seconds": seconds, "inner": inner}
-    return {"passes": passes, "target_sha1": _digest(image)}
+    calls = {"forward": forward, "forward_backward": forward_backward}
+    inner = {name: warm_up(call, device, args["warmup"])
+             for name, call in calls.items()}
+    repeat = {name: (lambda n, c=call: time_repeat(c, device, n))
+              for name, call in calls.items()}
+    return repeat, inner, lambda: {"target_sha1": _digest(image)}
+
 
 
 def _digest(tensor) -> str:
@@ -268,18 +276,20 @@ def setup_synthesis(met, component: str, seed: int) -> None:
         "history_size": history, "line_search_fn": "strong_wolfe"})
 
 
-def time_synthesis(args: dict, device, out_dir: Path) -> dict:
-    """``repeats`` identical syntheses, timed whole; the last one's results saved.
+def synthesis_session(args: dict, device, out_dir: Path):
+    """Whole syntheses, warmed up: ``(repeat, inner, finish)`` as for components.
 
-    Saves ``metamer.pt``, ``representation.pt`` (PS of the metamer under this
-    installation's model) and ``target_representation.pt`` into ``out_dir``.
+    Every repeat builds the model and metamer afresh and times
+    ``Metamer.synthesize``; ``finish()`` saves the last one's ``metamer.pt``,
+    ``representation.pt`` (PS of the metamer under this installation's model)
+    and ``target_representation.pt`` into ``out_dir``.
     """
     import torch
 
     image = load_target(args, device)
-    seconds, metamers, losses = [], [], None
-    met = model = None
-    for _ in range(args["warmup"] + args["repeats"]):
+    state = {"metamers": [], "losses": None, "met": None, "model": None}
+
+    def one(inner: int = 1) -> float:
         _, model, _, met = build(args, image)
         setup_synthesis(met, args["component"], args["seed"])
         _sync(device)
@@ -287,26 +297,34 @@ def time_synthesis(args: dict, device, out_dir: Path) -> dict:
         met.synthesize(max_iter=SYNTH_STEPS, store_progress=False,
                        stop_criterion=-1.0, stop_iters_to_check=SYNTH_STEPS + 1)
         _sync(device)
-        seconds.append(time.perf_counter() - start)
-        metamers.append(met.metamer.detach().clone())
-        losses = [float(x) for x in met.losses]
-    seconds = seconds[args["warmup"]:]
-    with torch.no_grad():
-        rep = model(met.metamer).detach()
-        target_rep = model(image).detach()
-    values = (target_rep - rep).abs().flatten()
-    values = values[~values.isnan()]
-    out_dir.mkdir(parents=True, exist_ok=True)
-    torch.save(met.metamer.detach().cpu(), out_dir / "metamer.pt")
-    torch.save(rep.cpu(), out_dir / "representation.pt")
-    torch.save(target_rep.cpu(), out_dir / "target_representation.pt")
-    return {
-        "passes": {"synthesis": {"seconds": seconds, "inner": 1}},
-        "losses": losses,
-        "max_abs_rep_error": float(values.max()) if values.numel() else math.nan,
-        "repeats_identical": all(torch.equal(m, metamers[-1]) for m in metamers),
-        "target_sha1": _digest(image),
-    }
+        seconds = time.perf_counter() - start
+        state.update(met=met, model=model, losses=[float(x) for x in met.losses])
+        state["metamers"].append(met.metamer.detach().clone())
+        return seconds
+
+    for _ in range(args["warmup"]):
+        one()
+
+    def finish() -> dict:
+        met, model, metamers = state["met"], state["model"], state["metamers"]
+        with torch.no_grad():
+            rep = model(met.metamer).detach()
+            target_rep = model(image).detach()
+        values = (target_rep - rep).abs().flatten()
+        values = values[~values.isnan()]
+        out_dir.mkdir(parents=True, exist_ok=True)
+        torch.save(met.metamer.detach().cpu(), out_dir / "metamer.pt")
+        torch.save(rep.cpu(), out_dir / "representation.pt")
+        torch.save(target_rep.cpu(), out_dir / "target_representation.pt")
+        return {
+            "losses": state["losses"],
+            "max_abs_rep_error": float(values.max()) if values.numel() else math.nan,
+            "repeats_identical": all(torch.equal(m, metamers[-1]) for m in metamers),
+            "target_sha1": _digest(image),
+        }
+
+    return {"synthesis": one}, {"synthesis": 1}, finish
+
 
 
 def _cpu_name() -> str:
@@ -354,8 +372,17 @@ def probe() -> dict:
     }
 
 
-def worker(argv=None) -> dict:
-    """The worker's whole run: parse, set threads, time, give the result."""
+def worker(argv=None, commands=None, answer=None) -> dict:
+    """The worker's whole run: parse, set threads, warm up, serve, give the result.
+
+    After the warm-up it prints ``{"ready": [passes], "inner": {...}}`` and then
+    answers each line of ``commands`` (standard input): ``PASS [CALLS]`` times
+    one repeat of it (``CALLS`` calls, default its own ``inner``) and prints
+    ``{"seconds": s}``; ``done`` (or the end of input)
+    ends it, and the returned result (every repeat's seconds, the probe, what
+    the run keeps) is printed by the caller. So the harness can alternate the
+    repeats of several installations, each in its own interpreter kept alive.
+    """
     parser = argparse.ArgumentParser(description="ps_speed timing worker")
     parser.add_argument("--probe", action="store_true")
     parser.add_argument("--component", choices=list(COMPONENTS))
@@ -363,7 +390,6 @@ def worker(argv=None) -> dict:
     parser.add_argument("--dtype", choices=DTYPES, default="float32")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=None)
@@ -378,12 +404,29 @@ def worker(argv=None) -> dict:
     torch.set_num_threads(args["threads"])
     device = torch.device(args["device"])
     if args["component"] in SYNTHESES:
-        result = time_synthesis(args, device, args["out"] or Path("."))
+        repeat, inner, finish = synthesis_session(args, device,
+                                                  args["out"] or Path("."))
     else:
-        result = time_component(args, device)
+        repeat, inner, finish = component_session(args, device)
+    answer = answer or (lambda value: print(json.dumps(value), flush=True))
+    answer({"ready": list(repeat), "inner": inner})
+    seconds = {name: [] for name in repeat}
+    for line in commands if commands is not None else sys.stdin:
+        command, _, calls = line.strip().partition(" ")
+        if command == "done":
+            break
+        if command not in repeat:
+            raise SystemExit(f"unknown command {command!r}: expected one of "
+                             f"{list(repeat)} [CALLS] or done")
+        inner[command] = int(calls or inner[command])
+        seconds[command].append(repeat[command](inner[command]))
+        answer({"seconds": seconds[command][-1]})
+    result = finish()
     gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else None
     return {**result, **probe(), "torch_num_threads": torch.get_num_threads(),
             "device_name": gpu or _cpu_name(),
+            "passes": {name: {"seconds": seconds[name], "inner": inner[name]}
+                       for name in repeat},
             "timed": COMPONENTS[args["component"]][0],
             "private_attribute": COMPONENTS[args["component"]][1]}
 
@@ -391,58 +434,89 @@ def worker(argv=None) -> dict:
 # ---------------------------------------------------------------- harness side
 
 def run_name(args: dict) -> str:
-    """``<installation>_<component>_<dtype>_size-<N>``."""
-    return (f"{args['install']}_{args['component']}_{args['dtype']}"
-            f"_size-{args['size']}")
+    """``<component>_<dtype>_size-<N>`` (every installation of the task in it)."""
+    return f"{args['component']}_{args['dtype']}_size-{args['size']}"
 
 
-def loss_rows(args: dict, result: dict, record: dict) -> list[dict]:
-    """The rows of a run's ``loss.csv``: one per pass, medians over repeats.
+#: What a worker's answer says of its installation, copied into every row.
+INSTALL_FIELDS = ("install_python", "plenoptic_version", "plenoptic_commit",
+                  "torch_version",
+                  "python_version", "host", "device_name", "torch_num_threads",
+                  "timed", "private_attribute")
 
-    ``loss`` is the synthesis's final loss (empty for components);
-    ``synth_duration`` the median seconds of one call (one whole synthesis).
+
+def install_record(name: str, python: str, result: dict) -> dict:
+    """Provenance of one installation of a run: its answer's probe, its python.
+
+    ``install_environment`` is the environment ``write_disbatch.py`` made (with
+    its ``installed.json``: ``pip freeze``), or None for a python used as is.
+    """
+    installed = Path(python).parent.parent / "installed.json"
+    record = {k: result.get(k) for k in (*INSTALL_FIELDS, "plenoptic_path")}
+    record.update(install=name, install_python=python,
+                  install_environment=str(installed.parent)
+                  if installed.is_file() else None)
+    if installed.is_file():
+        record["install_pip_freeze"] = json.loads(
+            installed.read_text()).get("pip_freeze")
+    return record
+
+
+def loss_rows(args: dict, results: dict, record: dict) -> list[dict]:
+    """The rows of a run's ``loss.csv``: one per installation and pass.
+
+    ``results`` maps each installation (the baseline first) to its worker's
+    answer. Medians over repeats; ``loss`` is the synthesis's final loss (empty
+    for components); ``synth_duration`` the median seconds of one call.
     """
     import statistics
 
     from plenexp.synth import success
 
+    baseline = next(iter(results))
     rows = []
-    for name, timed in result["passes"].items():
-        seconds = timed["seconds"]
-        row = {
-            "install": args["install"], "baseline": args.get("baseline"),
-            "component": args["component"],
-            "pass": name, "dtype": args["dtype"], "size": args["size"],
-            "device": args["device"], "repeats": len(seconds),
-            "inner": timed["inner"], "median_seconds": statistics.median(seconds),
-            "min_seconds": min(seconds), "synth_duration": statistics.median(seconds),
-            "seed": args["seed"],
-        }
-        if "losses" in result:
-            loss = result["losses"][-1]
-            row.update(loss=loss, synth_iter=len(result["losses"]) - 1,
-                       steps=len(result["losses"]) - 1,
-                       max_abs_rep_error=result["max_abs_rep_error"],
-                       success=bool(loss <= success.SUCCESS_LOSS and
-                                    result["max_abs_rep_error"]
-                                    <= success.SUCCESS_REP_ERROR),
-                       repeats_identical=result["repeats_identical"])
-        else:
-            row.update(loss=math.nan, synth_iter=1, steps=1)
-        row.update(record)
-        rows.append(row)
+    for install, result in results.items():
+        for name, timed in result["passes"].items():
+            seconds = timed["seconds"]
+            row = {
+                "install": install, "baseline": baseline,
+                "component": args["component"],
+                "pass": name, "dtype": args["dtype"], "size": args["size"],
+                "device": args["device"], "repeats": len(seconds),
+                "inner": timed["inner"], "median_seconds": statistics.median(seconds),
+                "min_seconds": min(seconds),
+                "synth_duration": statistics.median(seconds), "seed": args["seed"],
+            }
+            if "losses" in result:
+                loss = result["losses"][-1]
+                row.update(loss=loss, synth_iter=len(result["losses"]) - 1,
+                           steps=len(result["losses"]) - 1,
+                           max_abs_rep_error=result["max_abs_rep_error"],
+                           success=bool(loss <= success.SUCCESS_LOSS and
+                                        result["max_abs_rep_error"]
+                                        <= success.SUCCESS_REP_ERROR),
+                           repeats_identical=result["repeats_identical"])
+            else:
+                row.update(loss=math.nan, synth_iter=1, steps=1)
+            row.update(record)
+            row.update({k: result.get(k) for k in INSTALL_FIELDS})
+            rows.append(row)
     return rows
 
 
 def row_record(record: dict) -> dict:
     """Provenance fields for a table row: no package lists, no paths."""
     return {k: v for k, v in record.items()
-            if k not in ("args", "argv", "install_pip_freeze", "plenoptic_path")}
+            if k not in ("args", "argv", "installs")}
 
 
 def load_run(run_dir, metamer: bool = True):
-    """A finished run as a ``RunRecord``; ``metamer``: the saved tensor (syntheses)."""
-    from plenexp.runs import provenance
+    """A finished run as a ``RunRecord``: its baseline installation's row.
+
+    ``metamer``: the baseline's saved metamer (syntheses); ``trajectory`` its
+    losses. The other installations are in ``loss.csv`` and ``result.json``.
+    """
+    from plenexp.runs import files, provenance
     from plenexp.runs import results as tables
     from plenexp.runs.record import RunRecord
 
@@ -450,22 +524,18 @@ def load_run(run_dir, metamer: bool = True):
     record = provenance.load(run_dir)
     table = run_dir / "loss.csv"
     row = tables.read_rows(table)[0] if table.exists() else {}
+    path = run_dir / "result.json"
+    answers = files.read_json(path) if path.exists() else {}
+    baseline = next(iter(answers), None)
     met = None
-    if metamer and (run_dir / "metamer.pt").exists():
+    if metamer and baseline and (run_dir / baseline / "metamer.pt").exists():
         import torch
 
-        from plenexp.runs import files
-
-        met = torch.load(io.BytesIO(files.read_bytes(run_dir / "metamer.pt")),
-                         weights_only=True)
-    path = run_dir / "result.json"
-    trajectory = None
-    if path.exists():
-        from plenexp.runs import files
-
-        losses = files.read_json(path).get("losses")
-        if losses:
-            trajectory = [{"step": i, "loss": v} for i, v in enumerate(losses)]
+        met = torch.load(io.BytesIO(files.read_bytes(
+            run_dir / baseline / "metamer.pt")), weights_only=True)
+    losses = answers[baseline].get("losses") if baseline else None
+    trajectory = ([{"step": i, "loss": v} for i, v in enumerate(losses)]
+                  if losses else None)
     return RunRecord(run_dir=run_dir, experiment=EXPERIMENT, args=record["args"],
                      provenance={k: v for k, v in record.items() if k != "args"},
                      row=row, metamer=met, trajectory=trajectory)

@@ -25,80 +25,151 @@ KEYS = ["device", "dtype", "size", "component", "pass"]
 N_BOOTSTRAP, COVERAGE = 2000, 0.95
 #: Fewer repeats than this (of A or B) give no interval and no verdict.
 MIN_REPEATS = 3
+#: The smallest change called slower or faster: the whole interval must lie
+#: beyond 1 +- this (or beyond the control's interval, when it is wider).
+MIN_EFFECT = 0.05
 
 
-def bootstrap_ratio(a, b, n: int = N_BOOTSTRAP, seed: int = 0):
-    """Ratio of medians ``median(b) / median(a)`` and its bootstrap interval.
+def bootstrap_ratio(a, b, paired: bool = False, n: int = N_BOOTSTRAP, seed: int = 0):
+    """The ratio B/A of two sets of repeats and its bootstrap interval.
 
-    The repeats of A and of B are resampled independently, with replacement.
+    ``paired`` (repeats timed in the same rounds, ``a[i]`` beside ``b[i]``): the
+    median of the per-round ratios, rounds resampled with replacement, so what
+    drifts between rounds cancels. Otherwise the ratio of medians, the repeats
+    of A and of B resampled independently.
     """
     import numpy as np
 
     a, b = np.asarray(a, float), np.asarray(b, float)
+    if paired:
+        per_round = b / a
+        ratio = float(np.median(per_round))
+    else:
+        ratio = float(np.median(b) / np.median(a))
     if min(a.size, b.size) < MIN_REPEATS:
-        return float(np.median(b) / np.median(a)), math.nan, math.nan
+        return ratio, math.nan, math.nan
     rng = np.random.default_rng(seed)
-    ratios = (np.median(rng.choice(b, (n, b.size)), axis=1)
-              / np.median(rng.choice(a, (n, a.size)), axis=1))
+    if paired:
+        ratios = np.median(rng.choice(per_round, (n, per_round.size)), axis=1)
+    else:
+        ratios = (np.median(rng.choice(b, (n, b.size)), axis=1)
+                  / np.median(rng.choice(a, (n, a.size)), axis=1))
     tail = (1 - COVERAGE) / 2 * 100
     low, high = np.percentile(ratios, [tail, 100 - tail])
-    return float(np.median(b) / np.median(a)), float(low), float(high)
+    return ratio, float(low), float(high)
 
 
-def verdict(low: float, high: float) -> str:
-    """``slower`` / ``faster`` when the whole interval is above / below 1."""
+def verdict(low: float, high: float, floor_low: float = 1 / (1 + MIN_EFFECT),
+            floor_high: float = 1 + MIN_EFFECT) -> str:
+    """``slower`` / ``faster`` when the whole interval is above / below the floor.
+
+    The floor ``[floor_low, floor_high]`` is what noise alone gives: 1 +-
+    :data:`MIN_EFFECT`, widened to the control's interval where there is one.
+    """
     if math.isnan(low) or math.isnan(high):
         return "too few repeats"
-    if low > 1:
+    if low > max(1.0, floor_high):
         return "slower"
-    if high < 1:
+    if high < min(1.0, floor_low):
         return "faster"
     return "no difference"
 
 
-def _timings(run_dir) -> dict[str, list[float]]:
+def _timings(run_dir) -> dict[tuple[str, str], dict[int, float]]:
+    """``(install, pass) -> {round: seconds}`` of one run."""
     from plenexp.runs import results
 
-    out: dict[str, list[float]] = {}
-    for row in results.read_rows(f"{run_dir}/timings.csv"):
-        out.setdefault(row["pass"], []).append(float(row["seconds"]))
+    out: dict[tuple[str, str], dict[int, float]] = {}
+    for i, row in enumerate(results.read_rows(f"{run_dir}/timings.csv")):
+        number = int(row.get("round") or row.get("repeat") or i)
+        out.setdefault((row["install"], row["pass"]), {})[number] = float(
+            row["seconds"])
     return out
 
 
+def controls(frame, baseline: str) -> set[str]:
+    """Installations other than the baseline given the baseline's python."""
+    if "install_python" not in frame.columns:
+        return set()
+    python = frame.loc[frame["install"] == baseline, "install_python"].dropna()
+    if python.empty:
+        return set()
+    same = frame[(frame["install_python"] == python.iloc[0])
+                 & (frame["install"] != baseline)]
+    return set(same["install"].astype(str))
+
+
 def ratio_table(frame, baseline: str):
-    """One row per installation B (not the baseline) and timing."""
+    """One row per installation B (not the baseline) and timing.
+
+    A and B timed in the same run (alternating rounds) are compared round by
+    round; timed in different runs, repeat sets are compared whole. Each
+    verdict uses the noise floor of its timing: 1 +- :data:`MIN_EFFECT`, or the
+    control's interval (:func:`controls`) where wider.
+    """
     import pandas as pd
 
     from plenexp.runs import results
 
     rows = []
-    runs = frame.drop_duplicates("run_dir")
+    runs = frame.drop_duplicates(["run_dir", "install"])
     timings = {}
-    for run_dir in runs["run_dir"]:
+    for run_dir in dict.fromkeys(runs["run_dir"]):
         with results.skipping(run_dir, "timings.csv"):
             timings[run_dir] = _timings(run_dir)
     index = {}
     for r in runs.itertuples(index=False):
         r = r._asdict()
-        for name, values in timings.get(r["run_dir"], {}).items():
+        for (install, name), values in timings.get(r["run_dir"], {}).items():
+            if install != r["install"]:
+                continue
             key = (r["device"], r["dtype"], int(r["size"]), r["component"], name)
-            index[(r["install"], key)] = (values, r)
+            index[(install, key)] = (values, r)
     for (install, key), (b, rb) in index.items():
         if install == baseline or (baseline, key) not in index:
             continue
         a, ra = index[(baseline, key)]
-        ratio, low, high = bootstrap_ratio(a, b)
+        paired = ra["run_dir"] == rb["run_dir"] and set(a) == set(b)
+        rounds = sorted(a) if paired else None
+        ratio, low, high = bootstrap_ratio(
+            [a[i] for i in rounds] if paired else list(a.values()),
+            [b[i] for i in rounds] if paired else list(b.values()), paired=paired)
         rows.append({"install": install, "baseline": baseline,
                      **dict(zip(KEYS, key, strict=True)),
-                     "median_a": float(pd.Series(a).median()),
-                     "median_b": float(pd.Series(b).median()),
-                     "repeats_a": len(a), "repeats_b": len(b), "ratio": ratio,
-                     "low": low, "high": high, "verdict": verdict(low, high),
+                     "median_a": float(pd.Series(list(a.values())).median()),
+                     "median_b": float(pd.Series(list(b.values())).median()),
+                     "repeats_a": len(a), "repeats_b": len(b), "paired": paired,
+                     "ratio": ratio, "low": low, "high": high,
                      "host_a": ra.get("host"), "host_b": rb.get("host"),
                      "hardware_a": ra.get("device_name"),
                      "hardware_b": rb.get("device_name"),
                      "private_attribute": ra.get("private_attribute")})
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return table
+    control = controls(frame, baseline)
+    floors = []
+    for r in table.to_dict("records"):
+        low, high, source = 1 / (1 + MIN_EFFECT), 1 + MIN_EFFECT, "min effect"
+        others = table[table["install"].isin(control - {r["install"]})
+                       & (table[KEYS] == pd.Series({k: r[k] for k in KEYS})
+                          ).all(axis=1)]
+        for c in others.dropna(subset=["low", "high"]).to_dict("records"):
+            if c["low"] < low or c["high"] > high:
+                source = f"control {c['install']}"
+            low, high = min(low, c["low"]), max(high, c["high"])
+        floors.append({"floor_low": low, "floor_high": high, "floor": source,
+                       "verdict": verdict(r["low"], r["high"], low, high)})
+    return pd.concat([table, pd.DataFrame(floors)], axis=1)
+
+
+def _answer(run_dir, install) -> dict:
+    """One installation's worker answer from a run's ``result.json``."""
+    from pathlib import Path
+
+    from plenexp.runs import files
+
+    return files.read_json(Path(run_dir) / "result.json")[str(install)]
 
 
 def _tensor(path):
@@ -119,9 +190,10 @@ def regression_table(frame, baseline: str):
     import pandas as pd
     import torch
 
-    from plenexp.runs import files, results
+    from plenexp.runs import results
 
-    synth = frame[frame["pass"] == "synthesis"].drop_duplicates("run_dir")
+    synth = frame[frame["pass"] == "synthesis"].drop_duplicates(["run_dir",
+                                                                 "install"])
     keys = ["device", "dtype", "size", "component"]
     base = {tuple(r[k] for k in keys): r for r in
             synth[synth["install"] == baseline].to_dict("records")}
@@ -131,13 +203,15 @@ def regression_table(frame, baseline: str):
         if a is None:
             continue
         with results.skipping(r["run_dir"], "metamer"):
-            da, db = Path(a["run_dir"]), Path(r["run_dir"])
-            ma, mb = _tensor(da / "metamer.pt"), _tensor(db / "metamer.pt")
+            da = Path(a["run_dir"]) / str(a["install"])
+            db = Path(r["run_dir"]) / str(r["install"])
+            answer_a = _answer(a["run_dir"], a["install"])
+            answer_b = _answer(r["run_dir"], r["install"])
+            ma = _tensor(da / "metamer.pt")
+            mb = _tensor(db / "metamer.pt")
             ra = _tensor(da / "representation.pt")
             rb = _tensor(db / "representation.pt")
-            ja, jb = files.read_json(da / "result.json"), files.read_json(
-                db / "result.json")
-            la, lb = ja["losses"], jb["losses"]
+            la, lb = answer_a["losses"], answer_b["losses"]
             same_shape = ra.shape == rb.shape
             rel = (float((rb - ra).norm() / ra.norm()) if same_shape
                    else float("nan"))
@@ -154,7 +228,8 @@ def regression_table(frame, baseline: str):
                 "success_a": a["success"], "success_b": r["success"],
                 "max_abs_rep_error_a": a["max_abs_rep_error"],
                 "max_abs_rep_error_b": r["max_abs_rep_error"],
-                "same_target": ja.get("target_sha1") == jb.get("target_sha1")})
+                "same_target": answer_a.get("target_sha1")
+                == answer_b.get("target_sha1")})
     return pd.DataFrame(rows)
 
 
@@ -218,6 +293,7 @@ def conclusion(ratios, regression, frame, baseline: str) -> str:
     if ratios.empty:
         return ("No installation to compare with the baseline "
                 f"{baseline}: every timing lacks its counterpart.\n")
+    control_present = bool(controls(frame, baseline))
     for (install, device), group in ratios.groupby(["install", "device"], sort=False):
         counts = group["verdict"].value_counts()
         n = len(group)
@@ -238,6 +314,24 @@ def conclusion(ratios, regression, frame, baseline: str) -> str:
                      + "; median ratio "
                      f"{group['ratio'].median():.2f})."
                      + (f" {detail}." if detail else ""))
+        widened = group[group["floor"] != "min effect"]
+        lines.append(f"  Noise floor: a timing counts as slower or faster only when "
+                     f"its whole {COVERAGE:.0%} interval lies beyond 1 +- "
+                     f"{MIN_EFFECT:.0%}"
+                     + (f", or beyond the control's interval where wider (it was "
+                        f"for {len(widened)} of {n}: "
+                        f"{', '.join(sorted(set(widened['floor'])))}, up to "
+                        f"[{group['floor_low'].min():.2f}, "
+                        f"{group['floor_high'].max():.2f}])"
+                        if len(widened) else
+                        f" ({install} is itself the control: {baseline}'s python)"
+                        if install in controls(frame, baseline) else
+                        " (no control's interval was wider)"
+                        if control_present else " (no control in this grid)")
+                     + "; A and B were "
+                     + ("timed in alternating rounds." if group["paired"].all()
+                        else "not all timed in the same rounds: drift between "
+                        "them is not cancelled."))
         extreme = group.loc[(group["ratio"].apply(math.log).abs()).idxmax()]
         if extreme["verdict"] in ("slower", "faster"):
             lines.append(f"  Largest change: {extreme['component']} "

@@ -1,18 +1,28 @@
-"""Time one plenoptic component (or one 10-step synthesis) inside one installation.
+"""Time one plenoptic component (or one 10-step synthesis) in several installations.
 
-The timing runs in the installation's own python: ``run.py`` executed there as
-a script (``python -I``: that installation's plenoptic and torch, nothing of
-this checkout's), printing one JSON line. This process records it: into the
-run directory go ``timings.csv`` (one row per pass and repeat: seconds per
-call), ``loss.csv`` (one row per pass: medians, the installation, and for
-syntheses the final loss and success criterion), ``result.json`` (the
-worker's whole answer: loss trajectory, probe), ``provenance.json`` (the
-installation's plenoptic version and commit; its ``pip freeze`` when it has an
-environment made by ``write_disbatch.py``) and, for syntheses, ``metamer.pt``,
-``representation.pt`` and ``target_representation.pt``.
+Each installation ``--install NAME=PYTHON`` (repeatable; the first is the
+baseline A) gets its own interpreter: ``run.py`` executed there as a script
+(``python -I``: that installation's plenoptic and torch, nothing of this
+checkout's), kept alive for the whole run. After their warm-ups, this process
+asks them for one timed repeat at a time, in rounds, alternating the order
+(A B, B A, A B, ...), each looping the same number of calls, so that a load
+that comes and goes on the machine hits every installation alike and the
+ratio B/A of one round is free of it.
+
+Into the run directory go ``timings.csv`` (one row per installation, pass and
+round: seconds per call, position in the round), ``loss.csv`` (one row per
+installation and pass: medians, and for syntheses the final loss and success
+criterion), ``result.json`` (each worker's whole answer: loss trajectory,
+probe), ``provenance.json`` (under ``installs``: each installation's python,
+plenoptic version and commit, and its ``pip freeze`` when it has an environment
+made by ``write_disbatch.py``), ``worker-NAME.log`` (each worker's standard
+error) and, for syntheses, ``NAME/metamer.pt``, ``NAME/representation.pt`` and
+``NAME/target_representation.pt``.
 """
 
+import argparse
 import os
+import re
 
 from plenexp import cli
 
@@ -20,17 +30,25 @@ EXPERIMENT = "ps_speed"
 COMPONENTS = ("pyr_forward", "pyr_recon", "pyr_to_tensor", "tensor_to_pyr",
               "ps_coeffs", "lowpass_recon", "ps_forward", "synth_adam",
               "synth_lbfgs_h3", "synth_lbfgs_h100", "synth_lbfgs_h300")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*")
+
+
+def install_argument(text: str) -> tuple[str, str]:
+    """Parse ``NAME=PYTHON`` (PYTHON may be ``current``: this interpreter)."""
+    name, sep, python = text.partition("=")
+    if not sep or not python.strip() or not _NAME.fullmatch(name):
+        raise argparse.ArgumentTypeError(
+            f"expected NAME=PYTHON (NAME of letters, digits, _.+-), got {text!r}")
+    return name, cli.path_text(python.strip())
 
 
 def parse_args():
     parser = cli.ArgumentParser(description=__doc__)
-    parser.add_argument("--install", default="current", type=cli.path_text,
-                        help="name of the installation (a label in the tables)")
-    parser.add_argument("--baseline", default=None, type=cli.path_text,
-                        help="name of the installation this one is compared with "
-                        "(default: this one)")
-    parser.add_argument("--python", default=None, type=cli.path_text,
-                        help="the installation's python (default: this one)")
+    parser.add_argument("--install", action="append", type=install_argument,
+                        default=None, metavar="NAME=PYTHON",
+                        help="an installation: its name (a label in the tables) "
+                        "and its python ('current': this one); repeat it; the "
+                        "first is the baseline (default: current=current)")
     parser.add_argument("--component", choices=COMPONENTS, default="ps_forward",
                         help="what to time")
     parser.add_argument("--size", type=cli.positive_int, default=64,
@@ -38,14 +56,15 @@ def parse_args():
     parser.add_argument("--dtype", choices=("float32", "float64"),
                         default="float32", help="image and model dtype")
     parser.add_argument("--repeats", type=cli.positive_int, default=10,
-                        help="timed repeats (syntheses: whole syntheses)")
+                        help="timed rounds (one repeat of each installation each; "
+                        "syntheses: one whole synthesis)")
     parser.add_argument("--warmup", type=cli.optional_int, default=2,
                         help="untimed calls first (at least one for components)")
     parser.add_argument("--seed", type=cli.seed, default=0,
                         help="seed of the synthesis's initial image (po.set_seed)")
     parser.add_argument("--threads", type=cli.threads,
                         default=int(os.environ.get("OMP_NUM_THREADS") or 1),
-                        help="torch and OpenMP threads of the worker (default: "
+                        help="torch and OpenMP threads of each worker (default: "
                         "$OMP_NUM_THREADS, else 1)")
     cli.add_device_argument(parser)
     cli.add_run_dir_argument(parser, EXPERIMENT)
@@ -53,90 +72,153 @@ def parse_args():
     parser.add_argument("--no_plots", action="store_true",
                         help="skip the run's figure (analyze.py draws it later)")
     args = vars(parser.parse_args())
-    args["baseline"] = args["baseline"] or args["install"]
+    installs = args["install"] or [("current", "current")]
+    names = [name for name, _ in installs]
+    if len(set(names)) < len(names):
+        parser.error(f"--install names must differ, got {names}")
+    args["install"] = [f"{name}={python}" for name, python in installs]
     if args["warmup"] is None or args["warmup"] < 0:
         args["warmup"] = 0
     return args
 
 
-def call_worker(python: str, argv: list[str], timeout: float | None = None) -> dict:
-    """Run ``run.py`` in ``python`` and give its JSON answer.
+class Worker:
+    """One installation's ``run.py``, alive: asked for one repeat at a time."""
 
-    The child is killed if this process is stopped (SIGTERM unwinds here).
+    def __init__(self, name: str, python: str, argv: list[str], log):
+        import subprocess
+        from pathlib import Path
 
-    Raises
-    ------
-    RunFailed
-        If the worker exits non-zero or prints no JSON (its last line of
-        standard error is the message).
+        self.name, self.python = name, python
+        self.log = log
+        worker = Path(__file__).resolve().with_name("run.py")
+        self.errors = open(log, "w")  # noqa: SIM115 (closed by stop)
+        self.child = subprocess.Popen([python, "-I", str(worker), *argv],
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                      stderr=self.errors, text=True, bufsize=1)
+        self.passes, self.inner = None, None
+
+    def _answer(self) -> dict:
+        import json
+
+        for line in self.child.stdout:
+            try:
+                value = json.loads(line)
+            except ValueError:
+                continue  # something the installation printed: not ours
+            if isinstance(value, dict):
+                return value
+        self.child.wait()
+        lines = [x for x in self.log.read_text(errors="replace").splitlines()
+                 if x.strip()] or ["no output"]
+        raise cli.RunFailed(f"the worker of {self.name} ({self.python}) failed: "
+                            f"{lines[-1]}")
+
+    def _send(self, line: str) -> None:
+        try:
+            self.child.stdin.write(line + "\n")
+            self.child.stdin.flush()
+        except BrokenPipeError:
+            pass  # it died: _answer says why
+
+    def ready(self) -> None:
+        """Wait for its warm-up; learn its passes and calls per repeat."""
+        answer = self._answer()
+        self.passes, self.inner = answer["ready"], answer["inner"]
+
+    def repeat(self, name: str, inner: int) -> float:
+        """Seconds per call of one timed repeat of pass ``name``: ``inner`` calls."""
+        self._send(f"{name} {inner}")
+        return float(self._answer()["seconds"])
+
+    def finish(self) -> dict:
+        """Its whole answer (every repeat, the probe), once it has ended."""
+        self._send("done")
+        result = self._answer()
+        self.child.wait()
+        return result
+
+    def stop(self) -> None:
+        """Kill it if still running; close its log."""
+        if self.child.poll() is None:
+            self.child.kill()
+            self.child.wait()
+        self.errors.close()
+
+
+def interleave(workers: list, repeats: int) -> list[dict]:
+    """Every pass's rounds: one repeat of each worker, the order reversed each round.
+
+    Every worker loops the same number of calls per repeat (the largest its
+    warm-ups asked for): looped calls run with warmer caches, so unequal loops
+    would bias the ratio.
+
+    Returns
+    -------
+    rows
+        One per worker, pass and round: ``install``, ``pass``, ``round``,
+        ``position`` (0: first in its round), ``inner``, ``seconds``.
     """
-    import json
-    import subprocess
-    from pathlib import Path
-
-    worker = Path(__file__).resolve().with_name("run.py")
-    child = subprocess.Popen([python, "-I", str(worker), *argv],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True)
-    try:
-        out, err = child.communicate(timeout=timeout)
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-    lines = out.strip().splitlines()
-    if child.returncode or not lines:
-        last = (err.strip().splitlines() or ["no output"])[-1]
-        raise cli.RunFailed(f"the worker in {python} failed: {last}")
-    return json.loads(lines[-1])
+    rows = []
+    for name in workers[0].passes:
+        # the same calls per repeat for all: as many as the slowest warm-up asks
+        inner = max(worker.inner[name] for worker in workers)
+        for number in range(repeats):
+            order = workers if number % 2 == 0 else workers[::-1]
+            for position, worker in enumerate(order):
+                rows.append({"install": worker.name, "pass": name,
+                             "round": number, "position": position,
+                             "inner": inner,
+                             "seconds": worker.repeat(name, inner)})
+    return rows
 
 
 def main():
     args = parse_args()
     import json
     import sys
-    from pathlib import Path
 
     from plenexp.runs import devices, harness, results
     from ps_speed import run
 
     device = devices.resolve_device(args["device"])
-    python = args["python"] or sys.executable
+    installs = [spec.split("=", 1) for spec in args["install"]]
+    installs = [(name, sys.executable if python == "current" else python)
+                for name, python in installs]
     run_dir = harness.run_dir_for(args["output_dir"], args["output_root"],
                                   EXPERIMENT, run.run_name(args), args=args)
     with harness.started_run(run_dir, args, device) as ctx:
         clock = devices.Stopwatch(device)
         worker_argv = ["--component", args["component"], "--size", str(args["size"]),
                        "--dtype", args["dtype"], "--device", str(device),
-                       "--repeats", str(args["repeats"]),
                        "--warmup", str(args["warmup"]),
-                       "--threads", str(args["threads"]), "--seed", str(args["seed"]),
-                       "--out", str(ctx.dir)]
-        result = call_worker(python, worker_argv)
+                       "--threads", str(args["threads"]), "--seed", str(args["seed"])]
+        workers = []
+        try:
+            for name, python in installs:  # their imports and warm-ups overlap
+                workers.append(Worker(name, python,
+                                      [*worker_argv, "--out", str(ctx.dir / name)],
+                                      ctx.dir / f"worker-{name}.log"))
+            for worker in workers:
+                worker.ready()
+            rows = interleave(workers, args["repeats"])
+            answers = {worker.name: {**worker.finish(),
+                                     "install_python": worker.python}
+                       for worker in workers}
+        finally:
+            for worker in workers:
+                worker.stop()
         ctx.record["worker_duration"] = clock.elapsed()
-        installed = Path(python).parent.parent / "installed.json"
-        record = {k: result.get(k) for k in (
-            "plenoptic_version", "plenoptic_commit", "plenoptic_path",
-            "torch_version", "python_version", "host", "device_name",
-            "torch_num_threads", "timed", "private_attribute")}
-        record.update(install=args["install"], install_python=python,
-                      omp_num_threads=str(args["threads"]),
-                      install_environment=str(installed.parent)
-                      if installed.is_file() else None)
-        ctx.record.update(record)
-        if installed.is_file():
-            ctx.record["install_pip_freeze"] = json.loads(
-                installed.read_text()).get("pip_freeze")
-        (ctx.dir / "result.json").write_text(json.dumps(result, indent=1) + "\n")
-        results.write_row([{"install": args["install"], "component": args["component"],
-                            "pass": name, "repeat": i, "inner": timed["inner"],
-                            "seconds": seconds}
-                           for name, timed in result["passes"].items()
-                           for i, seconds in enumerate(timed["seconds"])],
+        ctx.record["omp_num_threads"] = str(args["threads"])
+        ctx.record["installs"] = {name: run.install_record(name, python,
+                                                           answers[name])
+                                  for name, python in installs}
+        (ctx.dir / "result.json").write_text(json.dumps(answers, indent=1) + "\n")
+        results.write_row([{"component": args["component"], **row} for row in rows],
                           ctx.dir / "timings.csv")
-        rows = run.loss_rows(args, result, run.row_record(ctx.flat_record()))
-        ctx.record["synth_duration"] = rows[-1]["synth_duration"]
-        results.write_row(rows, ctx.dir / "loss.csv")
+        table = run.loss_rows(args, answers, run.row_record(ctx.flat_record()))
+        ctx.record["synth_duration"] = table[0]["synth_duration"]
+        results.write_row(table, ctx.dir / "loss.csv")
         if not args["no_plots"]:
             from ps_speed import plot
 

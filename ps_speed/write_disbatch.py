@@ -1,6 +1,7 @@
 """Write the task file of one ps_speed grid, making the installations first.
 
-One task per installation, component, dtype and image size.
+One task per component, dtype and image size; it times every installation,
+their repeats alternated in rounds (``synthesize.py``).
 
 ``--plenoptic NAME=SPEC`` (repeatable; the first is the baseline A, every
 other one is compared with it) names the installations: SPEC is a released
@@ -13,8 +14,9 @@ a lock, published by one rename) and reused by later writers. Without
 
 Grids: smoke (seconds: the running python twice, 64 x 64, two components),
 quick (the running plenoptic against itself and against 2.1.0, CPU, 128 and
-256), full (every component, float32 and float64, 256 and 512; write it once
-with ``--device cpu`` and once with ``--device cuda``).
+256; LBFGS at 128 only, history 3 and 100), full (every component, float32
+and float64, 256 and 512; write it once with ``--device cpu`` and once with
+``--device cuda``).
 """
 
 from __future__ import annotations
@@ -40,15 +42,18 @@ from plenexp.errors import UsageError
 EXPERIMENT = "ps_speed"
 
 # The grids, as sweeps. Installations are (name, spec); the first is baseline A.
+# ``sizes_of``: components timed at other sizes than ``sizes``.
 SMOKE = dict(installs=[("A", "current"), ("B", "current")], sizes=[64],
              dtypes=["float32"], components=["ps_forward", "synth_adam"],
-             repeats=5, warmup=1, synth_repeats=3, synth_warmup=0)
+             repeats=6, warmup=1, synth_repeats=3, synth_warmup=0)
 QUICK = dict(installs=[("installed", "current"), ("installed_again", "current"),
                        ("v2.1.0", "2.1.0")],
              sizes=[128, 256], dtypes=["float32"],
              components=["pyr_forward", "pyr_recon", "pyr_to_tensor",
                          "tensor_to_pyr", "ps_coeffs", "lowpass_recon",
-                         "ps_forward", "synth_adam"],
+                         "ps_forward", "synth_adam", "synth_lbfgs_h3",
+                         "synth_lbfgs_h100"],
+             sizes_of={"synth_lbfgs_h3": [128], "synth_lbfgs_h100": [128]},
              repeats=10, warmup=2, synth_repeats=3, synth_warmup=0)
 FULL = dict(installs=QUICK["installs"], sizes=[256, 512],
             dtypes=["float32", "float64"],
@@ -319,44 +324,53 @@ def installations(root: Path, specs) -> list[Install]:
 # ------------------------------------------------------------ grids
 
 def task_seconds(component: str, size: int, device: str, repeats: int,
-                 warmup: int) -> float:
-    """Estimated seconds of one task: two interpreters' start-up and the calls."""
+                 warmup: int, installs: int = 1) -> float:
+    """Estimated seconds of one task: the interpreters' start-up and the calls."""
     if component.startswith("synth_"):
         per_step = (cost.lbfgs_evaluations(1, LBFGS_MAX_ITER, LBFGS_MAX_ITER)
                     if "lbfgs" in component else 1.0)
-        evaluations = (warmup + repeats) * SYNTH_STEPS * per_step + 2
+        evaluations = installs * ((warmup + repeats) * SYNTH_STEPS * per_step + 2)
         return cost.plenoptic_seconds(evaluations, (size, size), device) \
             + cost.STARTUP["python"]
     # both passes (forward about a third of forward + backward)
-    evaluations = (warmup + repeats) * 1.33 * EVALS_PER_CALL[component]
+    evaluations = installs * (warmup + repeats) * 1.33 * EVALS_PER_CALL[component]
     return (cost.plenoptic_seconds(evaluations, (size, size), device)
-            + cost.STARTUP["python"] + 2 * repeats * MIN_REPEAT_S)
+            + cost.STARTUP["python"] + 2 * installs * repeats * MIN_REPEAT_S)
 
 
 #: Installations chosen with ``--plenoptic`` (set by :func:`main`).
 CHOSEN: list[tuple[str, str]] = []
+#: ``--repeats`` and ``--warmup`` given to the writer (set by :func:`main`).
+OVERRIDES: dict[str, int] = {}
 
 
 def sweep(grid: dict, root, device: str) -> list[Task]:
-    """One task per installation x dtype x size x component of ``grid``."""
+    """One task per dtype x size x component of ``grid``: every installation in it.
+
+    The task's repeats alternate between the installations in rounds
+    (``synthesize.py``), so a load that comes and goes hits them alike.
+    """
     result = []
     chosen = installations(root, CHOSEN or grid["installs"])
-    for install in chosen:
-        for dtype in grid["dtypes"]:
-            for size in grid["sizes"]:
-                for component in grid["components"]:
-                    synth = component.startswith("synth_")
-                    repeats = grid["synth_repeats" if synth else "repeats"]
-                    warmup = grid["synth_warmup" if synth else "warmup"]
-                    argv = ("--install", install.name, "--python", install.python,
-                            "--component", component, "--size", str(size),
-                            "--dtype", dtype, "--repeats", str(repeats),
-                            "--warmup", str(warmup), "--seed", "0",
-                            "--baseline", chosen[0].name, "--no_plots")
-                    result.append(Task(
-                        f"{install.name}_{component}_{dtype}_size-{size}", argv,
-                        seconds=task_seconds(component, size, device, repeats,
-                                             warmup)))
+    specs = [arg for install in chosen
+             for arg in ("--install", f"{install.name}={install.python}")]
+    for dtype in grid["dtypes"]:
+        for component in grid["components"]:
+            for size in grid.get("sizes_of", {}).get(component, grid["sizes"]):
+                synth = component.startswith("synth_")
+                repeats = OVERRIDES.get("repeats", grid["synth_repeats" if synth
+                                                        else "repeats"])
+                warmup = OVERRIDES.get("warmup", grid["synth_warmup" if synth
+                                                      else "warmup"])
+                if not synth:
+                    warmup = max(1, warmup)
+                argv = (*specs, "--component", component, "--size", str(size),
+                        "--dtype", dtype, "--repeats", str(repeats),
+                        "--warmup", str(warmup), "--seed", "0", "--no_plots")
+                result.append(Task(
+                    f"{component}_{dtype}_size-{size}", argv,
+                    seconds=task_seconds(component, size, device, repeats,
+                                         warmup, len(chosen))))
     return result
 
 
@@ -368,7 +382,12 @@ GRIDS = {
 
 
 def add_plenoptic_argument(parser) -> None:
-    """``--plenoptic NAME=SPEC`` (repeatable)."""
+    """``--plenoptic NAME=SPEC`` (repeatable), ``--repeats``, ``--warmup``."""
+    parser.add_argument("--repeats", type=cli.positive_int, default=None,
+                        help="timed rounds of every task (default: the grid's)")
+    parser.add_argument("--warmup", type=cli.optional_int, default=None,
+                        help="untimed calls first (default: the grid's; "
+                        "components: at least one)")
     parser.add_argument("--plenoptic", action="append", type=install_spec,
                         default=None, metavar="NAME=SPEC",
                         help="an installation to time: SPEC is a version (2.1.0), "
@@ -382,7 +401,12 @@ def main(argv=None) -> None:
     if not {"-h", "--help"} & set(argv):
         pre = cli.ArgumentParser(add_help=False)
         add_plenoptic_argument(pre)
-        chosen = pre.parse_known_args(argv)[0].plenoptic or []
+        known = pre.parse_known_args(argv)[0]
+        chosen = known.plenoptic or []
+        OVERRIDES.clear()
+        OVERRIDES.update({k: v for k, v in (("repeats", known.repeats),
+                                            ("warmup", known.warmup))
+                          if v is not None})
         names = [name for name, _ in chosen]
         if len(set(names)) < len(names):
             raise UsageError(f"--plenoptic names must differ, got {names}")
