@@ -372,6 +372,14 @@ def probe() -> dict:
     }
 
 
+class _WorkerParser(argparse.ArgumentParser):
+    """Errors on one line, exit status 2, as every script of the project."""
+
+    def error(self, message):
+        """Exit with status 2 and one line naming the problem."""
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def worker(argv=None, commands=None, answer=None) -> dict:
     """The worker's whole run: parse, set threads, warm up, serve, give the result.
 
@@ -383,16 +391,25 @@ def worker(argv=None, commands=None, answer=None) -> dict:
     the run keeps) is printed by the caller. So the harness can alternate the
     repeats of several installations, each in its own interpreter kept alive.
     """
-    parser = argparse.ArgumentParser(description="ps_speed timing worker")
-    parser.add_argument("--probe", action="store_true")
-    parser.add_argument("--component", choices=list(COMPONENTS))
-    parser.add_argument("--size", type=int, default=64)
-    parser.add_argument("--dtype", choices=DTYPES, default="float32")
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=None)
+    # the installation's own interpreter runs this without plenexp: a parser of
+    # its own, with plenexp's one-line errors
+    parser = _WorkerParser(description="ps_speed timing worker (run by "
+                           "synthesize.py inside each installation's Python)")
+    parser.add_argument("--probe", action="store_true",
+                        help="print the installation's versions and exit")
+    parser.add_argument("--component", choices=list(COMPONENTS),
+                        help="what to time")
+    parser.add_argument("--size", type=int, default=64,
+                        help="image height and width (pixels)")
+    parser.add_argument("--dtype", choices=DTYPES, default="float32",
+                        help="tensor dtype")
+    parser.add_argument("--device", default="cpu", help="torch device")
+    parser.add_argument("--warmup", type=int, default=2,
+                        help="untimed calls before the repeats")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the inputs")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="directory for what the run keeps (metamers)")
     args = vars(parser.parse_args(argv))
     os.environ.setdefault("TQDM_DISABLE", "1")
     if args["probe"]:
