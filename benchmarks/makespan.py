@@ -26,6 +26,8 @@ a fraction of ``LBFGS_max_iter`` (a non-integer, or written ``0.5x``) or empty
 import math
 from pathlib import Path
 
+from _support import bench
+
 from plenexp import cli
 from plenexp.runs import paths
 
@@ -161,7 +163,7 @@ def main():
               f"{'measured':>8}  "
               "(makespan / lower bound)")
         for slots in args.slots:
-            bound = cost.lower_bound(measured, slots)
+            bound = bench.lower_bound(measured, slots)
             file, estimate, steps, config, best = (
                 cost.makespan(order, slots) / bound if order else math.nan
                 for order in (measured, by_estimate, by_steps, by_config,

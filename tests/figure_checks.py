@@ -13,7 +13,7 @@ import re
 
 from matplotlib.figure import Figure
 
-from plenexp.summary import axis_ticks, facet_grid
+from plenexp.summary import facet_grid
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 
@@ -172,7 +172,7 @@ def check_tick_labels(fig: Figure, minimum: int = 2) -> None:
         for axis in (ax.xaxis, ax.yaxis):
             if not axis.get_visible() or not _labels_shown(axis):
                 continue
-            labels = visible = axis_ticks.visible_tick_labels(axis)
+            labels = visible = visible_tick_labels(axis)
             assert len(visible) >= minimum, (
                 f"{axis.axis_name} axis of {ax.get_title()!r} "
                 f"({axis.get_scale()}) has tick labels {labels}")
@@ -201,3 +201,14 @@ def check_figure(fig: Figure, numeric: tuple[str, ...] = (),
         check_numeric_panel_order(fig, variable)
     for header in legend_numeric:
         check_numeric_legend_order(fig, header)
+
+
+def visible_tick_labels(axis) -> list[str]:
+    """The non-empty major tick labels inside an axis's view limits."""
+    low, high = sorted(axis.get_view_interval())
+    span = high - low
+    locs = [v for v in axis.get_majorticklocs()
+            if low - 1e-9 * abs(span) <= v <= high + 1e-9 * abs(span)]
+    formatter = axis.get_major_formatter()
+    formatter.set_locs(locs)
+    return [text for text in (formatter(v) for v in locs) if text.strip()]

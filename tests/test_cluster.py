@@ -13,13 +13,14 @@ import imageio.v3 as iio
 import numpy as np
 import pandas as pd
 import pytest
-from _support import fake_runs
+from _support import bench, fake_runs
 
 from plenexp.cluster import cost, sbatch
 from plenexp.runs import rundir
 from plenexp.summary import timing_report
 from ps_lbfgs import write_disbatch as ps_lbfgs
 from ps_noise import write_disbatch as ps_noise
+from tests import legacy_cost
 from tests.conftest import REPO
 
 MAKESPAN = REPO / "benchmarks" / "makespan.py"
@@ -33,7 +34,7 @@ def _line_cost(line: str) -> float:
     """The cost estimate of a ps_lbfgs task line's script arguments."""
     words = shlex.split(line)
     start = next(i for i, w in enumerate(words) if w.endswith("time_synthesize.sh"))
-    options = cost.parse_options(words[start + 1:])
+    options = legacy_cost.parse_options(words[start + 1:])
     max_iter, fraction = int(options["max_iter"]), options["max_eval_fraction"]
     return ps_lbfgs.run_seconds(
         options["img"], int(options["crop"]), int(options["synth_max_iter"]),
@@ -52,33 +53,35 @@ def _option(line: str, name: str) -> str:
 def test_estimate_grows_with_what_a_run_does():
     base = ["--img", "einstein", "--max_iter", "10", "--max_eval", "10",
             "--synth_max_iter", "100"]
-    seconds = cost.estimate_seconds(base)
+    seconds = legacy_cost.estimate_seconds(base)
     # 200 steps cost about twice 100; a 128x128 crop about a quarter of 256x256
-    more_steps = cost.estimate_seconds([*base, "--synth_max_iter", "200"])
-    cropped = cost.estimate_seconds([*base, "--crop", "128"])
+    more_steps = legacy_cost.estimate_seconds([*base, "--synth_max_iter", "200"])
+    cropped = legacy_cost.estimate_seconds([*base, "--crop", "128"])
     start = cost.STARTUP["python"]
     assert more_steps - start == pytest.approx(2 * (seconds - start))
     assert cropped - start == pytest.approx((seconds - start) / 4)
     # max_eval None is LBFGS's 1.25 x max_iter; no line search: at most max_iter
-    none = cost.estimate_seconds([*base, "--max_eval", "None"])
-    no_search = cost.estimate_seconds([*base, "--max_eval", "40",
+    none = legacy_cost.estimate_seconds([*base, "--max_eval", "None"])
+    no_search = legacy_cost.estimate_seconds([*base, "--max_eval", "40",
                                        "--line_search_fn", "None"])
     assert none - start == pytest.approx((seconds - start) * 13 / 10.5)
     assert no_search == pytest.approx(seconds)
     # Adam: one evaluation per step
-    adam = cost.estimate_seconds(["--optimizer", "Adam", "--synth_max_iter", "100"])
+    adam = legacy_cost.estimate_seconds(["--optimizer", "Adam",
+                                         "--synth_max_iter", "100"])
     assert adam < seconds / 5
     # a GPU is faster; Octave slower than MATLAB
-    assert cost.estimate_seconds(base, device="cuda:0") < seconds / 2
-    octave = cost.estimate_seconds(["--n_iter", "100", "--engine", "octave"])
-    matlab = cost.estimate_seconds(["--n_iter", "100", "--engine", "matlab"])
+    assert legacy_cost.estimate_seconds(base, device="cuda:0") < seconds / 2
+    octave = legacy_cost.estimate_seconds(["--n_iter", "100", "--engine", "octave"])
+    matlab = legacy_cost.estimate_seconds(["--n_iter", "100", "--engine", "matlab"])
     assert octave > matlab > cost.STARTUP["matlab"]
 
 
 def test_image_size_read_from_a_file(tmp_path):
     image = tmp_path / "wide.png"
     iio.imwrite(image, np.zeros((64, 32), dtype=np.uint8))
-    assert cost.image_shape(cost.parse_options(["--img", str(image)])) == (64, 32)
+    options = legacy_cost.parse_options(["--img", str(image)])
+    assert cost.image_shape(options) == (64, 32)
     assert cost.image_shape({"img": "parrot"}) == (254, 266)
     assert cost.image_shape({"img": str(tmp_path / "missing.png")}) == (256, 256)
     assert cost.image_shape({"img": "fig4a", "crop": "100"}) == (100, 100)
@@ -88,8 +91,8 @@ def test_makespan_simulates_disbatch_dispatch():
     # a long task written last runs alone at the end
     assert cost.makespan([1, 1, 1, 1, 4], 2) == 6
     assert cost.makespan([4, 1, 1, 1, 1], 2) == 4
-    assert cost.lower_bound([1, 1, 1, 1, 4], 2) == 4
-    assert cost.lower_bound([3] * 10, 2) == 15
+    assert bench.lower_bound([1, 1, 1, 1, 4], 2) == 4
+    assert bench.lower_bound([3] * 10, 2) == 15
     assert cost.longest_first([2, 5, 2, 9, 5]) == [3, 1, 4, 0, 2]
 
 

@@ -22,6 +22,7 @@ from plenexp.synth import synthesis
 from ps_lbfgs import summarize
 from ps_lbfgs import write_disbatch as grids
 from tests import figure_checks as checks
+from tests import legacy_cost
 from tests.conftest import REPO, process_duration
 
 
@@ -50,12 +51,11 @@ def test_full_grid_is_the_published_sweep():
 
 def test_task_seconds_are_the_cost_estimate():
     """Each task's seconds: ``run_seconds`` of its values, what the argv costs."""
-    from plenexp.cluster import cost
 
     for device in ("cpu", "cuda:0"):
         for grid in grids.GRIDS.values():
             for task in grid(device=device):
-                options = cost.parse_options(task.argv)
+                options = legacy_cost.parse_options(task.argv)
                 fraction = options.pop("max_eval_fraction")
                 max_iter = int(options["max_iter"])
                 options["max_eval"] = str(grids.max_eval_count(
@@ -63,7 +63,7 @@ def test_task_seconds_are_the_cost_estimate():
                 argv = [w for k, v in options.items() for w in (f"--{k}", v)
                         if v is not True]
                 assert task.seconds == pytest.approx(
-                    cost.estimate_seconds(argv, device), rel=1e-12)
+                    legacy_cost.estimate_seconds(argv, device), rel=1e-12)
                 assert f"_eval-{options['max_eval']}_" in task.name
 
 

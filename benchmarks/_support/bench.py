@@ -104,3 +104,11 @@ def median(values: Sequence[float]) -> float:
 def python() -> str:
     """The interpreter running the benchmark (the same one runs every child)."""
     return sys.executable
+
+
+def lower_bound(durations, slots: int) -> float:
+    """No order finishes sooner: ``max(total / slots, longest task)``."""
+    durations = list(durations)
+    if not durations:
+        return 0.0
+    return max(sum(durations) / slots, max(durations))

@@ -219,10 +219,11 @@ def write_disbatch(
             skipped += 1
             continue
         todo.append((task, run_dir))
-    costs = [estimate(task, args) if estimate is not None
-             else task.seconds if task.seconds is not None
-             else cost.estimate_seconds((*task.argv, *extra), device)
+    costs = [estimate(task, args) if estimate is not None else task.seconds
              for task, _ in todo]
+    if None in costs:
+        raise ValueError(f"{experiment}: a task of grid {args.grid!r} has no "
+                         "estimated seconds (Task.seconds)")
     lines, ordered_costs = [], []
     for i in order_tasks([task for task, _ in todo], costs, args.order):
         task, run_dir = todo[i]

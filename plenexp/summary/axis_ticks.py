@@ -2,7 +2,7 @@
 
 Used by every summary figure (:mod:`plenexp.summary.facet_grid` and the experiments'
 own figures); ``tests/figure_checks.py`` reads labels with
-:func:`visible_tick_labels`.
+the figure checks of the tests.
 """
 
 from __future__ import annotations
@@ -80,17 +80,6 @@ def bulk_limits(values: Iterable[float], log: bool, extra: Iterable[float] = (),
     both = np.concatenate([array, np.asarray(list(extra), dtype=float)])
     both = both[np.isfinite(both) & (both >= low) & (both <= high)]
     return padded_limits(both, log)
-
-
-def visible_tick_labels(axis) -> list[str]:
-    """The non-empty major tick labels inside an axis's view limits."""
-    low, high = sorted(axis.get_view_interval())
-    span = high - low
-    locs = [v for v in axis.get_majorticklocs()
-            if low - 1e-9 * abs(span) <= v <= high + 1e-9 * abs(span)]
-    formatter = axis.get_major_formatter()
-    formatter.set_locs(locs)
-    return [text for text in (formatter(v) for v in locs) if text.strip()]
 
 
 def _plain(value: float, _pos=None) -> str:
