@@ -527,10 +527,10 @@ def load_run(run_dir, metamer: bool = True):
     answers = json.loads(path.read_text()) if path.exists() else {}
     baseline = next(iter(answers), None)
     met = None
-    if metamer and baseline and (run_dir / baseline / "metamer.pt").exists():
+    if metamer and (run_dir / "metamer.pt").exists():  # the baseline's
         import torch
 
-        met = torch.load(run_dir / baseline / "metamer.pt", weights_only=True)
+        met = torch.load(run_dir / "metamer.pt", weights_only=True)
     losses = answers[baseline].get("losses") if baseline else None
     trajectory = ([{"step": i, "loss": v} for i, v in enumerate(losses)]
                   if losses else None)
