@@ -545,11 +545,11 @@ def load_run(run_dir, metamer: bool = True):
     answers = files.read_json(path) if path.exists() else {}
     baseline = next(iter(answers), None)
     met = None
-    if metamer and baseline and (run_dir / baseline / "metamer.pt").exists():
+    if metamer and (run_dir / "metamer.pt").exists():  # the baseline's
         import torch
 
-        met = torch.load(io.BytesIO(files.read_bytes(
-            run_dir / baseline / "metamer.pt")), weights_only=True)
+        met = torch.load(io.BytesIO(files.read_bytes(run_dir / "metamer.pt")),
+                         weights_only=True)
     losses = answers[baseline].get("losses") if baseline else None
     trajectory = ([{"step": i, "loss": v} for i, v in enumerate(losses)]
                   if losses else None)

@@ -17,7 +17,8 @@ probe), ``provenance.json`` (under ``installs``: each installation's python,
 plenoptic version and commit, and its ``pip freeze`` when it has an environment
 made by ``write_disbatch.py``), ``worker-NAME.log`` (each worker's standard
 error) and, for syntheses, ``NAME/metamer.pt``, ``NAME/representation.pt`` and
-``NAME/target_representation.pt``.
+``NAME/target_representation.pt`` (the baseline's also at the top, where
+every experiment's run keeps its metamer).
 """
 
 import argparse
@@ -176,6 +177,7 @@ def interleave(workers: list, repeats: int) -> list[dict]:
 def main():
     args = parse_args()
     import json
+    import shutil
     import sys
 
     from plenexp.runs import devices, harness, results
@@ -208,6 +210,8 @@ def main():
         finally:
             for worker in workers:
                 worker.stop()
+        for saved in (ctx.dir / installs[0][0]).glob("*.pt"):  # the baseline's
+            shutil.copyfile(saved, ctx.dir / saved.name)  # where every run has it
         ctx.record["worker_duration"] = clock.elapsed()
         ctx.record["omp_num_threads"] = str(args["threads"])
         ctx.record["installs"] = {name: run.install_record(name, python,
