@@ -84,6 +84,12 @@ def _exit_now(status: int) -> None:
     rundir = sys.modules.get("plenexp.runs.rundir")
     for partial in list(getattr(rundir, "LIVE_PARTIALS", ())):
         rundir.shutil.rmtree(partial, ignore_errors=True)
+        # and the directories the run made above it, where left empty
+        for directory in getattr(rundir, "LIVE_CREATED", {}).get(partial, ()):
+            try:
+                os.rmdir(directory)
+            except OSError:
+                break
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

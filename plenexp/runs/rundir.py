@@ -402,6 +402,7 @@ def atomic_run_dir(final: str | os.PathLike) -> Iterator[Path]:
     stop = threading.Event()
     threading.Thread(target=_heartbeat, args=(tmp, stop), daemon=True).start()
     LIVE_PARTIALS.add(tmp)
+    LIVE_CREATED[tmp] = created
     try:
         yield tmp
         publish(tmp, final)
@@ -411,12 +412,16 @@ def atomic_run_dir(final: str | os.PathLike) -> Iterator[Path]:
         raise
     finally:
         LIVE_PARTIALS.discard(tmp)
+        LIVE_CREATED.pop(tmp, None)
         stop.set()
 
 
 #: Partial run directories of this process's runs in progress: removed by a
 #: SIGTERM that cannot unwind (``plenexp.cli``: one during an import).
 LIVE_PARTIALS: set[Path] = set()
+#: The directories each of those runs created above it (deepest first):
+#: removed with it where left empty.
+LIVE_CREATED: dict[Path, list[Path]] = {}
 
 
 def _heartbeat(path: Path, stop: threading.Event) -> None:
@@ -497,8 +502,8 @@ def done_runs(root: str | os.PathLike,
         if any(e.name == DONE_MARKER and _is_file(e) for e in entries):
             yield current
             continue
-        if any(e.name == DONE_MARKER for e in entries):
-            # a FIFO, device or directory as the marker: no published run
+        if any(e.name == DONE_MARKER and not _is_dir(e) for e in entries):
+            # a FIFO, device or socket as the marker: no published run
             if problems is not None:
                 problems.append(f"{current / DONE_MARKER}: not a regular file "
                                 "(no published run); run left out")
