@@ -496,8 +496,8 @@ def done_runs(root: str | os.PathLike,
         if any(e.name == DONE_MARKER and _is_file(e) for e in entries):
             yield current
             continue
-        if any(e.name == DONE_MARKER for e in entries):
-            # a FIFO, device or directory as the marker: no published run
+        if any(e.name == DONE_MARKER and not _is_dir(e) for e in entries):
+            # a FIFO, device or socket as the marker: no published run
             if problems is not None:
                 problems.append(f"{current / DONE_MARKER}: not a regular file "
                                 "(no published run); run left out")

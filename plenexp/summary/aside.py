@@ -84,9 +84,11 @@ def built_aside(output_dir: str | os.PathLike) -> Iterator[Path]:
         yield aside
         if skipped := errors.reported():
             with rundir.atomic_path(aside / SKIPPED_FILE) as tmp:
+                # a path that is not UTF-8 (bytes from another system) escaped
                 tmp.write_text(f"{len(skipped)} run(s) or file(s) left out of "
                                "this summary:\n" + "".join(
-                                   f"  {line}\n" for line in skipped))
+                                   f"  {line}\n" for line in skipped),
+                               encoding="utf-8", errors="backslashreplace")
         _publish(aside, final)
     except BaseException:
         shutil.rmtree(aside, ignore_errors=True)
