@@ -34,8 +34,8 @@ def analyze_run(run_dir: str | os.PathLike, figures: bool = True,
 
     run_dir = Path(run_dir)
     table = run_dir / "loss.csv"
-    if force:  # a damaged table is rebuilt, not read
-        tables.drop_damaged(table)
+    # a damaged table is rebuilt from the saved metamer, not read
+    tables.drop_damaged(table)
     rebuild = force or not table.exists()
     figures = figures and (force or not all(
         (run_dir / f"{name}.png").exists() for name in plot.FIGURES))
