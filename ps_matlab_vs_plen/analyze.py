@@ -103,6 +103,8 @@ def analyze(found: list[Path], force: bool = False, csv_dir: Path | None = None,
                     cache[key] = (run.scoring_model(result.img_spec, target), target)
                 rows = run.result_rows(result, *cache[key])
             except shared_results.READ_ERRORS as err:  # wrong size, NaN...
+                if isinstance(err, UsageError) and "with --img FILE" in str(err):
+                    raise  # a bare MAT file's target is the user's to give
                 _skip(path, err, failed)  # this result is unreadable; go on
                 continue
             table.parent.mkdir(parents=True, exist_ok=True)
