@@ -311,17 +311,33 @@ def _resume_both_ways(cluster: Cluster, writer: str, grid: str, taskfile: Path,
     assert {run: _finished(run) for run in done} == finished  # not run again
 
 
-#: Steps of the task the time limit must cut: about 1 minute alone on one core,
-#: far longer than the two short tasks before it, so the one-minute limit always
-#: lands while it runs (never between tasks).
-LONG_TASK_STEPS = 150
+#: Steps of the task the time limit must cut: far more than any machine runs in
+#: the one-minute limit, so the kill always lands while it synthesizes.
+LONG_TASK_STEPS = 100_000
+
+
+def _until_gate(gate: Path, line: str, before_gate: str) -> str:
+    """A task line that runs ``before_gate`` until ``gate`` exists, then ``line``.
+
+    Makes a test's timing independent of how fast the machine synthesizes:
+    the test opens the gate when it is ready for the run to finish.
+    """
+    return (f"if [ -e {shlex.quote(str(gate))} ]; then {line}; "
+            f"else {before_gate}; fi")
+
+
+def _after_gate(gate: Path, line: str, delay: float = 0.0) -> str:
+    """A task line that waits for ``gate`` to exist (then ``delay`` s), then runs."""
+    return (f"while [ ! -e {shlex.quote(str(gate))} ]; do sleep 0.2; done; "
+            f"sleep {delay}; {line}")
 
 
 def test_time_limit_kill_then_resume(cluster):
     """``--time=00:01:00`` on a grid that needs longer: SIGTERM, then SIGKILL.
 
     The smoke grid's two short runs, in grid order, with the last one made
-    long: the kill lands in it every time; exactly it is redone.
+    endless until the test opens a gate: the kill lands in it every time;
+    exactly it is redone (resumed with the gate open, it is the short run).
     """
     root = cluster.cwd / "out"
     grid = root / "ps_lbfgs" / "smoke"
@@ -332,11 +348,14 @@ def test_time_limit_kill_then_resume(cluster):
     assert proc.stdout.splitlines()[-1] == f"submit with: sbatch {script}"
     taskfile = grid / "disbatch-cpu.txt"
     *short, last = taskfile.read_text().splitlines()
-    last = re.sub(r"--synth_max_iter \d+", f"--synth_max_iter {LONG_TASK_STEPS}",
-                  last)
+    gate = cluster.cwd / "resume"
+    endless = re.sub(r"--synth_max_iter \d+", f"--synth_max_iter {LONG_TASK_STEPS}",
+                     last)
+    last = _until_gate(gate, last, endless)
     taskfile.write_text("".join(line + "\n" for line in (*short, last)))
     job = cluster.sbatch(script)
     assert cluster.wait(job) == {job: "TIMEOUT"}
+    gate.touch()
     log = grid / "slurm" / f"ps_lbfgs-smoke-disbatch-cpu-{job}.out"
     assert "DUE TO TIME LIMIT" in log.read_text()
     runs = _run_dirs(taskfile)
@@ -383,15 +402,21 @@ def test_requeue_while_the_first_copy_runs(cluster):
     grid = root / "ps_lbfgs" / "quick"
     cluster.python("ps_lbfgs/write_disbatch.py", "--grid", "quick", "--output-root",
                    root)
-    # one run, made long enough (24 steps) for the copies to overlap
+    # one run of 24 steps; both copies wait until both jobs run (the scheduler
+    # may start the second many seconds after the first), the second 1 s more
     line = (grid / "disbatch-cpu.txt").read_text().splitlines()[0]
     line = re.sub(r"--synth_max_iter \d+", "--synth_max_iter 24", line)
-    taskfile = cluster.cwd / "one.txt"
-    taskfile.write_text(line + "\n")
-    (run,) = _run_dirs(taskfile)
-    submit = ("-p", "genoa", "-C", "genoa", "-n", "1", "-c", "1", "--requeue",
-              "disBatch", taskfile.name)
-    first, second = cluster.sbatch(*submit), cluster.sbatch(*submit)
+    gate = cluster.cwd / "start"
+    (run,) = _run_dirs(grid / "disbatch-cpu.txt")[:1]
+    jobs = []
+    for name, delay in (("one.txt", 0.0), ("two.txt", 1.0)):
+        (cluster.cwd / name).write_text(_after_gate(gate, line, delay) + "\n")
+        jobs.append(cluster.sbatch("-p", "genoa", "-C", "genoa", "-n", "1", "-c", "1",
+                                   "--requeue", "disBatch", name))
+    first, second = jobs
+    cluster.wait_for(lambda: all(cluster.state(job) == "RUNNING" for job in jobs),
+                     first, "both jobs to start")
+    gate.touch()
     cluster.wait_for(lambda: len(_partials(run)) == 2, first, "both attempts")
     live = _partials(run)
     time.sleep(2.0)  # both attempts are synthesizing

@@ -79,7 +79,9 @@ SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
 CredType=cred/munge
-AuthInfo=socket=$dir/munge.socket
+# cred_expire: a requeued job may start again this many seconds later (120 by
+# default: the requeue test would wait two minutes)
+AuthInfo=socket=$dir/munge.socket,cred_expire=10
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 SelectType=select/cons_tres
