@@ -178,8 +178,15 @@ def test_success_without_representation_error_is_loss_criterion_only(decided):
         decided["frame"], decided["config"], loss="final_loss", time="seconds",
         status=decided["status"])
     assert lines[0].startswith("success: loss criterion only")
-    assert any("not ranked" in line for line in lines)
+    assert table["n_success"].sum() > 0
+    assert any("not ranked: no trajectories" in line for line in lines)
     assert table["ranked"].isna().all()
+    # nothing reaches it: said so, not blamed on missing trajectories
+    failed = decided["frame"].assign(final_loss=1.0)
+    _, lines = decisions.success_ranking(
+        failed, decided["config"], loss="final_loss", time="seconds",
+        status=decided["status"])
+    assert "  not ranked: no run reaches it" in lines
     # with trajectories' times to reach it, the ranking is by them
     frame = decided["frame"]
     frame = frame.assign(seconds_to_success_loss=frame["seconds"] / 2)

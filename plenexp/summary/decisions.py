@@ -619,6 +619,8 @@ def success_ranking(frame: pd.DataFrame, by: Sequence[str], *, loss: str,
             lines.append(f"    {describe(row, columns, labels)}: "
                          f"{row['n_success']}/{row['n']} runs, "
                          f"{row['median_seconds_to_success']:.3g} s")
+    elif not (table["n_success"] > 0).any():
+        lines.append("  not ranked: no run reaches it")
     else:
         lines.append("  not ranked: no trajectories, so when each run reached "
                      "it is unknown (whole-run times would rank stopping, not "

@@ -149,9 +149,8 @@ def overview_figure(agg: pd.DataFrame, *, variables: Sequence[str], loss: str,
             else:  # the row shares its first panel's y axis
                 ax.tick_params(labelleft=False)
     handles = [facet_grid.legend_header("budget")]
-    unit = _label(labels, time)
     handles += [Line2D([], [], color=colours[b], marker="o", markersize=4,
-                       label=f"within {b:g} {unit}") for b in all_budgets]
+                       label=f"within {b:.3g} {unit}") for b in all_budgets]
     handles.append(facet_grid.legend_header("reading"))
     handles.append(Line2D([], [], color="0.2", linestyle="--", linewidth=1,
                           label="Pareto front\n(ok runs)"))
