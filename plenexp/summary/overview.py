@@ -150,7 +150,7 @@ def overview_figure(agg: pd.DataFrame, *, variables: Sequence[str], loss: str,
                 ax.tick_params(labelleft=False)
     handles = [facet_grid.legend_header("budget")]
     handles += [Line2D([], [], color=colours[b], marker="o", markersize=4,
-                       label=f"within {b:.3g} {unit}") for b in all_budgets]
+                       label=f"within {b:.4g} {unit}") for b in all_budgets]
     handles.append(facet_grid.legend_header("reading"))
     handles.append(Line2D([], [], color="0.2", linestyle="--", linewidth=1,
                           label="Pareto front\n(ok runs)"))
