@@ -45,7 +45,7 @@ EXPERIMENT = "ps_speed"
 # ``sizes_of``: components timed at other sizes than ``sizes``.
 SMOKE = dict(installs=[("A", "current"), ("B", "current")], sizes=[64],
              dtypes=["float32"], components=["ps_forward", "synth_adam"],
-             repeats=6, warmup=1, synth_repeats=3, synth_warmup=0)
+             repeats=6, warmup=1, synth_repeats=5, synth_warmup=0)
 QUICK = dict(installs=[("installed", "current"), ("installed_again", "current"),
                        ("v2.1.0", "2.1.0")],
              sizes=[128, 256], dtypes=["float32"],

@@ -42,7 +42,12 @@ def test_smoke_grid_a_against_itself_is_no_difference(smoke):
     ratios = pd.read_csv(summary / "ratios.csv")
     assert set(ratios["pass"]) == {"forward", "forward_backward", "synthesis"}
     assert ratios["paired"].all()
-    assert (ratios["low"] <= 1).all() and (ratios["high"] >= 1).all(), ratios
+    # A against itself: every interval reaches into the noise floor around 1
+    # (a 95 % interval excludes 1 itself in one run of 20 by construction, more
+    # often on a machine the other tests load) and the median ratio is near 1
+    assert (ratios["low"] <= ratios["floor_high"]).all(), ratios
+    assert (ratios["high"] >= ratios["floor_low"]).all(), ratios
+    assert ratios["ratio"].between(0.8, 1.25).all(), ratios
     assert set(ratios["verdict"]) == {"no difference"}
     regression = pd.read_csv(summary / "regression.csv")
     assert regression["bitwise_identical"].all()
