@@ -706,7 +706,7 @@ def curve_figure(curves: pd.DataFrame, config_columns: list[str],
         map(facets.format_level, facets.order_levels(curves[enc.marker]))
         if enc.marker else [], ["-", "--", ":", "-."], strict=False))
     for row, image in enumerate(images_):
-        sub = curves[curves["img"].map(facets.format_level)
+        sub = curves[facets.format_levels(curves["img"])
                      == facets.format_level(image)]
         for col, x in enumerate(("seconds", "evaluations")):
             ax = axes[row, col]

@@ -177,7 +177,7 @@ def _label_points(fig, agg: pd.DataFrame, enc: facets.Encoding, x: str,
                   if isinstance(g, str) and g.startswith("image:")]
         if len(images) != 1:
             continue
-        rows = agg[agg[enc.image].map(facets.format_level) == images[0]]
+        rows = agg[facets.format_levels(agg[enc.image]) == images[0]]
         # facets draws the medians as one scatter per panel (older: lines)
         points = [tuple(xy) for line in ax.lines
                   if line.get_marker() not in (None, "", "None")

@@ -260,10 +260,10 @@ def join_budgets(fig, agg: pd.DataFrame, xs: list[str], enc: facets.Encoding,
             continue
         title = ax.get_title()
         image, _, rest = title.partition(facet_grid.TITLE_SEP)
-        cell = agg[agg["img"].map(facets.format_level) == image]
+        cell = agg[facets.format_levels(agg["img"]) == image]
         if group is not None:
             level = rest.partition("=")[2]
-            cell = cell[cell[group].map(facets.format_level) == level]
+            cell = cell[facets.format_levels(cell[group]) == level]
         for curve, part in cell.groupby("curve", sort=False):
             part = part.dropna(subset=[x, "loss"]).sort_values("synth_iters")
             colour = colours.get(facets.format_level(part[enc.hue].iloc[0]), "C0") \

@@ -57,7 +57,7 @@ def _keys(frame: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
     """One text key per row from ``columns`` (missing cells as ``None``)."""
     if not columns:
         return pd.Series("all", index=frame.index)
-    parts = [frame[c].map(facets.format_level) for c in columns]
+    parts = [facets.format_levels(frame[c]) for c in columns]
     key = parts[0]
     for part in parts[1:]:
         key = key + "\x1f" + part
@@ -145,7 +145,7 @@ def no_op_variables(frame: pd.DataFrame, variables: Sequence[str], *,
     for variable in vary:
         others = _present(frame, [image, seed, *(v for v in vary if v != variable)])
         data = pd.DataFrame({"group": _keys(frame, others),
-                             "level": frame[variable].map(facets.format_level),
+                             "level": facets.format_levels(frame[variable]),
                              "result": result})
         counts = data.groupby("group", sort=False).agg(
             levels=("level", "nunique"), results=("result", "nunique"))
@@ -462,7 +462,7 @@ def _matches(series: pd.Series, level) -> pd.Series:
     if wanted is not None and not isinstance(level, bool):
         numbers = series.map(facets.as_number)
         return numbers.map(lambda v: v is not None and math.isclose(v, wanted))
-    return series.map(facets.format_level) == facets.format_level(level)
+    return facets.format_levels(series) == facets.format_level(level)
 
 
 @dataclass

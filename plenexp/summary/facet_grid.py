@@ -41,6 +41,7 @@ from plenexp.summary.facets import (  # noqa: E402
     Encoding,
     as_number,
     format_level,
+    format_levels,
     is_missing,
     level_key,
     order_levels,
@@ -274,7 +275,7 @@ def scatter_grid(agg: pd.DataFrame, x: str | Sequence[str], y: str,
     n_entries = len(_legend_handles(agg, enc, {}, front, True, 1, count=True)) + 2
     fig.set_figheight(max(height - 0.8, n_entries * LEGEND_ROW + 0.2) + top)
     height = fig.get_figheight()
-    keys = agg.assign(**{c: agg[c].map(format_level)
+    keys = agg.assign(**{c: format_levels(agg[c])
                          for c in [enc.image, *enc.facets] if c})
     hue_levels = order_levels(agg[enc.hue]) if enc.hue else []
     colours = palette(hue_levels) if enc.hue else {}
@@ -583,7 +584,7 @@ def split_for_reading(agg: pd.DataFrame, enc: Encoding, n_x: int = 1,
     images = order_levels(agg[enc.image]) if enc.image else [None]
     for image in images:
         rows = agg if image is None else agg[
-            agg[enc.image].map(format_level) == format_level(image)]
+            format_levels(agg[enc.image]) == format_level(image)]
         suffix = "" if image is None else f"_{_safe(format_level(image))}"
         heading = "" if image is None else f"image {format_level(image)}"
         stack = [(suffix, heading, rows, 0)]
@@ -596,7 +597,7 @@ def split_for_reading(agg: pd.DataFrame, enc: Encoding, n_x: int = 1,
                 continue
             column = enc.facets[depth]
             for level in order_levels(part[column]):
-                mine = part[part[column].map(format_level) == format_level(level)]
+                mine = part[format_levels(part[column]) == format_level(level)]
                 stack.append((f"{suffix_}_{_safe(enc.label(column))}-"
                               f"{_safe(enc.level(column, level))}",
                               f"{heading_}, {enc.label(column)} "

@@ -84,6 +84,18 @@ def format_level(value) -> str:
     return str(value)
 
 
+def format_levels(values: pd.Series) -> pd.Series:
+    """:func:`format_level` of every value, computed once per distinct value.
+
+    The same as ``values.map(format_level)``, without a Python call per row
+    (tables of sweeps have thousands of rows and few levels).
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    shown = np.array([format_level(u) for u in uniques], dtype=object)
+    return pd.Series(shown[codes] if len(codes) else [], index=values.index,
+                     dtype=object, name=values.name)
+
+
 def varying(frame: pd.DataFrame, candidates: Iterable[str]) -> list[str]:
     """The candidate columns present in ``frame`` with more than one level.
 

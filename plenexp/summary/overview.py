@@ -107,7 +107,7 @@ def overview_figure(agg: pd.DataFrame, *, variables: Sequence[str], loss: str,
     any_clipped = any_excluded = False
     for i_img, img in enumerate(images):
         key = facets.format_level(img) if img is not None else "all"
-        in_image = (agg[image].map(facets.format_level) == key) if img is not None \
+        in_image = (facets.format_levels(agg[image]) == key) if img is not None \
             else pd.Series(True, index=agg.index)
         sub, ok = agg[in_image], ok_all[in_image]
         bulk = sub[ok] if ok.any() else sub
@@ -200,7 +200,7 @@ def _effect_panel(ax, sub, variable, loss, time, budgets, colours, rotate,
     gid = f"image:{facets.format_level(img)}"
     levels = facets.order_levels(sub[variable]) if len(sub) else []
     names = [facets.format_level(v) for v in levels]
-    keys = sub[variable].map(facets.format_level)
+    keys = facets.format_levels(sub[variable])
     for budget in budgets:
         within = sub[sub[time] <= budget]
         best = within.groupby(keys[within.index])[loss].min()
@@ -235,7 +235,7 @@ def write_overview(agg: pd.DataFrame, stem, *, variables: Sequence[str],
     written = []
     for group in groups:
         part = agg if image is None or len(groups) == 1 else agg[
-            agg[image].map(facets.format_level).isin(
+            facets.format_levels(agg[image]).isin(
                 [facets.format_level(g) for g in group])]
         suffix = "" if len(groups) == 1 else "_" + "_".join(
             facet_grid._safe(facets.format_level(g)) for g in group)

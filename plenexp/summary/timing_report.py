@@ -200,7 +200,7 @@ def speed_differences(frame, *, time: str, variables: Sequence[str] = (),
     """
     import pandas as pd
 
-    from plenexp.summary.facets import format_level
+    from plenexp.summary.facets import format_levels
 
     per, unit = seconds_per_unit(frame, time, iterations, evaluations)
     if per.isna().all():
@@ -211,7 +211,7 @@ def speed_differences(frame, *, time: str, variables: Sequence[str] = (),
                   if c in frame.columns and c not in work]
     out = []
     for column in candidates:
-        levels = frame[column].map(format_level)
+        levels = format_levels(frame[column])
         if levels.nunique() < 2:
             continue
         keys = (frame[work].map(str).agg("\x1f".join, axis=1) if work
@@ -261,9 +261,9 @@ def normalized_time(frame, difference: SpeedDifference, time: str):
     """
     import pandas as pd
 
-    from plenexp.summary.facets import format_level
+    from plenexp.summary.facets import format_levels
 
-    factors = frame[difference.column].map(format_level).map(difference.factors)
+    factors = format_levels(frame[difference.column]).map(difference.factors)
     return pd.to_numeric(frame[time], errors="coerce") / factors.fillna(1.0)
 
 
