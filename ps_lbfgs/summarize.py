@@ -237,14 +237,6 @@ def _fixed(frame: pd.DataFrame) -> str:
     return "fixed: " + ", ".join(parts) if parts else ""
 
 
-def pareto_table(agg: pd.DataFrame, config: list[str]) -> pd.DataFrame:
-    """Each image's (and loss function's) Pareto front, fastest first."""
-    by = [c for c in ("img", "loss_function") if c in config]
-    on = facets.pareto_front(agg, "synth_duration", "loss", by=by)
-    front = agg[on].copy()
-    return facets.sort_frame(front.sort_values("synth_duration", kind="stable"), by)
-
-
 def _describe(row: pd.Series, config: list[str]) -> str:
     """A configuration in words: max_iter and max_eval (a count) first."""
     shown = [c for c in ("max_iter", "max_eval") if c in config]
@@ -253,30 +245,6 @@ def _describe(row: pd.Series, config: list[str]) -> str:
         "img", "loss_function", *hidden, *shown)]
     return ", ".join(f"{columns.label(c)}="
                      f"{facets.format_level(row[c])}" for c in shown)
-
-
-def pareto_text(front: pd.DataFrame, config: list[str]) -> list[str]:
-    """The front in words: per image, fastest to lowest loss."""
-    lines = []
-    by = [c for c in ("img", "loss_function") if c in config]
-    groups = front.groupby(by, sort=False) if by else [((), front)]
-    for key, part in groups:
-        key = key if isinstance(key, tuple) else (key,)
-        head = " / ".join(map(facets.format_level, key)) or "all runs"
-        lines.append(f"{head}: {len(part)} configuration(s) on the Pareto front "
-                     "(no other both faster and lower), fastest first:")
-        for _, row in part.iterrows():
-            spread = (f" [{row['loss_min']:.3g}-{row['loss_max']:.3g}, "
-                      f"{row['synth_duration_min']:.3g}-"
-                      f"{row['synth_duration_max']:.3g} s]" if row["n"] > 1 else "")
-            evals = (f", {row['evaluations']:.0f} evaluations"
-                     if "evaluations" in row and pd.notna(row["evaluations"]) else "")
-            runs = (f"median of {int(row['n'])} runs" if row["n"] > 1
-                    else "one run: no spread known")
-            lines.append(f"  {_describe(row, config) or 'the only configuration'}: "
-                         f"loss {row['loss']:.4g} in {row['synth_duration']:.4g} s"
-                         f"{evals} ({runs}){spread}")
-    return lines
 
 
 def identical_text(agg: pd.DataFrame, config: list[str]) -> list[str]:
@@ -334,11 +302,8 @@ def trajectory_curves(frame: pd.DataFrame, config: list[str]) -> pd.DataFrame | 
         path = Path(row["run_dir"]) / "trajectory.csv"
         if not path.exists():
             return None
-        try:
-            curve = results.read_table(path, results.TRAJECTORY_COLUMNS,
-                                       non_negative=("loss",))
-        except (OSError, ValueError) as err:  # empty, damaged, a FIFO...
-            errors.report([f"{path}: {errors.describe(err)}; curve left out"])
+        curve = results.read_trajectory(row["run_dir"])
+        if curve is None:
             continue
         for column in config:
             curve[column] = row[column]

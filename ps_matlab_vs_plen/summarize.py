@@ -405,13 +405,9 @@ def trajectories(frame: pd.DataFrame) -> pd.DataFrame:
                .groupby(["img", "curve", "seed"], sort=False).tail(1))
     parts = []
     for row in longest.itertuples():
-        path = Path(row.run_dir) / "trajectory.csv"
-        if path.is_file():
-            try:
-                steps = results.read_table(path, results.TRAJECTORY_COLUMNS,
-                                           non_negative=("loss",))
-            except (OSError, ValueError) as err:  # empty, damaged, a FIFO...
-                errors.report([f"{path}: {errors.describe(err)}; curve left out"])
+        if (Path(row.run_dir) / "trajectory.csv").is_file():
+            steps = results.read_trajectory(row.run_dir)
+            if steps is None:
                 continue
             parts.append(steps.assign(img=row.img, curve=row.curve, seed=row.seed,
                                       method=row.method, objective=row.objective))

@@ -188,6 +188,22 @@ def read_table(path: str | os.PathLike, numeric: Sequence[str] = (),
     return to_frame(rows)
 
 
+def read_trajectory(run_dir: str | os.PathLike):
+    """A run's ``trajectory.csv`` (:func:`read_table`), or None if unreadable.
+
+    An empty, damaged or hostile file is reported (:func:`errors.report`) and
+    left out of the curves; a missing one raises ``FileNotFoundError``.
+    """
+    path = Path(run_dir) / "trajectory.csv"
+    try:
+        return read_table(path, TRAJECTORY_COLUMNS, non_negative=("loss",))
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError) as err:  # empty, damaged, a FIFO...
+        errors.report([f"{path}: {errors.describe(err)}; curve left out"])
+        return None
+
+
 def _encodable(text: str) -> bool:
     try:
         text.encode("utf-8")
