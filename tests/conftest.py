@@ -7,6 +7,7 @@ import re
 import shlex
 import subprocess
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -56,42 +57,136 @@ def write_smoke_taskfile(experiment: str, taskfile: Path, root: Path,
     return proc
 
 
-@pytest.fixture(scope="session")
-def smoke_grid(tmp_path_factory):
-    """Each experiment's smoke grid, run end to end once a session, as a user would.
+def readme_commands(readme: Path) -> list[list[str]]:
+    """The commands of a README's ``bash`` blocks, as words (comments dropped)."""
+    commands = []
+    for block in re.findall(r"```bash\n(.*?)```", readme.read_text(), re.S):
+        for line in block.replace("\\\n", " ").splitlines():
+            words = shlex.split(line, comments=True)
+            if words:
+                commands.append(words)
+    return commands
 
-    The experiment's writer writes the smoke grid's task file, every line of
-    it runs, then ``analyze.py`` and ``summarize.py``; gives the grid directory.
-    An experiment whose writer refuses for want of MATLAB is skipped.
+
+def quick_grid_steps(readme: Path) -> list[list[str]]:
+    """A README's documented quick-grid steps (``python`` commands naming it)."""
+    return [words for words in readme_commands(readme) if words[0] == "python"
+            and "--help" not in words
+            and any(w == "quick" or "/quick/" in w for w in words)]
+
+
+def matlab_available() -> bool:
+    """MATLAB or Octave, and the textureSynth code, are found."""
+    from plenexp.errors import UsageError
+    from plenexp.synth import matlab
+
+    try:
+        matlab.check_setup()
+    except UsageError:
+        return False
+    return True
+
+
+def user_checkout(where: Path) -> Path:
+    """The checkout as a user sees it, with its own empty ``outputs/``.
+
+    Every entry is a link to the real one, so the scripts run from the
+    checkout, while ``./outputs`` (the default output root) is the caller's.
     """
-    made: dict[str, Path] = {}
+    where.mkdir(parents=True)
+    for entry in REPO.iterdir():
+        if entry.name != "outputs":
+            (where / entry.name).symlink_to(entry)
+    return where
 
-    def make(experiment: str) -> Path:
-        if experiment in made:
-            return made[experiment]
+
+@dataclass
+class SmokeRun:
+    """One experiment's smoke grid, made with its README's quick-grid steps.
+
+    ``steps`` holds each documented command (``quick`` read as ``smoke``) and
+    its completed process, in order; ``tables_as_run`` each run's
+    ``loss.csv`` as its task wrote it, and ``files_as_run`` the names of the
+    files it left, both before the summary and ``analyze.py`` ran.
+    """
+
+    grid: Path
+    steps: list[tuple[list[str], subprocess.CompletedProcess]]
+    tables_as_run: dict[str, str] = field(default_factory=dict)
+    files_as_run: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def root(self) -> Path:
+        """The output root the steps wrote to (the checkout's ``./outputs``)."""
+        return self.grid.parents[1]
+
+    def step(self, script: str) -> subprocess.CompletedProcess:
+        """The completed process of the documented step running ``script``."""
+        return next(proc for words, proc in self.steps if script in words)
+
+
+class SmokeGrids:
+    """Each experiment's smoke grid, made once a session, as its README says.
+
+    Calling it with an experiment gives the grid directory; ``run(experiment)``
+    gives the whole record (:class:`SmokeRun`). The documented quick-grid
+    steps run from a copy of the checkout with the smoke grid in place of the
+    quick one (writer, ``disbatch_local``, summary), then ``analyze.py`` on
+    the grid. An experiment whose steps need MATLAB is skipped without it.
+    """
+
+    def __init__(self, tmp_path_factory):
+        self.tmp_path_factory = tmp_path_factory
+        self.made: dict[str, SmokeRun] = {}
+
+    def __call__(self, experiment: str) -> Path:
+        return self.run(experiment).grid
+
+    def run(self, experiment: str) -> SmokeRun:
+        if experiment not in self.made:
+            self.made[experiment] = self._make(experiment)
+        return self.made[experiment]
+
+    def _make(self, experiment: str) -> SmokeRun:
+        if experiment == "ps_matlab" and not matlab_available():
+            pytest.skip("ps_matlab's steps need MATLAB or Octave and textureSynth")
         env = {k: v for k, v in os.environ.items() if k != OUTPUT_ROOT_ENV}
-        env.update(TQDM_DISABLE="1", OMP_NUM_THREADS="1", PYTHON=sys.executable,
-                   MPLCONFIGDIR=str(tmp_path_factory.mktemp("mpl")))
-        root = tmp_path_factory.mktemp(f"{experiment}-smoke") / "out"
-        taskfile = root / "tasks.txt"
-        proc = write_smoke_taskfile(experiment, taskfile, root, env)
-        if proc.returncode == 2 and ("textureSynth" in proc.stderr
-                                     or "MATLAB" in proc.stderr):
-            pytest.skip(f"no MATLAB set-up: {proc.stderr.strip()}")
-        assert proc.returncode == 0, proc.stderr
-        for line in taskfile.read_text().splitlines():
-            subprocess.run(["bash", "-c", line], env=env, cwd=REPO, timeout=600)
-        grid = root / experiment / "smoke"
-        for step in (["analyze.py", str(grid)],
-                     ["summarize.py", "--grid", "smoke", "--output-root", str(root)]):
-            proc = subprocess.run([sys.executable, str(REPO / experiment / step[0]),
-                                   *step[1:]], env=env, cwd=REPO, timeout=600,
-                                  capture_output=True, text=True)
-            assert proc.returncode == 0, f"{step[0]}: {proc.stdout}{proc.stderr}"
-        made[experiment] = grid
-        return grid
+        env.update(TQDM_DISABLE="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
+                   PYTHON=sys.executable, PYTHONUNBUFFERED="1",
+                   MPLCONFIGDIR=str(self.tmp_path_factory.mktemp("mpl")))
+        checkout = user_checkout(
+            self.tmp_path_factory.mktemp(f"{experiment}-smoke") / "repository root")
+        grid = checkout / "outputs" / experiment / "smoke"
+        steps = []
+        tables: dict[str, str] = {}
+        files: dict[str, list[str]] = {}
+        for words in quick_grid_steps(REPO / experiment / "README.md"):
+            if "matlab" in Path(words[1]).name and not matlab_available():
+                continue  # the MATLAB side of ps_matlab_vs_plen
+            if "summarize.py" in words[1]:  # the tables as the tasks wrote them
+                runs = [run for run in grid.iterdir() if (run / "loss.csv").is_file()]
+                tables = {run.name: (run / "loss.csv").read_text() for run in runs}
+                files = {run.name: sorted(p.name for p in run.iterdir())
+                         for run in runs}
+            argv = [sys.executable, *(re.sub(r"(?<![\w-])quick(?![\w-])", "smoke",
+                                             w) for w in words[1:])]
+            proc = subprocess.run(argv, capture_output=True, text=True, env=env,
+                                  cwd=checkout, timeout=600)
+            steps.append((words, proc))
+            assert proc.returncode == 0, (
+                f"{experiment}/README.md: {shlex.join(words)} failed "
+                f"({proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+        proc = subprocess.run([sys.executable, str(REPO / experiment / "analyze.py"),
+                               str(grid)], capture_output=True, text=True, env=env,
+                              cwd=checkout, timeout=600)
+        assert proc.returncode == 0, f"analyze.py: {proc.stdout}{proc.stderr}"
+        return SmokeRun(grid, steps, tables, files)
 
-    return make
+
+@pytest.fixture(scope="session")
+def smoke_grid(tmp_path_factory) -> SmokeGrids:
+    """Each experiment's smoke grid, run end to end once a session, as a user would."""
+    return SmokeGrids(tmp_path_factory)
 
 
 def process_duration(run_dir: Path) -> float | None:

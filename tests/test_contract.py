@@ -32,7 +32,13 @@ import pytest
 
 from plenexp import cli
 from plenexp.runs import paths, results, rundir
-from tests.conftest import REPO, write_smoke_taskfile
+from tests.conftest import (
+    REPO,
+    quick_grid_steps,
+    readme_commands,
+    user_checkout,
+    write_smoke_taskfile,
+)
 
 EXPERIMENTS = paths.experiments()
 #: Experiments whose runs are plenoptic metamer syntheses: one run is one
@@ -331,15 +337,7 @@ def test_load_results_summarizes_a_grid(experiment, smoke_grid):
 READMES = [REPO / "README.md", *(REPO / e / "README.md" for e in EXPERIMENTS)]
 
 
-def code_commands(readme: Path) -> list[list[str]]:
-    """The commands of a README's ``bash`` blocks, as words (comments dropped)."""
-    commands = []
-    for block in re.findall(r"```bash\n(.*?)```", readme.read_text(), re.S):
-        for line in block.replace("\\\n", " ").splitlines():
-            words = shlex.split(line, comments=True)
-            if words:
-                commands.append(words)
-    return commands
+code_commands = readme_commands
 
 
 @pytest.mark.parametrize("readme", READMES, ids=lambda p: str(p.relative_to(REPO)))
@@ -406,58 +404,31 @@ def test_readme_commands_name_scripts_from_the_repository_root(readme):
                 "from the repository root")
 
 
-def runnable(words: list[str]) -> bool:
-    """A quick-grid step (run on the smoke grid) or a ``--help``."""
-    return words[0] == "python" and ("--help" in words or any(
-        w == "quick" or "/quick/" in w for w in words))
-
-
-def matlab_available() -> bool:
-    from plenexp.synth import matlab
-
-    try:
-        matlab.check_setup()
-    except cli.UsageError:
-        return False
-    return True
-
-
-@pytest.fixture
-def repo_copy(tmp_path) -> Path:
-    """The checkout as a user sees it, with its own empty ``outputs/``.
-
-    Every entry is a link to the real one, so the scripts run from the
-    checkout, while ``./outputs`` (the default output root) is this test's.
-    """
-    copy = tmp_path / "repository root"
-    copy.mkdir()
-    for entry in REPO.iterdir():
-        if entry.name != "outputs":
-            (copy / entry.name).symlink_to(entry)
-    return copy
+def test_readme_help_commands_run_from_the_repository_root(tmp_path, script_env):
+    """Every README's ``--help`` commands, as written, from a checkout."""
+    checkout = user_checkout(tmp_path / "repository root")
+    commands = [w for readme in READMES for w in code_commands(readme)
+                if w[0] == "python" and "--help" in w]
+    assert commands
+    for words in commands:
+        proc = subprocess.run([sys.executable, *words[1:]], capture_output=True,
+                              text=True, env=script_env, cwd=checkout, timeout=120)
+        assert proc.returncode == 0 and "usage:" in proc.stdout, shlex.join(words)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("readme", READMES, ids=lambda p: str(p.relative_to(REPO)))
-def test_readme_commands_run_from_the_repository_root(readme, repo_copy, script_env):
-    """Each README's quick-grid commands, on the smoke grid, as written."""
-    commands = [c for c in code_commands(readme) if runnable(c)]
-    if readme.parent.name == "ps_matlab" and not matlab_available():
-        pytest.skip("ps_matlab's commands need MATLAB or Octave and textureSynth")
-    if not commands:
-        pytest.skip(f"{readme.relative_to(REPO)} documents no quick-grid command")
-    env = {k: v for k, v in script_env.items() if k != paths.OUTPUT_ROOT_ENV}
-    for words in commands:
-        if "matlab" in Path(words[1]).name and not matlab_available():
-            continue  # the MATLAB side of ps_matlab_vs_plen
-        argv = [sys.executable, *(re.sub(r"(?<![\w-])quick(?![\w-])", "smoke", w)
-                                  for w in words[1:])]
-        proc = subprocess.run(argv, capture_output=True, text=True, env=env,
-                              cwd=repo_copy, timeout=600)
-        assert proc.returncode == 0, (
-            f"{readme.relative_to(REPO)}: {shlex.join(words)} failed "
-            f"({proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+def test_readme_commands_run_from_the_repository_root(experiment, smoke_grid):
+    """Each README's quick-grid steps, on the smoke grid, as written.
+
+    The session's smoke grid is made by exactly these steps (``conftest``),
+    from a copy of the checkout whose ``./outputs`` is the default root.
+    """
+    if not quick_grid_steps(REPO / experiment / "README.md"):
+        pytest.skip(f"{experiment}/README.md documents no quick-grid step")
+    made = smoke_grid.run(experiment)
+    assert made.steps and all(proc.returncode == 0 for _, proc in made.steps)
     # the documented steps ran the grid where the README says (./outputs)
-    if any("--grid" in words for words in commands):
-        outputs = repo_copy / "outputs"
-        assert next(rundir.done_runs(outputs), None), f"no finished run in {outputs}"
+    assert made.root.name == "outputs" and made.root.parent.name == "repository root"
+    assert next(rundir.done_runs(made.grid), None), f"no finished run in {made.grid}"
+    assert (made.grid / "summary" / "all_loss.csv").is_file()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import io
 import os
 import signal
 import subprocess
@@ -215,21 +216,17 @@ def test_killed_run_never_looks_done(tmp_path, script_env, run_script, sig):
 
 
 @pytest.mark.slow
-def test_smoke_grid_through_disbatch(tmp_path, run_script, script_env):
-    root = tmp_path / "out root"
-    run_script("ps_lbfgs/write_disbatch.py", "--grid", "smoke", "--output-root", root)
-    taskfile = root / "ps_lbfgs" / "smoke" / "disbatch-cpu.txt"
-    proc = subprocess.run([sys.executable, "-m", "plenexp.cluster.disbatch_local",
-                           str(taskfile)], capture_output=True, text=True,
-                          env=script_env, cwd=REPO, timeout=600)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "2/2 task(s) succeeded" in proc.stdout
+def test_smoke_grid_through_disbatch(smoke_grid, run_script):
+    """The README's steps on the smoke grid (the session's, see conftest)."""
+    made = smoke_grid.run("ps_lbfgs")
+    root = made.root
+    assert "2/2 task(s) succeeded" in made.step("plenexp.cluster.disbatch_local").stdout
     runs = sorted(rundir.done_runs(root))
     assert len(runs) == 2
-    # task lines skip the figures (clean process times); analyze draws them
-    assert not (runs[0] / "synthesis_status.png").exists()
-    written = {run: pd.read_csv(run / "loss.csv") for run in runs}
-    run_script("ps_lbfgs/analyze.py", root / "ps_lbfgs" / "smoke")
+    # task lines skip the figures (clean process times); analyze drew them
+    assert "synthesis_status.png" not in made.files_as_run[runs[0].name]
+    written = {run: pd.read_csv(io.StringIO(made.tables_as_run[run.name]))
+               for run in runs}
     # the run wrote its table once: analyze drew figures, added process time
     for run, table in written.items():
         pd.testing.assert_frame_equal(
@@ -250,7 +247,7 @@ def test_smoke_grid_through_disbatch(tmp_path, run_script, script_env):
     proc = run_script("ps_lbfgs/write_disbatch.py", "--grid", "smoke",
                       "--output-root", root, "--skip-done")
     assert "wrote 0 task(s)" in proc.stdout and "2 already done" in proc.stdout
-    run_script("ps_lbfgs/summarize.py", "--grid", "smoke", "--output-root", root)
+    # the README's summary step, before analyze.py ran
     table = pd.read_csv(root / "ps_lbfgs" / "smoke" / "summary" / "all_loss.csv")
     assert len(table) == 2 and table["process_duration"].gt(0).all()
     assert (root / "ps_lbfgs/smoke/summary/loss_vs_cost.png").exists()

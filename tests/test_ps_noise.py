@@ -304,18 +304,12 @@ def test_adhoc_names_differ_by_every_result_argument(tmp_path):
 
 
 @pytest.mark.slow
-def test_smoke_grid_end_to_end(tmp_path, run_script, script_env):
-    root = tmp_path / "out root"
-    run_script("ps_noise/write_disbatch.py", "--grid", "smoke", "--output-root",
-               root)
-    taskfile = root / "ps_noise" / "smoke" / "disbatch-cpu.txt"
-    proc = subprocess.run([sys.executable, "-m", "plenexp.cluster.disbatch_local",
-                           str(taskfile)], capture_output=True, text=True,
-                          env=script_env, cwd=REPO, timeout=600)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+def test_smoke_grid_end_to_end(smoke_grid):
+    """The README's steps on the smoke grid (the session's, see conftest)."""
+    made = smoke_grid.run("ps_noise")
+    root = made.root
     assert len(list(rundir.done_runs(root))) == 2
-    proc = run_script("ps_noise/summarize.py", "--grid", "smoke", "--output-root",
-                      root)
+    proc = made.step("ps_noise/summarize.py")
     summary = root / "ps_noise" / "smoke" / "summary"
     table = pd.read_csv(summary / "all_loss.csv")
     assert len(table) == 2
