@@ -35,9 +35,12 @@ demo: $(VENV)/.installed
 report: $(VENV)/.installed
 	$(PY) -m plenexp.report
 
-# every core, the slowest tests named at the end (where the time goes)
+# Every core, the slowest tests named at the end (where the time goes).
+# The end-to-end tests marked slow are left out unless TESTS_MARKED is
+# empty: `.ci/run` runs them all (make test TESTS_MARKED=).
+TESTS_MARKED ?= not slow
 test: $(VENV)/.installed-test
-	$(PY) -m pytest -n auto --dist loadgroup --durations=15
+	$(PY) -m pytest -n auto --dist loadgroup --durations=15 -m "$(TESTS_MARKED)"
 
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .

@@ -35,6 +35,13 @@ def pytest_collection_modifyitems(config, items):
             experiment = (params.params.get("experiment") if params else None) \
                 or SMOKE_GRID_OF.get(item.originalname, "any")
             item.add_marker(pytest.mark.xdist_group(f"smoke_grid-{experiment}"))
+        elif item.get_closest_marker("slurm"):
+            # one test cluster of two CPUs: its tests one after another, on
+            # one worker, while the other workers take the rest of the suite
+            item.add_marker(pytest.mark.xdist_group("slurm"))
+    # the longest first, so no worker is left alone with them at the end
+    items.sort(key=lambda item: (item.get_closest_marker("slurm") is None,
+                                 item.get_closest_marker("slow") is None))
 
 
 def write_smoke_taskfile(experiment: str, taskfile: Path, root: Path,
