@@ -196,7 +196,7 @@ def _matlab_available(cluster: Cluster) -> bool:
 
 
 def test_smoke_grids_with_the_readme_commands(cluster):
-    """Every experiment's smoke grid: README commands, then the whole analysis."""
+    """Every experiment's smoke grid: the README commands, to the summaries."""
     out = cluster.cwd / "outputs"  # the default output root, ./outputs
     submitted = {}
     taskfiles = {"ps_lbfgs": "disbatch.txt", "ps_noise": "disbatch_noise.txt"}
@@ -231,10 +231,10 @@ def test_smoke_grids_with_the_readme_commands(cluster):
         node = cluster.info(submitted[taskfile])["NodeList"]
         assert host.split(".")[0] == node  # ran on the node SLURM gave the job
 
+    # the README's steps end with the summary (analyze.py's per-run figures
+    # are tested on the session's smoke grids, tests/conftest.py)
     grids = {e: out / e / "smoke" for e in ("ps_lbfgs", "ps_noise",
                                             "ps_matlab_vs_plen")}
-    for experiment, grid in grids.items():
-        cluster.python(f"{experiment}/analyze.py", grid)
     cluster.python("ps_lbfgs/summarize.py", "--grid", "smoke")
     cluster.python("ps_noise/summarize.py", "--grid", "smoke")
     best = cluster.python("ps_matlab_vs_plen/summarize.py", "--grid", "smoke")
