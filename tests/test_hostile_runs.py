@@ -16,6 +16,7 @@ import hashlib
 import os
 import shutil
 import sys
+from pathlib import Path
 
 import pytest
 from _support import fake_runs
@@ -279,28 +280,33 @@ def test_control_characters_and_negative_store_progress_refused(
 
 
 @pytest.mark.parametrize("experiment", ["ps_lbfgs", "ps_noise"])
-def test_analyze_force_rebuilds_a_damaged_table(tmp_path, smoke_grid, run_script,
-                                                experiment):
-    grid = smoke_grid(experiment)
-    source = next(rundir.done_runs(grid))
-    run = tmp_path / "grid" / source.name
-    shutil.copytree(source, run, symlinks=True)
-    original = results.read_rows(run / "loss.csv")[0]
-    for damage in (b"", b"loss\n1,2,3\n", b"\xff\xfe garbage"):
-        (run / "loss.csv").write_bytes(damage)
-        proc = run_script(f"{experiment}/analyze.py", "--force", "--no_plots", run,
-                          check=False, timeout=300)
-        assert proc.returncode == 0, proc.stderr
-        rebuilt = results.read_rows(run / "loss.csv")[0]
-        assert float(rebuilt["loss"]) == pytest.approx(float(original["loss"]),
-                                                       rel=1e-6)
+def test_analyze_force_rebuilds_a_damaged_table(tmp_path, run_script, experiment):
+    """Each damage in a copy of one finished run; one ``analyze --force`` of them."""
+    source = tmp_path / "source"
+    run_script(f"{experiment}/synthesize.py", "--img", "reptile_skin", "--crop",
+               "128", "--synth_max_iter", "1", "--history_size", "10",
+               "--no_plots", "--output_dir", source)
+    original = results.read_rows(source / "loss.csv")[0]
+    grid = tmp_path / "grid"
     # a link out of the run at loss.csv: removed and rebuilt, its target untouched
     target = tmp_path / "precious.csv"
     target.write_text("precious\n")
-    (run / "loss.csv").unlink()
-    (run / "loss.csv").symlink_to(target)
-    proc = run_script(f"{experiment}/analyze.py", "--force", "--no_plots", run,
+    damages = (b"", b"loss\n1,2,3\n", b"\xff\xfe garbage", target)
+    for i, damage in enumerate(damages):
+        run = grid / f"{source.name}-{i}"
+        shutil.copytree(source, run, symlinks=True)
+        (run / "loss.csv").unlink()
+        if isinstance(damage, Path):
+            (run / "loss.csv").symlink_to(damage)
+        else:
+            (run / "loss.csv").write_bytes(damage)
+    proc = run_script(f"{experiment}/analyze.py", "--force", "--no_plots", grid,
                       check=False, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    assert not (run / "loss.csv").is_symlink()
+    for i in range(len(damages)):
+        table = grid / f"{source.name}-{i}" / "loss.csv"
+        assert not table.is_symlink()
+        rebuilt = results.read_rows(table)[0]
+        assert float(rebuilt["loss"]) == pytest.approx(float(original["loss"]),
+                                                       rel=1e-6)
     assert target.read_text() == "precious\n"

@@ -5,10 +5,12 @@ from __future__ import annotations
 import importlib.util
 import io
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -261,10 +263,23 @@ def test_smoke_grid_through_disbatch(smoke_grid, run_script):
     assert (root / "ps_lbfgs/smoke/summary/conclusion.txt").read_text().strip()
 
 
-def test_analyze_rebuilds_table_and_figures(tmp_path, run_script):
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory) -> Path:
+    """One finished 2-step run at 128x128, without figures (tests copy it)."""
+    out = tmp_path_factory.mktemp("ps_lbfgs") / "run"
+    env = dict(os.environ, TQDM_DISABLE="1", OMP_NUM_THREADS="1",
+               MPLCONFIGDIR=str(tmp_path_factory.mktemp("mpl")))
+    env.pop("PLENEXP_OUTPUT_ROOT", None)
+    subprocess.run([sys.executable, str(REPO / "ps_lbfgs/synthesize.py"), "--img",
+                    "reptile_skin", "--crop", "128", "--synth_max_iter", "2",
+                    "--max_iter", "3", "--no_plots", "-o", str(out)],
+                   check=True, capture_output=True, env=env, cwd=REPO, timeout=600)
+    return out
+
+
+def test_analyze_rebuilds_table_and_figures(tmp_path, tiny_run, run_script):
     out = tmp_path / "run"
-    run_script("ps_lbfgs/synthesize.py", "--img", "reptile_skin", "--crop", "128",
-               "--synth_max_iter", "2", "--max_iter", "3", "--no_plots", "-o", out)
+    shutil.copytree(tiny_run, out)
     first = pd.read_csv(out / "loss.csv").iloc[0]
     assert not (out / "synthesis_status.png").exists()
     (out / "loss.csv").unlink()
@@ -295,10 +310,8 @@ def test_time_synthesize_records_the_whole_process(tmp_path, run_script):
     assert proc.returncode == 2 and not (tmp_path / "bad").exists()
 
 
-def test_saved_result_loads_without_pickled_code(tmp_path, run_script):
-    out = tmp_path / "run"
-    run_script("ps_lbfgs/synthesize.py", "--img", "reptile_skin", "--crop", "128",
-               "--synth_max_iter", "1", "--no_plots", "-o", out)
+def test_saved_result_loads_without_pickled_code(tiny_run):
+    out = tiny_run
     saved = torch.load(out / "metamer.pt", weights_only=True)
     assert saved["_metamer"].shape == (1, 1, 128, 128)
     assert torch.load(out / "representation.pt", weights_only=True).ndim == 3
