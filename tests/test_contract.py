@@ -337,9 +337,6 @@ def test_load_results_summarizes_a_grid(experiment, smoke_grid):
 READMES = [REPO / "README.md", *(REPO / e / "README.md" for e in EXPERIMENTS)]
 
 
-code_commands = readme_commands
-
-
 @pytest.mark.parametrize("readme", READMES, ids=lambda p: str(p.relative_to(REPO)))
 def test_readmes_say_one_way_to_run_a_task_file(readme):
     text = readme.read_text()
@@ -347,14 +344,14 @@ def test_readmes_say_one_way_to_run_a_task_file(readme):
     assert not re.search(r"disbatch\s+-s\s+localhost", text, re.I)
     assert not re.search(r"(?m)^\s*disbatch\s", text)
     assert "`disbatch` the task file" not in text
-    for words in code_commands(readme):
+    for words in readme_commands(readme):
         if words[0] in ("disbatch", "disBatch"):
             raise AssertionError(f"{readme}: {shlex.join(words)}")
         if words[0] == "sbatch":  # disBatch itself, or a writer's --sbatch script
             script = any(w.endswith(".sbatch") for w in words)
             assert "disBatch" in words or (script and "--sbatch" in text), \
                 shlex.join(words)
-    if any("write_disbatch.py" in w for c in code_commands(readme) for w in c):
+    if any("write_disbatch.py" in w for c in readme_commands(readme) for w in c):
         assert "python -m plenexp.cluster.disbatch_local" in text
 
 
@@ -393,7 +390,7 @@ def test_readme_commands_name_scripts_from_the_repository_root(readme):
     """Every documented ``python X.py``, ``python -m M`` and ``bash X.sh`` exists."""
     import importlib.util
 
-    for words in code_commands(readme):
+    for words in readme_commands(readme):
         if words[0] not in ("python", "bash") or len(words) < 2:
             continue
         if words[1] == "-m":
@@ -407,7 +404,7 @@ def test_readme_commands_name_scripts_from_the_repository_root(readme):
 def test_readme_help_commands_run_from_the_repository_root(tmp_path, script_env):
     """Every README's ``--help`` commands, as written, from a checkout."""
     checkout = user_checkout(tmp_path / "repository root")
-    commands = [w for readme in READMES for w in code_commands(readme)
+    commands = [w for readme in READMES for w in readme_commands(readme)
                 if w[0] == "python" and "--help" in w]
     assert commands
     for words in commands:

@@ -26,7 +26,7 @@ from ps_lbfgs import summarize
 from ps_lbfgs import write_disbatch as grids
 from tests import figure_checks as checks
 from tests import legacy_cost
-from tests.conftest import REPO, process_duration
+from tests.conftest import REPO, process_duration, task_env
 
 
 def test_grid_sizes():
@@ -267,9 +267,7 @@ def test_smoke_grid_through_disbatch(smoke_grid, run_script):
 def tiny_run(tmp_path_factory) -> Path:
     """One finished 2-step run at 128x128, without figures (tests copy it)."""
     out = tmp_path_factory.mktemp("ps_lbfgs") / "run"
-    env = dict(os.environ, TQDM_DISABLE="1", OMP_NUM_THREADS="1",
-               MPLCONFIGDIR=str(tmp_path_factory.mktemp("mpl")))
-    env.pop("PLENEXP_OUTPUT_ROOT", None)
+    env = task_env(tmp_path_factory.mktemp("mpl"))
     subprocess.run([sys.executable, str(REPO / "ps_lbfgs/synthesize.py"), "--img",
                     "reptile_skin", "--crop", "128", "--synth_max_iter", "2",
                     "--max_iter", "3", "--no_plots", "-o", str(out)],
