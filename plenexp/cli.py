@@ -13,13 +13,14 @@ import re
 import signal
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import NoReturn
 
 from plenexp import errors
 
 # scripts raise these through the one module they import
 from plenexp.errors import RunFailed, UsageError, check_one_line  # noqa: F401
-from plenexp.runs import paths
+from plenexp.runs import paths, results
 from plenexp.text import breaks_line, number
 
 
@@ -191,8 +192,6 @@ def one_line_text(text: str) -> str:
     A line break or other control character would make a run name, a table
     cell or a task line of two lines: refused.
     """
-    from plenexp.text import breaks_line
-
     if breaks_line(text):
         raise argparse.ArgumentTypeError(
             f"{text!r} holds a line break or control character")
@@ -374,8 +373,6 @@ def add_output_root_argument(parser: argparse.ArgumentParser) -> None:
 
 def add_analyze_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of every per-run ``analyze.py``: which runs, what to rebuild."""
-    from pathlib import Path
-
     parser.add_argument("dirs", nargs="+", type=Path,
                         help="run directories, or directories holding runs")
     parser.add_argument("--force", action="store_true",
@@ -398,8 +395,6 @@ def add_summary_arguments(parser: argparse.ArgumentParser, experiment: str,
     from_csv
         Also offer ``--from-csv`` (re-plot an existing ``all_loss.csv``).
     """
-    from pathlib import Path
-
     parser.add_argument("--grid", default="quick",
                         help="grid whose runs to gather")
     parser.add_argument("--input_dir", "--input-dir", dest="input_dir", type=Path,
@@ -454,8 +449,6 @@ def check_table(path, required: tuple[str, ...] = ()) -> None:
     UsageError
         Naming the file and what is wrong with it.
     """
-    from plenexp.runs import results
-
     try:
         rows = results.read_rows(path, root="/")
     except (OSError, ValueError, UnicodeError) as err:

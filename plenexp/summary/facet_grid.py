@@ -30,6 +30,7 @@ from matplotlib.colors import to_rgba  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.markers import MarkerStyle  # noqa: E402
 
+from plenexp.summary import figure_files  # noqa: E402
 from plenexp.summary.axis_ticks import (  # noqa: E402
     bulk_limits,
     padded_limits,
@@ -613,8 +614,6 @@ def write_figures(agg: pd.DataFrame, x: str | Sequence[str], y: str,
     ``stem`` (a path without suffix) names the files; parts add their suffix.
     ``kwargs`` go to :func:`scatter_grid`. Returns the files written.
     """
-    from plenexp.summary import figure_files
-
     xs = [x] if isinstance(x, str) else list(x)
     written = []
     parts = split_for_reading(agg, enc, len(xs), max_panels)

@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
-from plenexp.summary import decisions, facet_grid, facets  # noqa: E402
+from plenexp.summary import decisions, facet_grid, facets, figure_files  # noqa: E402
 from plenexp.summary.axis_ticks import bulk_limits, padded_limits, tidy_axis, use_log  # noqa: E402
 
 #: Panels in a row (the figure stays under facet_grid.MAX_WIDTH).
@@ -227,8 +227,6 @@ def write_overview(agg: pd.DataFrame, stem, *, variables: Sequence[str],
     Returns the files written: ``<stem>.svg/.png``, or ``<stem>_<image>...``
     per group of images.
     """
-    from plenexp.summary import figure_files
-
     images = facets.order_levels(agg[image]) if image else [None]
     swept = [v for v in facets.varying(agg, variables) if v != image]
     groups = image_groups(images, len(swept), max_panels)

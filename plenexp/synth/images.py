@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from plenexp.errors import UsageError
+from plenexp.runs import files
 
 #: plenoptic's built-in images, loaded as grayscale and usable offline.
 BUILTIN_IMAGES = ("einstein", "curie", "reptile_skin", "parrot")
@@ -75,8 +76,6 @@ def _read_file(path: Path, within: str | os.PathLike | None = None):
     import imageio.v3 as iio
     import numpy as np
     import torch
-
-    from plenexp.runs import files
 
     if not path.is_file():
         raise UsageError(f"unknown image {str(path)!r}: expected {ACCEPTED}")

@@ -14,6 +14,7 @@ import torch
 
 from plenexp.cli import LOSSES
 from plenexp.errors import RunFailed, UsageError
+from plenexp.runs import files
 from plenexp.runs.rundir import atomic_path
 
 
@@ -288,8 +289,6 @@ def read_trajectory(path: str | os.PathLike) -> list[dict]:
         If it is empty, damaged or not a trajectory (``BadFile`` for a FIFO,
         a device, a link out of its run...), naming the file.
     """
-    from plenexp.runs import files
-
     text = files.read_text(path)
     try:
         rows = [{"step": int(row["step"]), "seconds": float(row["seconds"]),
@@ -368,8 +367,6 @@ def _saved(path: str | os.PathLike) -> io.BytesIO:
     No FIFO, device or link out of its directory is ever opened
     (``plenexp.runs.files``; ``BadFile`` names it).
     """
-    from plenexp.runs import files
-
     return io.BytesIO(files.read_bytes(path))
 
 
