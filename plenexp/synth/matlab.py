@@ -257,8 +257,9 @@ def _error_message(engine: Engine, lines: Sequence[str]) -> str:
         start = next((i for i, line in enumerate(lines)
                       if line.lstrip().startswith("Error")), None)
         errors = [] if start is None else [x.strip() for x in lines[start:start + 6]]
-    return " | ".join(errors or [line.strip() for line in lines[-5:]]) or \
+    message = " | ".join(errors or [line.strip() for line in lines[-5:]]) or \
         "no error message"
+    return f"{message} ({_TOOLKIT_HINT})" if _NO_TOOLKIT in message else message
 
 
 @dataclass
@@ -452,6 +453,30 @@ def engine_version(engine: Engine) -> str | None:
     return first[0].rsplit(" ", 1)[-1] if first else None
 
 
+#: Octave's words when it has no graphics toolkit, and what to do about it.
+_NO_TOOLKIT = "no graphics toolkits are available"
+_TOOLKIT_HINT = ("textureSynthesis draws figures, so Octave needs its gnuplot "
+                 "toolkit: apt-get install gnuplot-nox")
+
+
+def check_graphics(engine: Engine) -> None:
+    """Raise :class:`UsageError` when Octave has no graphics toolkit.
+
+    ``figure`` fails without one (an Octave installed without its recommended
+    packages), so every run would fail after Octave had started.
+    """
+    if engine.name != "octave":
+        return
+    try:
+        out = subprocess.run([engine.executable, "--no-gui", "--norc", "--quiet",
+                              "--eval", "disp(numel(available_graphics_toolkits()))"],
+                             capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.SubprocessError):
+        return  # the run itself will report what is wrong with the engine
+    if out.stdout.strip().splitlines()[:1] == ["0"]:
+        raise errors.UsageError(f"octave: {_NO_TOOLKIT}: {_TOOLKIT_HINT}")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """``python -m plenexp.synth.matlab``: check the set-up, in one line."""
     parser = cli.ArgumentParser(
@@ -461,6 +486,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     add_matlab_arguments(parser)
     args = parser.parse_args(argv)
     engine, dirs = check_setup(args.engine, args.texturesynth_dir, args.pyrtools_dir)
+    check_graphics(engine)
     version = engine_version(engine)
     print(f"{engine.name}{' ' + version if version else ''} ({engine.executable}), "
           f"textureSynth {dirs.texturesynth}, matlabPyrTools {dirs.pyrtools}")
