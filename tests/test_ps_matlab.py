@@ -220,31 +220,35 @@ def test_synthesize_usage_errors_leave_nothing(run_script, no_code_env, fake_cod
 
 def test_setup_check_refuses_octave_without_graphics(monkeypatch, fake_code,
                                                      tmp_path, capsys):
-    """An Octave installed without gnuplot: the set-up check says what to install.
+    """An Octave that cannot draw: the set-up check says what to install.
 
-    textureSynthesis calls ``figure``, which fails without a graphics toolkit
-    (seen with ``apt-get install --no-install-recommends octave``).
+    textureSynthesis calls ``figure`` and ``title``, which fail without a
+    graphics toolkit or fonts (seen with ``apt-get install
+    --no-install-recommends octave``).
     """
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     octave = bin_dir / "octave"  # a stand-in Octave with no toolkit
-    octave.write_text("#!/bin/sh\ncase \"$*\" in *available_graphics_toolkits*) "
-                      "echo 0;; *) echo 'GNU Octave, version 7.3.0';; esac\n")
+    octave.write_text("#!/bin/sh\ncase \"$*\" in *--version*) "
+                      "echo 'GNU Octave, version 7.3.0';; *) "
+                      "echo 'error: no graphics toolkits are available!';; esac\n")
     octave.chmod(0o755)
     monkeypatch.setenv("PATH", str(bin_dir))
     ts, pyr = fake_code
     argv = ["--engine", "octave", "--texturesynth-dir", str(ts),
             "--pyrtools-dir", str(pyr)]
     with pytest.raises(cli.UsageError,
-                       match="no graphics toolkits.*apt-get install gnuplot-nox"):
+                       match="octave cannot draw.*no graphics toolkits.*"
+                       "apt-get install gnuplot-nox fonts-freefont-otf"):
         matlab.main(argv)
-    octave.write_text(octave.read_text().replace("echo 0", "echo 1"))
+    octave.write_text(octave.read_text().replace(
+        "echo 'error: no graphics toolkits are available!'", "echo plenexp-drawn"))
     matlab.main(argv)  # with a toolkit the check passes
     assert capsys.readouterr().out.startswith("octave 7.3.0")
     # and a run that meets Octave's own error names the cure too
     message = matlab._error_message(matlab.Engine("octave", str(octave)), [
         "error: no graphics toolkits are available!", "error: called from"])
-    assert message.endswith("apt-get install gnuplot-nox)")
+    assert "apt-get install gnuplot-nox fonts-freefont-otf" in message
 
 
 @pytest.mark.octave

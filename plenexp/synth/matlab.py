@@ -259,7 +259,9 @@ def _error_message(engine: Engine, lines: Sequence[str]) -> str:
         errors = [] if start is None else [x.strip() for x in lines[start:start + 6]]
     message = " | ".join(errors or [line.strip() for line in lines[-5:]]) or \
         "no error message"
-    return f"{message} ({_TOOLKIT_HINT})" if _NO_TOOLKIT in message else message
+    if any(text in message for text in _DRAW_ERRORS):
+        message = f"{message} ({_DRAW_HINT})"
+    return message
 
 
 @dataclass
@@ -453,28 +455,36 @@ def engine_version(engine: Engine) -> str | None:
     return first[0].rsplit(" ", 1)[-1] if first else None
 
 
-#: Octave's words when it has no graphics toolkit, and what to do about it.
-_NO_TOOLKIT = "no graphics toolkits are available"
-_TOOLKIT_HINT = ("textureSynthesis draws figures, so Octave needs its gnuplot "
-                 "toolkit: apt-get install gnuplot-nox")
+#: What Octave needs to draw textureSynthesis' figures, when it cannot.
+_DRAW_HINT = ("textureSynthesis draws figures, so Octave needs a graphics toolkit "
+              "and fonts: apt-get install gnuplot-nox fonts-freefont-otf, which "
+              "apt-get install octave brings unless --no-install-recommends")
+#: Octave errors that mean it cannot draw (no toolkit; no font for a title).
+_DRAW_ERRORS = ("no graphics toolkits are available", "ft_text_renderer",
+                "unable to create graphics handle")
+_DRAWN_MARKER = "plenexp-drawn"
 
 
 def check_graphics(engine: Engine) -> None:
-    """Raise :class:`UsageError` when Octave has no graphics toolkit.
+    """Raise :class:`UsageError` when Octave cannot draw a titled subplot.
 
-    ``figure`` fails without one (an Octave installed without its recommended
-    packages), so every run would fail after Octave had started.
+    textureAnalysis and textureSynthesis call ``figure``, ``subplot`` and
+    ``title``; an Octave installed without its recommended packages (gnuplot,
+    fonts) fails there, after each run has started.
     """
     if engine.name != "octave":
         return
+    probe = ("set(0, 'DefaultFigureVisible', 'off'); f = figure; subplot(1, 2, 1); "
+             f"title('probe'); close(f); disp('{_DRAWN_MARKER}')")
     try:
         out = subprocess.run([engine.executable, "--no-gui", "--norc", "--quiet",
-                              "--eval", "disp(numel(available_graphics_toolkits()))"],
-                             capture_output=True, text=True, timeout=120)
+                              "--eval", probe], capture_output=True, text=True,
+                             timeout=120)
     except (OSError, subprocess.SubprocessError):
         return  # the run itself will report what is wrong with the engine
-    if out.stdout.strip().splitlines()[:1] == ["0"]:
-        raise errors.UsageError(f"octave: {_NO_TOOLKIT}: {_TOOLKIT_HINT}")
+    if _DRAWN_MARKER not in out.stdout:
+        lines = (out.stdout + out.stderr).splitlines()
+        raise errors.UsageError(f"octave cannot draw: {_error_message(engine, lines)}")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
