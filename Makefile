@@ -29,7 +29,7 @@ demo: $(VENV)/.installed
 		$(PY) -m plenexp.cluster.demo $$experiment; \
 	done
 	@$(MAKE) --no-print-directory report
-	@echo "Summary figures: $(PLENEXP_OUTPUT_ROOT)/<experiment>/quick/summary/;" \
+	@echo "Summary figures: $(PLENEXP_OUTPUT_ROOT)/<experiment>/<grid>/summary/ (named above);" \
 		"all of it on one page: $(PLENEXP_OUTPUT_ROOT)/index.html"
 
 report: $(VENV)/.installed

@@ -260,6 +260,22 @@ def test_odd_arguments_stay_one_task_each_through_disbatch(tmp_path, script_env)
     assert not list(tmp_path.rglob("PWNED"))
 
 
+def test_a_task_file_that_asks_runs_one_task_at_a_time(tmp_path, script_env):
+    """ps_speed's timing tasks: the first-line request, and --cores over it."""
+    lines = [tasks.shell_line([PY, "-c", "pass"], {}, tmp_path / f"log-{i}.txt",
+                              cwd=tmp_path) for i in range(2)]
+    taskfile = tmp_path / "tasks.txt"
+    assert tasks.write_taskfile(lines, taskfile, one_at_a_time=True) == 2
+    assert taskfile.read_text().splitlines()[0] == tasks.ONE_AT_A_TIME
+    for extra, cores in (((), 1), (("--cores", "2"), 2)):
+        proc = subprocess.run([PY, "-m", "plenexp.cluster.disbatch_local",
+                               taskfile, *extra], env=script_env, cwd=tmp_path,
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert f"running 2 task(s) from {taskfile} on {cores} core(s)" in proc.stdout
+        assert "2/2 task(s) succeeded" in proc.stdout
+
+
 @pytest.mark.parametrize("bad", ["\n", "\r", "\x0b", "\x0c", "\x00", "\x1b",
                                  "\x85", "\u2028", "\u2029"])
 def test_shell_line_refuses_every_line_breaking_character(bad, tmp_path):

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from plenexp.cluster import tasks
 from plenexp.runs import rundir
 
 #: Seconds the stand-in installation sleeps inside every call of a module, on
@@ -138,7 +139,8 @@ def test_full_and_quick_grid_task_files(tmp_path, run_script):
                       "cuda", "--sbatch", "--output-root", root, "--plenoptic",
                       "A=current", "--plenoptic", "B=current")
     grid = root / "ps_speed" / "full"
-    lines = (grid / "disbatch-cuda.txt").read_text().splitlines()
+    header, *lines = (grid / "disbatch-cuda.txt").read_text().splitlines()
+    assert header == tasks.ONE_AT_A_TIME  # timing tasks never side by side
     # 2 dtypes x 2 sizes x 11 components, both installations in every task
     assert len(lines) == 44 and all("--device cuda" in line for line in lines)
     assert all(line.count("--install") == 2 for line in lines)
@@ -148,9 +150,10 @@ def test_full_and_quick_grid_task_files(tmp_path, run_script):
     run_script("ps_speed/write_disbatch.py", "--grid", "quick", "--output-root",
                root, "--plenoptic", "A=current", "--plenoptic", "B=current",
                "--repeats", "4")
-    lines = (root / "ps_speed" / "quick" / "disbatch-cpu.txt").read_text()
-    lines = lines.splitlines()
-    # 8 components at 128 and 256, LBFGS history 3 and 100 at 128 only
-    assert len(lines) == 18 and all("--repeats 4" in line for line in lines)
+    header, *lines = (root / "ps_speed" / "quick" / "disbatch-cpu.txt").read_text(
+        ).splitlines()
+    assert header == tasks.ONE_AT_A_TIME
+    # 4 components at 128 and 256, LBFGS history 3 at 128 only
+    assert len(lines) == 9 and all("--repeats 4" in line for line in lines)
     lbfgs = [line for line in lines if "synth_lbfgs" in line]
-    assert len(lbfgs) == 2 and all("--size 128" in line for line in lbfgs)
+    assert len(lbfgs) == 1 and all("--size 128" in line for line in lbfgs)

@@ -54,8 +54,9 @@ def main() -> None:
     for command in commands:
         if subprocess.run(command, env=env).returncode != 0:
             raise RunFailed(f"{args.experiment}: {command[1]} failed (see above)")
-    print(f"{args.experiment}: summary in "
-          f"{paths.grid_dir(root, args.experiment, args.grid) / 'summary'}")
+    if not own.is_file():  # an experiment's own demo.sh names its summary
+        print(f"{args.experiment}: summary in "
+              f"{paths.grid_dir(root, args.experiment, args.grid) / 'summary'}")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from plenexp import cli, errors
+from plenexp.cluster import tasks
 from plenexp.cluster.tasks import safe_name
 
 #: Seconds disBatch and its tasks get to stop after SIGTERM, before SIGKILL.
@@ -236,11 +237,20 @@ def main() -> None:
     """Command-line entry point."""
     parser = cli.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("taskfile", type=Path)
-    parser.add_argument("--cores", type=cli.positive_int, default=os.cpu_count(),
-                        help="tasks at a time (default: all cores)")
+    parser.add_argument("--cores", type=cli.positive_int, default=None,
+                        help="tasks at a time (default: all cores, or 1 where the "
+                        "task file asks for one at a time)")
     args = parser.parse_args()
     if not args.taskfile.is_file():
         raise errors.UsageError(f"no task file at {args.taskfile}")
+    if args.cores is None:
+        with open(args.taskfile, encoding="utf-8", errors="replace") as f:
+            first = f.readline()
+        if tasks.wants_one_at_a_time(first):
+            print("the task file asks for one task at a time (--cores overrides)")
+            args.cores = 1
+        else:
+            args.cores = os.cpu_count() or 1
     limit = _open_file_limit()
     if limit is not None and args.cores > limit:
         raise errors.UsageError(

@@ -92,15 +92,31 @@ def shell_line(
     )
 
 
-def write_taskfile(lines: Iterable[str], path: Path) -> int:
-    """Write task lines to ``path`` (atomically) and return how many."""
+#: A task file's first line when its tasks must run one at a time (timings:
+#: tasks side by side disturb each other's clocks). A comment to disBatch;
+#: ``disbatch_local`` honours it unless given ``--cores``.
+ONE_AT_A_TIME = "# plenexp: one task at a time (tasks side by side disturb its timings)"
+
+
+def write_taskfile(lines: Iterable[str], path: Path, one_at_a_time: bool = False
+                   ) -> int:
+    """Write task lines to ``path`` (atomically) and return how many.
+
+    ``one_at_a_time`` puts :data:`ONE_AT_A_TIME` first.
+    """
     lines = list(lines)
     if any("\n" in line or "\r" in line for line in lines):
         raise ValueError("a task line holds a line break")  # shell_line refuses
     path.parent.mkdir(parents=True, exist_ok=True)
+    header = [ONE_AT_A_TIME] if one_at_a_time else []
     with rundir.atomic_path(path) as tmp:
-        tmp.write_text("".join(line + "\n" for line in lines))
+        tmp.write_text("".join(line + "\n" for line in [*header, *lines]))
     return len(lines)
+
+
+def wants_one_at_a_time(text: str) -> bool:
+    """Whether a task file's text asks for its tasks one at a time."""
+    return text.startswith(ONE_AT_A_TIME)
 
 
 #: Task orders of ``--order``; the first is the default.
@@ -148,9 +164,11 @@ def add_writer_arguments(parser: argparse.ArgumentParser, grids: Sequence[str],
     sbatch.add_arguments(parser)
 
 
-def local_run_command(taskfile: Path) -> str:
+def local_run_command(taskfile: Path, one_at_a_time: bool = False) -> str:
     """The one way to run a task file on this machine (it reports failures)."""
-    return shlex.join(["python", "-m", "plenexp.cluster.disbatch_local", str(taskfile)])
+    cores = ["--cores", "1"] if one_at_a_time else []
+    return shlex.join(["python", "-m", "plenexp.cluster.disbatch_local", *cores,
+                       str(taskfile)])
 
 
 def write_disbatch(
@@ -163,6 +181,7 @@ def write_disbatch(
     extra_arguments: Callable[[argparse.ArgumentParser], None] | None = None,
     extra_task_args: Callable[[argparse.Namespace], Sequence[str]] | None = None,
     estimate: Callable[[Task, argparse.Namespace], float] | None = None,
+    one_at_a_time: bool = False,
 ) -> Path:
     """The whole ``write_disbatch.py`` of a synthesis experiment.
 
@@ -191,6 +210,9 @@ def write_disbatch(
     estimate
         A task's estimated seconds given the writer's options (default: the
         task's own ``seconds``), for writers whose options change a run's cost.
+    one_at_a_time
+        The tasks time themselves against each other: the task file asks
+        ``disbatch_local`` to run them one at a time (:data:`ONE_AT_A_TIME`).
 
     Returns
     -------
@@ -234,7 +256,7 @@ def write_disbatch(
         lines.append(shell_line(command, env, paths.run_log(run_dir)))
         ordered_costs.append(costs[i])
     grid_dir.mkdir(parents=True, exist_ok=True)
-    n = write_taskfile(lines, taskfile)
+    n = write_taskfile(lines, taskfile, one_at_a_time)
     done = f" ({skipped} already done, left out)" if skipped else ""
     print(f"wrote {n} task(s) to {taskfile}{done}")
     if args.sbatch and n:
@@ -246,7 +268,7 @@ def write_disbatch(
     elif args.sbatch:
         print("nothing left to run: no submit script written")
     else:
-        print(f"run them here with: {local_run_command(taskfile)}")
+        print(f"run them here with: {local_run_command(taskfile, one_at_a_time)}")
         print("on a SLURM cluster: add --sbatch for a ready submit script "
               f"({taskfile.stem}.sbatch beside the task file)")
     return taskfile
