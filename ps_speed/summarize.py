@@ -28,6 +28,24 @@ MIN_REPEATS = 3
 #: The smallest change called slower or faster: the whole interval must lie
 #: beyond 1 +- this (or beyond the control's interval, when it is wider).
 MIN_EFFECT = 0.05
+#: An installation is called slower or faster overall only when more of its
+#: timings are than chance gives at this level (each timing is called so by
+#: chance with at most (1 - COVERAGE) / 2: of 15 timings, one often is).
+OVERALL_LEVEL = 0.05
+
+
+def beyond_chance(k: int, n: int) -> bool:
+    """Whether ``k`` of ``n`` timings called one way is more than chance.
+
+    One-sided binomial tail: the chance that ``k`` or more of ``n`` equal
+    timings fall outside their interval on the same side is under
+    :data:`OVERALL_LEVEL`.
+    """
+    if k <= 0:
+        return False
+    p = (1 - COVERAGE) / 2
+    tail = sum(math.comb(n, i) * p ** i * (1 - p) ** (n - i) for i in range(k, n + 1))
+    return tail < OVERALL_LEVEL
 
 
 def bootstrap_ratio(a, b, paired: bool = False, n: int = N_BOOTSTRAP, seed: int = 0):
@@ -300,9 +318,13 @@ def conclusion(ratios, regression, frame, baseline: str) -> str:
         slower, faster = counts.get("slower", 0), counts.get("faster", 0)
         same = counts.get("no difference", 0)
         few = counts.get("too few repeats", 0)
-        overall = ("slower" if slower and not faster else
-                   "faster" if faster and not slower else
-                   "mixed" if slower and faster else "no difference outside noise")
+        more_slower, more_faster = beyond_chance(slower, n), beyond_chance(faster, n)
+        overall = ("mixed" if more_slower and more_faster else
+                   "slower" if more_slower else "faster" if more_faster else
+                   "no difference outside noise")
+        chance = ("; no more beyond their interval than chance gives"
+                  if overall.startswith("no difference") and (slower or faster)
+                  else "")
         ps = group[(group["component"] == "ps_forward")]
         detail = "; ".join(f"ps_forward {r['pass']} {r['size']}: "
                            f"{r['ratio']:.2f} [{r['low']:.2f}, {r['high']:.2f}]"
@@ -311,7 +333,7 @@ def conclusion(ratios, regression, frame, baseline: str) -> str:
                      f"(of {n} timings, {slower} slower, {faster} faster, {same} no "
                      f"difference outside noise"
                      + (f", {few} with too few repeats to tell" if few else "")
-                     + "; median ratio "
+                     + chance + "; median ratio "
                      f"{group['ratio'].median():.2f})."
                      + (f" {detail}." if detail else ""))
         widened = group[group["floor"] != "min effect"]

@@ -14,8 +14,8 @@ a lock, published by one rename) and reused by later writers. Without
 
 Grids: smoke (seconds: the running python twice, 64 x 64, two components),
 quick (the running plenoptic against itself and against 2.1.0, CPU, 128 and
-256; the pyramid, the PS statistics and forward pass, Adam, and LBFGS history 3
-at 128 only), full (every component, float32
+256; the pyramid, the PS statistics and forward pass; Adam and LBFGS history 3
+syntheses at 128 only), full (every component, float32
 and float64, 256 and 512; write it once with ``--device cpu`` and once with
 ``--device cuda``).
 """
@@ -52,7 +52,7 @@ QUICK = dict(installs=[("installed", "current"), ("installed_again", "current"),
              sizes=[128, 256], dtypes=["float32"],
              components=["pyr_forward", "ps_coeffs", "ps_forward", "synth_adam",
                          "synth_lbfgs_h3"],
-             sizes_of={"synth_lbfgs_h3": [128]},
+             sizes_of={"synth_adam": [128], "synth_lbfgs_h3": [128]},
              repeats=10, warmup=2, synth_repeats=3, synth_warmup=0)
 FULL = dict(installs=QUICK["installs"], sizes=[256, 512],
             dtypes=["float32", "float64"],

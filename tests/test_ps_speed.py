@@ -87,6 +87,35 @@ def slow_python(tmp_path: Path) -> Path:
     return script
 
 
+def test_one_timing_of_fifteen_beyond_its_interval_is_chance():
+    """The overall word: a count of slower/faster timings beyond what chance gives."""
+    from ps_speed import summarize
+
+    def ratios(verdicts):
+        return pd.DataFrame([dict(install="B", device="cpu", component="pyr_forward",
+                                  size=128, ratio=0.9, low=0.8, high=0.95,
+                                  verdict=v, floor="min effect", floor_low=0.95,
+                                  floor_high=1.05, paired=True, dtype="float32",
+                                  host_a="h", host_b="h", hardware_a="x",
+                                  hardware_b="x", **{"pass": "forward"})
+                             for v in verdicts])
+
+    frame = pd.DataFrame({"install": ["A", "B"]})
+
+    def first_line(verdicts):
+        return summarize.conclusion(ratios(verdicts), pd.DataFrame(), frame,
+                                    "A").splitlines()[0]
+
+    line = first_line(["faster"] + ["no difference"] * 14)
+    assert line.startswith("B against A on cpu: no difference outside noise")
+    assert "1 faster" in line and "than chance gives" in line
+    assert first_line(["faster"] * 3 + ["no difference"] * 12).startswith(
+        "B against A on cpu: faster")
+    assert first_line(["slower"] * 3 + ["faster"] * 3 + ["no difference"] * 9
+                      ).startswith("B against A on cpu: mixed")
+    assert first_line(["slower"]).startswith("B against A on cpu: slower")
+
+
 def test_a_slower_installation_is_reported_slower(tmp_path, run_script):
     grid = tmp_path / "grid"
     run_script("ps_speed/synthesize.py", "--install", "A=current", "--install",
@@ -153,7 +182,7 @@ def test_full_and_quick_grid_task_files(tmp_path, run_script):
     header, *lines = (root / "ps_speed" / "quick" / "disbatch-cpu.txt").read_text(
         ).splitlines()
     assert header == tasks.ONE_AT_A_TIME
-    # 4 components at 128 and 256, LBFGS history 3 at 128 only
-    assert len(lines) == 9 and all("--repeats 4" in line for line in lines)
-    lbfgs = [line for line in lines if "synth_lbfgs" in line]
-    assert len(lbfgs) == 1 and all("--size 128" in line for line in lbfgs)
+    # 3 components at 128 and 256, Adam and LBFGS history 3 at 128 only
+    assert len(lines) == 8 and all("--repeats 4" in line for line in lines)
+    syntheses = [line for line in lines if "synth_" in line]
+    assert len(syntheses) == 2 and all("--size 128" in line for line in syntheses)
