@@ -164,11 +164,13 @@ def add_writer_arguments(parser: argparse.ArgumentParser, grids: Sequence[str],
     sbatch.add_arguments(parser)
 
 
-def local_run_command(taskfile: Path, one_at_a_time: bool = False) -> str:
-    """The one way to run a task file on this machine (it reports failures)."""
-    cores = ["--cores", "1"] if one_at_a_time else []
-    return shlex.join(["python", "-m", "plenexp.cluster.disbatch_local", *cores,
-                       str(taskfile)])
+def local_run_command(taskfile: Path) -> str:
+    """The one way to run a task file on this machine (it reports failures).
+
+    A task file that asks for one task at a time says so itself
+    (:data:`ONE_AT_A_TIME`): the command is the same.
+    """
+    return shlex.join(["python", "-m", "plenexp.cluster.disbatch_local", str(taskfile)])
 
 
 def write_disbatch(
@@ -268,7 +270,7 @@ def write_disbatch(
     elif args.sbatch:
         print("nothing left to run: no submit script written")
     else:
-        print(f"run them here with: {local_run_command(taskfile, one_at_a_time)}")
+        print(f"run them here with: {local_run_command(taskfile)}")
         print("on a SLURM cluster: add --sbatch for a ready submit script "
               f"({taskfile.stem}.sbatch beside the task file)")
     return taskfile
