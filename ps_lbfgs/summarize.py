@@ -35,6 +35,7 @@ Writes into the summary directory:
 
 from __future__ import annotations
 
+import functools
 import math
 from pathlib import Path
 
@@ -297,19 +298,19 @@ def trajectory_curves(frame: pd.DataFrame, config: list[str]) -> pd.DataFrame | 
     """Every run's trajectory (``trajectory.csv`` beside its ``loss.csv``)."""
     if "run_dir" not in frame:
         return None
-    parts = []
-    for i, row in frame.iterrows():
-        path = Path(row["run_dir"]) / "trajectory.csv"
-        if not path.exists():
+    rows, read = [], set()
+    settings_of = frame[["run_dir", *config]].to_dict("records")
+    for i, run in zip(frame.index, settings_of, strict=True):
+        if not (Path(run["run_dir"]) / "trajectory.csv").exists():
             return None
-        curve = results.read_trajectory(row["run_dir"])
+        curve = results.trajectory_rows(run["run_dir"])
         if curve is None:
             continue
-        for column in config:
-            curve[column] = row[column]
-        curve["run"] = i
-        parts.append(curve)
-    return pd.concat(parts, ignore_index=True) if parts else None
+        read.update(curve[0])
+        settings = {**{c: run[c] for c in config}, "run": i}
+        rows.extend({**step, **settings} for step in curve)
+    # the trajectories' own columns from text; the settings keep their values
+    return results.to_frame(rows, sorted(read - {*config, "run"})) if rows else None
 
 
 #: plenoptic's published guidance for PS metamers (LBFGS, strong Wolfe line
@@ -566,7 +567,7 @@ def summarize(input_dir: Path | None, output_dir: Path,
         "MSE values (success converted to L2)" if kind == "mse" else "") if t)
     losses = (facets.order_levels(agg["loss_function"])
               if "loss_function" in config and not pure else [None])
-    written = []
+    figures = figure_files.FigureJobs()  # drawn side by side while the text is made
     for level in losses:
         part = agg if level is None else agg[agg["loss_function"] == level]
         name = "loss_vs_cost" if level is None else f"loss_vs_cost_{level}"
@@ -576,16 +577,17 @@ def summarize(input_dir: Path | None, output_dir: Path,
         enc = facets.choose_encoding(part, columns.VARIABLES, image="img",
                                      labels=columns.LABELS,
                                      level_names=columns.LEVEL_NAMES)
-        written += facet_grid.write_figures(
-            part, xs, y, enc, output_dir / name,
+        figures.submit(functools.partial(
+            facet_grid.write_figures, part, xs, y, enc, output_dir / name,
             title="\n".join(t for t in (title, fixed) if t),
-            xlabels=columns.LABELS, ylabel=y_label, front=True, note=note)
-    written += overview.write_overview(
+            xlabels=columns.LABELS, ylabel=y_label, front=True, note=note))
+    figures.submit(functools.partial(
+        overview.write_overview,
         agg if len(losses) == 1 else agg[agg["loss_function"] == losses[0]],
         output_dir / "overview", variables=columns.VARIABLES, loss=y,
         time="synth_duration", image="img", labels=columns.LABELS,
         title=f"ps_lbfgs overview: {y_label} ({len(frame)} runs, {source})",
-        note=note, ylabel=y_label)
+        note=note, ylabel=y_label))
     curve_note = "no trajectories recorded (earlier runs or a table)"
     if curves is not None:
         enc = facets.choose_encoding(curves, columns.VARIABLES, image="img",
@@ -594,9 +596,9 @@ def summarize(input_dir: Path | None, output_dir: Path,
             curve_note = ("trajectories not drawn: more varying variables ("
                           + ", ".join(enc.facets) + ") than colour and line style")
         else:
-            written += figure_files.save(curve_figure(
+            figures.submit(lambda: figure_files.save(curve_figure(
                 curves, config, f"ps_lbfgs: loss during synthesis ({source})"),
-                output_dir / "loss_curves")
+                output_dir / "loss_curves"))
             curve_note = "loss_curves: loss against seconds and evaluations per run"
     fronts = front_text(agg, on, y, "synth_duration", config)
     if has_evals:
@@ -610,6 +612,12 @@ def summarize(input_dir: Path | None, output_dir: Path,
         fronts += ["", "The same fronts in seconds normalized to the typical "
                    "speed of identical work (the batches above):",
                    *front_text(agg, on_norm, y, "synth_duration_normalized", config)]
+    timing_report.write(frame, output_dir, config_columns=columns.CONFIG_COLUMNS,
+                        variables=DECISION_VARIABLES, time="synth_duration",
+                        iterations="synth_iter",
+                        evaluations="evaluations" if has_evals else None,
+                        image="img", speed_columns=SPEED_COLUMNS)
+    written = figures.paths()
     text = [f"ps_lbfgs summary of {len(frame)} run(s) from {source}",
             f"configurations: {len(agg)} (medians over the ok seeds; n per "
             f"configuration {int(agg['n'].min())}-{int(agg['n'].max())})",
@@ -631,11 +639,6 @@ def summarize(input_dir: Path | None, output_dir: Path,
                   *stopping_text(frame, kind)[1:2]]
     with rundir.atomic_path(output_dir / "conclusion.txt") as tmp:
         tmp.write_text("\n".join(conclusion) + "\n")
-    timing_report.write(frame, output_dir, config_columns=columns.CONFIG_COLUMNS,
-                        variables=DECISION_VARIABLES, time="synth_duration",
-                        iterations="synth_iter",
-                        evaluations="evaluations" if has_evals else None,
-                        image="img", speed_columns=SPEED_COLUMNS)
     return frame
 
 

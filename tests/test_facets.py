@@ -288,3 +288,37 @@ def test_log_ticks_are_spread_and_never_crowd(low, high):
     assert 2 <= len(checks.visible_tick_labels(ax.xaxis)) <= 8
     checks.check_no_text_overlap(fig)
     plt.close(fig)
+
+
+def test_figure_jobs_side_by_side_give_every_path_and_report_a_failure(tmp_path):
+    """Forked figure jobs: their paths in submission order; a failed job raises."""
+    import os
+
+    from plenexp.summary import figure_files
+
+    def job(name):
+        def draw():
+            path = tmp_path / f"{name}-{os.getpid()}.txt"
+            path.write_text(name)
+            return [path]
+        return draw
+
+    jobs = figure_files.FigureJobs()
+    jobs.parallel, jobs.cores = True, 2  # forked even inside a threaded test worker
+    for name in ("a", "b", "c"):
+        jobs.submit(job(name))
+    paths = jobs.paths()
+    assert [p.read_text() for p in paths] == ["a", "b", "c"]
+    assert all(p.name != f"a-{os.getpid()}.txt" for p in paths)  # drawn in children
+
+    def broken():
+        raise ValueError("no such column")
+
+    jobs.submit(job("d"))
+    jobs.submit(broken)
+    with pytest.raises(RuntimeError, match="ValueError: no such column"):
+        jobs.paths()
+    sequential = figure_files.FigureJobs()
+    sequential.parallel = False
+    sequential.submit(job("e"))
+    assert sequential.paths() == [tmp_path / f"e-{os.getpid()}.txt"]

@@ -180,12 +180,18 @@ def read_table(path: str | os.PathLike, numeric: Sequence[str] = (),
         If it is empty, damaged, lacks a column or holds a value out of
         range (``BadFile`` for a FIFO, device, link out of the run...).
     """
+    return to_frame(checked_rows(path, numeric, non_negative))
+
+
+def checked_rows(path: str | os.PathLike, numeric: Sequence[str] = (),
+                 non_negative: Sequence[str] = ()) -> list[dict[str, str]]:
+    """:func:`read_table`'s rows as text, before any DataFrame is made."""
     rows = read_rows(path)
     if missing := [c for c in [*numeric, *non_negative] if c not in rows[0]]:
         raise ValueError(f"no {', '.join(missing)} column")
     if why := bad_rows(rows, numeric, non_negative):
         raise ValueError(why)
-    return to_frame(rows)
+    return rows
 
 
 def read_trajectory(run_dir: str | os.PathLike):
@@ -194,9 +200,19 @@ def read_trajectory(run_dir: str | os.PathLike):
     An empty, damaged or hostile file is reported (:func:`errors.report`) and
     left out of the curves; a missing one raises ``FileNotFoundError``.
     """
+    rows = trajectory_rows(run_dir)
+    return None if rows is None else to_frame(rows)
+
+
+def trajectory_rows(run_dir: str | os.PathLike) -> list[dict[str, str]] | None:
+    """:func:`read_trajectory`'s rows as text.
+
+    Summaries of thousands of runs make one DataFrame of them all (one per
+    run costs seconds).
+    """
     path = Path(run_dir) / "trajectory.csv"
     try:
-        return read_table(path, TRAJECTORY_COLUMNS, non_negative=("loss",))
+        return checked_rows(path, TRAJECTORY_COLUMNS, non_negative=("loss",))
     except FileNotFoundError:
         raise
     except (OSError, ValueError) as err:  # empty, damaged, a FIFO...
@@ -268,12 +284,15 @@ def analyze_runs(dirs: Sequence[Path], analyze_run: Callable[..., bool],
     return n_analyzed
 
 
-def to_frame(rows: list[dict[str, str]]):
-    """A pandas DataFrame with numeric-looking columns converted."""
+def to_frame(rows: list[dict[str, str]], columns: Sequence[str] | None = None):
+    """A pandas DataFrame with numeric-looking columns converted.
+
+    ``columns``: only these are looked at (the others keep their values).
+    """
     import pandas as pd
 
     frame = pd.DataFrame.from_records(rows)
-    for column in frame.columns:
+    for column in frame.columns if columns is None else columns:
         converted = pd.to_numeric(frame[column], errors="coerce")
         # keep text columns (names, None) as text
         if converted.notna().sum() == frame[column].replace("", None).notna().sum():

@@ -209,13 +209,18 @@ def speed_differences(frame, *, time: str, variables: Sequence[str] = (),
             if c and c in frame.columns]
     candidates = [c for c in dict.fromkeys([*variables, *hardware])
                   if c in frame.columns and c not in work]
+    # one key per identical work (vectorized: a row-wise join took seconds
+    # on 10,000 runs)
+    if work:
+        cells = frame[work].map(str)
+        keys = cells.iloc[:, 0].str.cat(cells.iloc[:, 1:], sep="\x1f")
+    else:
+        keys = pd.Series("all", index=frame.index)
     out = []
     for column in candidates:
         levels = format_levels(frame[column])
         if levels.nunique() < 2:
             continue
-        keys = (frame[work].map(str).agg("\x1f".join, axis=1) if work
-                else pd.Series("all", index=frame.index))
         table = pd.DataFrame({"work": keys, "level": levels, "per": per}).dropna()
         medians = table.groupby(["work", "level"])["per"].median().reset_index()
         typical = medians.groupby("work")["per"].transform("median")
