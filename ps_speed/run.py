@@ -474,8 +474,12 @@ def install_record(name: str, python: str, result: dict) -> dict:
                   install_environment=str(installed.parent)
                   if installed.is_file() else None)
     if installed.is_file():
-        record["install_pip_freeze"] = json.loads(
-            installed.read_text()).get("pip_freeze")
+        made = json.loads(installed.read_text())
+        record["install_pip_freeze"] = made.get("pip_freeze")
+        record["install_spec"] = made.get("spec")
+        # a checkout installed as a copy knows no commit; its writer recorded it
+        if record.get("plenoptic_commit") is None:
+            record["plenoptic_commit"] = made.get("plenoptic_commit")
     return record
 
 

@@ -186,3 +186,23 @@ def test_full_and_quick_grid_task_files(tmp_path, run_script):
     assert len(lines) == 8 and all("--repeats 4" in line for line in lines)
     syntheses = [line for line in lines if "synth_" in line]
     assert len(syntheses) == 2 and all("--size 128" in line for line in syntheses)
+
+
+def test_a_checkouts_commit_reaches_every_runs_provenance(tmp_path):
+    """A checkout installed as a copy: its commit from the writer's installed.json."""
+    from ps_speed import run
+
+    env = tmp_path / "checkout-plenoptic-0123456789"
+    (env / "bin").mkdir(parents=True)
+    (env / "installed.json").write_text(json.dumps(
+        {"kind": "checkout", "spec": "/src/plenoptic", "plenoptic_commit": "082a2c8f",
+         "pip_freeze": ["plenoptic==2.1.1.dev147"]}))
+    record = run.install_record("B", str(env / "bin" / "python"),
+                                {"plenoptic_version": "2.1.1.dev147",
+                                 "plenoptic_commit": None})
+    assert record["plenoptic_commit"] == "082a2c8f"
+    assert record["install_spec"] == "/src/plenoptic"
+    assert record["install_pip_freeze"] == ["plenoptic==2.1.1.dev147"]
+    # a python used as is keeps what its own probe found
+    bare = run.install_record("A", sys.executable, {"plenoptic_commit": "abc"})
+    assert bare["plenoptic_commit"] == "abc" and bare["install_environment"] is None
