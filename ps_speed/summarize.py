@@ -251,6 +251,24 @@ def regression_table(frame, baseline: str):
     return pd.DataFrame(rows)
 
 
+#: Ratios a log axis may label (1 always): fine steps near 1, where most are.
+RATIO_TICKS = (0.1, 0.2, 0.5, 0.67, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0, 5.0, 10.0)
+
+
+def ratio_ticks(values, most: int = 7) -> list[float]:
+    """Labelled ticks spanning ``values`` (NaN ignored), 1 among them, <= ``most``."""
+    finite = [v for v in values if isinstance(v, (int, float)) and math.isfinite(v)
+              and v > 0]
+    low, high = (min(finite), max(finite)) if finite else (1.0, 1.0)
+    ticks = [t for t in RATIO_TICKS if low / 1.1 <= t <= high * 1.1 or t == 1.0]
+    while len(ticks) > most:  # drop the most crowded, keeping 1 and both ends
+        gaps = {ticks[i]: min(math.log(ticks[i] / ticks[i - 1]),
+                              math.log(ticks[i + 1] / ticks[i]))
+                for i in range(1, len(ticks) - 1) if ticks[i] != 1.0}
+        ticks.remove(min(gaps, key=gaps.get))
+    return ticks
+
+
 def draw(ratios, stem):
     """The ratios B/A with their intervals: one panel per device and dtype."""
     import matplotlib.pyplot as plt
@@ -287,8 +305,7 @@ def draw(ratios, stem):
                     f"{group['baseline'].iloc[0]}")
         ax.axvline(1.0, color="k", lw=0.8)
         ax.set_xscale("log")
-        ticks = [t for t in (0.1, 0.25, 0.5, 1, 2, 4, 10)
-                 if group["low"].min() / 2 <= t <= group["high"].max() * 2] or [1]
+        ticks = ratio_ticks(group[["ratio", "low", "high"]].to_numpy().ravel())
         ax.xaxis.set_major_locator(FixedLocator(ticks))
         ax.xaxis.set_major_formatter(FixedFormatter([f"{t:g}" for t in ticks]))
         ax.xaxis.set_minor_formatter(NullFormatter())
@@ -297,9 +314,9 @@ def draw(ratios, stem):
         ax.grid(axis="x", which="both", alpha=0.3)
     axes[0, 0].set_yticks(range(len(names)), names, fontsize=8)
     axes[0, 0].invert_yaxis()
-    axes[0, -1].legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.06),
-                       ncol=2,
-                       title="red slower, green faster, grey no difference",
+    # beside the panels: below them it covered the axis label
+    axes[0, -1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                       title="red slower, green faster,\ngrey no difference",
                        title_fontsize=7)
     fig.tight_layout()
     return figure_files.save(fig, stem)
