@@ -91,6 +91,8 @@ def summary(tmp_path_factory):
 
     patch.setattr(errors, "_problems", 0)  # skips counted by earlier tests
     patch.setattr(figure_files, "save", keep)
+    # drawn in this process, where the figures are kept for measuring
+    patch.setattr(figure_files.FigureJobs, "side_by_side", False)
     patch.setattr(sys, "argv", [REPO_SCRIPT, "--from-csv", str(csv), "--loss",
                                 "mse", "--output-dir", str(out / "summary")])
     try:

@@ -59,10 +59,14 @@ class FigureJobs:
     another thread).
     """
 
+    #: False draws every job in this process (a caller that keeps the figure
+    #: objects, such as a test measuring them, sets it).
+    side_by_side = True
+
     def __init__(self) -> None:
         cores = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                  else os.cpu_count() or 1)
-        self.parallel = (hasattr(os, "fork") and cores > 1
+        self.parallel = (self.side_by_side and hasattr(os, "fork") and cores > 1
                          and threading.active_count() == 1)
         self.cores = cores
         self._jobs: list = []  # (process, connection) or a list of paths
