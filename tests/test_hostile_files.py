@@ -277,8 +277,11 @@ def test_sigterm_and_killed_parents_end_runs_cleanly(tmp_path, script_env):
     taskfile.write_text(tasks.shell_line(
         ["bash", REPO / "plenexp/runs/time_process.sh", PY, sleeper,
          pid_file], {"PYTHONPATH": str(REPO)}, tmp_path / "task.log") + "\n")
+    scratch_root = tmp_path / "tmp"  # where disbatch_local's scratch goes
+    scratch_root.mkdir()
     local = subprocess.Popen([PY, "-m", "plenexp.cluster.disbatch_local",
-                              str(taskfile), "--cores", "1"], env=env, cwd=tmp_path,
+                              str(taskfile), "--cores", "1"],
+                             env=dict(env, TMPDIR=str(scratch_root)), cwd=tmp_path,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                              start_new_session=True)
     try:
@@ -289,6 +292,13 @@ def test_sigterm_and_killed_parents_end_runs_cleanly(tmp_path, script_env):
         _wait_for(Path(f"{pid_file}.term"), timeout=60)
         assert _gone(int(pid_file.read_text()))
         assert all(_gone(pid) for pid in below)
+        # disBatch's status file is kept beside the task file, for a resume
+        deadline = time.monotonic() + 30
+        while list(scratch_root.glob("plenexp-disbatch-*")) \
+                and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not list(scratch_root.glob("plenexp-disbatch-*"))
+        assert list((tmp_path / "disbatch_logs").glob("tasks_*_status.txt"))
     finally:
         if local.poll() is None:
             os.killpg(local.pid, signal.SIGKILL)

@@ -126,7 +126,15 @@ def _die_with_parent() -> None:  # in the guard, between fork and exec
     ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
 
 
-def start_guard(disbatch: int) -> subprocess.Popen | None:
+def keep_logs(scratch: Path, log_dir: Path) -> None:
+    """Move disBatch's logs (its status file among them) from ``scratch``."""
+    for path in scratch.iterdir():
+        shutil.move(path, log_dir / path.name)
+    scratch.rmdir()
+
+
+def start_guard(disbatch: int, scratch: Path, log_dir: Path
+                ) -> subprocess.Popen | None:
     """A process that stops disBatch and its tasks if this one dies (SIGKILL).
 
     disBatch runs in a session of its own, which no signal to this process
@@ -139,17 +147,28 @@ def start_guard(disbatch: int) -> subprocess.Popen | None:
         return None
     return subprocess.Popen(
         [sys.executable, "-c", "import sys; from plenexp.cluster.disbatch_local "
-         "import guard; guard(int(sys.argv[1]))", str(disbatch)],
+         "import guard; guard(int(sys.argv[1]), *sys.argv[2:])", str(disbatch),
+         str(scratch), str(log_dir)],
         preexec_fn=_die_with_parent, start_new_session=True,
         stdin=subprocess.DEVNULL, env={**os.environ,
                                        "PYTHONPATH": os.pathsep.join(sys.path)})
 
 
-def guard(disbatch: int) -> None:
-    """Wait; on SIGTERM (the parent died), stop ``disbatch`` and its tasks."""
+def guard(disbatch: int, scratch: str | None = None, log_dir: str | None = None
+          ) -> None:
+    """Wait; on SIGTERM (the parent died), stop ``disbatch`` and its tasks.
+
+    Then disBatch's logs go where the parent would have put them: the status
+    file of what finished is what a resume (``-r STATUS -R``) needs.
+    """
     def stop_all(signum, frame):
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         stop_tree(disbatch)
+        if scratch and log_dir:
+            try:
+                keep_logs(Path(scratch), Path(log_dir))
+            except OSError:
+                pass  # nothing more to do from here
         os._exit(0)
 
     signal.signal(signal.SIGTERM, stop_all)
@@ -199,7 +218,7 @@ def run(taskfile: Path, cores: int) -> int:
                                  str(scratch / prefix_name),
                                  str(taskfile.resolve())],
                                 cwd=scratch, start_new_session=True)
-        guard = start_guard(proc.pid)
+        guard = start_guard(proc.pid, scratch, log_dir)
         try:
             proc.wait()
         except (SystemExit, KeyboardInterrupt) as err:  # SIGTERM, Ctrl-C
@@ -213,9 +232,7 @@ def run(taskfile: Path, cores: int) -> int:
                 guard.kill()  # its work is done: no parent death to act on
                 guard.wait()
     finally:
-        for path in scratch.iterdir():
-            shutil.move(path, log_dir / path.name)
-        scratch.rmdir()
+        keep_logs(scratch, log_dir)
     elapsed = time.perf_counter() - start
     status = log_dir / f"{prefix_name}_status.txt"
     failed = failed_tasks(status) if status.exists() else []
