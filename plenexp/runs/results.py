@@ -164,9 +164,9 @@ def bad_rows(rows: list[dict[str, str]], numeric: Sequence[str] = (),
 TRAJECTORY_COLUMNS = ("step", "seconds", "loss", "evaluations")
 
 
-def read_table(path: str | os.PathLike, numeric: Sequence[str] = (),
-               non_negative: Sequence[str] = ()):
-    """One run's small table (a ``trajectory.csv``...) as a DataFrame.
+def checked_rows(path: str | os.PathLike, numeric: Sequence[str] = (),
+                 non_negative: Sequence[str] = ()) -> list[dict[str, str]]:
+    """One run's small table (a ``trajectory.csv``...) as rows of text.
 
     Read as :func:`read_rows` does (a regular file of the run, capped); the
     ``numeric`` columns must be there and hold finite numbers, the
@@ -180,12 +180,6 @@ def read_table(path: str | os.PathLike, numeric: Sequence[str] = (),
         If it is empty, damaged, lacks a column or holds a value out of
         range (``BadFile`` for a FIFO, device, link out of the run...).
     """
-    return to_frame(checked_rows(path, numeric, non_negative))
-
-
-def checked_rows(path: str | os.PathLike, numeric: Sequence[str] = (),
-                 non_negative: Sequence[str] = ()) -> list[dict[str, str]]:
-    """:func:`read_table`'s rows as text, before any DataFrame is made."""
     rows = read_rows(path)
     if missing := [c for c in [*numeric, *non_negative] if c not in rows[0]]:
         raise ValueError(f"no {', '.join(missing)} column")
@@ -195,7 +189,7 @@ def checked_rows(path: str | os.PathLike, numeric: Sequence[str] = (),
 
 
 def read_trajectory(run_dir: str | os.PathLike):
-    """A run's ``trajectory.csv`` (:func:`read_table`), or None if unreadable.
+    """A run's ``trajectory.csv`` (:func:`checked_rows`, as a DataFrame), or None.
 
     An empty, damaged or hostile file is reported (:func:`errors.report`) and
     left out of the curves; a missing one raises ``FileNotFoundError``.
