@@ -176,6 +176,8 @@ def test_full_and_quick_grid_task_files(tmp_path, run_script):
     assert "synth_lbfgs" in lines[0] and "size-512" in lines[0]  # longest first
     script = (grid / "disbatch-cuda.sbatch").read_text()
     assert "#SBATCH --gres gpu:1" in script and "sbatch" in proc.stdout
+    # one slot on a node of its own, so no other task disturbs a timing
+    assert "#SBATCH -n 1\n" in script and "#SBATCH --exclusive\n" in script
     run_script("ps_speed/write_disbatch.py", "--grid", "quick", "--output-root",
                root, "--plenoptic", "A=current", "--plenoptic", "B=current",
                "--repeats", "4")

@@ -124,7 +124,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--ntasks", type=cli.positive_int, default=None,
                        help="disBatch slots, -n (default: the number of tasks, "
                        f"at most {DEFAULT_NTASKS['cpu']} on CPU, "
-                       f"{DEFAULT_NTASKS['gpu']} on GPU)")
+                       f"{DEFAULT_NTASKS['gpu']} on GPU; 1, on a node of "
+                       "its own, for tasks that time each other)")
     group.add_argument("--cpus-per-task", "--cpus_per_task", dest="cpus_per_task",
                        type=cli.positive_int, default=None,
                        help="cores per slot, -c (default: --threads)")
@@ -173,6 +174,9 @@ class Script:
     bin_dir
         Directory put first on ``PATH`` (where ``disBatch`` and the Python
         that wrote the task file live).
+    exclusive
+        The node to this job alone (``--exclusive``): for tasks that time
+        themselves, whom other jobs on the node would disturb.
     """
 
     taskfile: Path
@@ -185,6 +189,7 @@ class Script:
     partition: str | None = None
     constraint: str | None = None
     bin_dir: Path = Path(sys.executable).parent
+    exclusive: bool = False
 
     def path(self) -> Path:
         """Where the script goes: beside the task file."""
@@ -234,6 +239,8 @@ class Script:
             lines.append(f"#SBATCH -C {q(self.constraint)}")
         if self.gpu:
             lines.append("#SBATCH --gres gpu:1")
+        if self.exclusive:
+            lines.append("#SBATCH --exclusive")
         lines += [
             f"#SBATCH -n {self.ntasks}",
             f"#SBATCH -c {self.cpus_per_task}",
@@ -261,7 +268,8 @@ class Script:
 
 
 def script_for(args: argparse.Namespace, taskfile: Path, costs: Sequence[float],
-               device: str, job_name: str, grid_dir: Path) -> Script:
+               device: str, job_name: str, grid_dir: Path,
+               one_at_a_time: bool = False) -> Script:
     """The submit script for a task file, from the writer's parsed options.
 
     Parameters
@@ -278,10 +286,14 @@ def script_for(args: argparse.Namespace, taskfile: Path, costs: Sequence[float],
         SLURM job name.
     grid_dir
         The grid's output directory; logs go to its ``slurm/``.
+    one_at_a_time
+        The tasks time themselves against each other: one disBatch slot
+        unless ``--ntasks`` says otherwise, on a node of the job's own.
     """
     gpu = is_gpu(device)
     kind = "gpu" if gpu else "cpu"
-    ntasks = args.ntasks or max(1, min(len(costs), DEFAULT_NTASKS[kind]))
+    ntasks = args.ntasks or (1 if one_at_a_time else
+                             max(1, min(len(costs), DEFAULT_NTASKS[kind])))
     constraint = args.constraint
     if constraint is None:
         constraint = None if gpu else CPU_CONSTRAINT
@@ -293,4 +305,4 @@ def script_for(args: argparse.Namespace, taskfile: Path, costs: Sequence[float],
         ntasks=ntasks, cpus_per_task=args.cpus_per_task or args.threads,
         time_s=args.time or time_limit(costs, ntasks),
         log_dir=Path(grid_dir).resolve() / LOG_DIR, partition=partition,
-        constraint=constraint)
+        constraint=constraint, exclusive=one_at_a_time)

@@ -214,7 +214,8 @@ def write_disbatch(
         task's own ``seconds``), for writers whose options change a run's cost.
     one_at_a_time
         The tasks time themselves against each other: the task file asks
-        ``disbatch_local`` to run them one at a time (:data:`ONE_AT_A_TIME`).
+        ``disbatch_local`` to run them one at a time (:data:`ONE_AT_A_TIME`),
+        and the submit script asks for one slot on a node of its own.
 
     Returns
     -------
@@ -265,7 +266,7 @@ def write_disbatch(
         submit = sbatch.script_for(
             args, taskfile, ordered_costs, device,
             job_name=f"{experiment}-{args.grid}-{taskfile.stem}",
-            grid_dir=grid_dir).write()
+            grid_dir=grid_dir, one_at_a_time=one_at_a_time).write()
         print(f"submit with: sbatch {shlex.quote(str(submit))}")
     elif args.sbatch:
         print("nothing left to run: no submit script written")
