@@ -434,6 +434,16 @@ def test_winner_only_when_intervals_over_seeds_do_not_overlap():
                             pd.DataFrame(columns=["img", "n_success"]))
     assert "≤ 1 s a tie (LBFGS-100 ≈ Adam); ≤ 2 s LBFGS-100 (0.81); ≤ 5 s " \
         "textureSynth (Octave 7.3.0) (0.06)." in said
+    assert "never ran" not in said
+    # the same table without its textureSynth rows: the decision says so first
+    plenoptic_only = [entry for entry in entries if entry[0] != "textureSynth "
+                      "(Octave 7.3.0)"]
+    best = stats.best_by_budget(_table(plenoptic_only))
+    said = stats.conclusion(best, pd.DataFrame(columns=["img"]),
+                            pd.DataFrame(columns=["img", "n_success"]))
+    assert said.startswith("MATLAB textureSynth never ran: the table has no "
+                           "textureSynth rows, so this compares plenoptic's "
+                           "methods only.")
 
 
 def test_groups_the_winner_loses_and_success_share():
