@@ -577,10 +577,11 @@ def summarize(input_dir: Path | None, output_dir: Path,
         enc = facets.choose_encoding(part, columns.VARIABLES, image="img",
                                      labels=columns.LABELS,
                                      level_names=columns.LEVEL_NAMES)
-        figures.submit(functools.partial(
-            facet_grid.write_figures, part, xs, y, enc, output_dir / name,
-            title="\n".join(t for t in (title, fixed) if t),
-            xlabels=columns.LABELS, ylabel=y_label, front=True, note=note))
+        for job in facet_grid.figure_jobs(
+                part, xs, y, enc, output_dir / name,
+                title="\n".join(t for t in (title, fixed) if t),
+                xlabels=columns.LABELS, ylabel=y_label, front=True, note=note):
+            figures.submit(job)
     figures.submit(functools.partial(
         overview.write_overview,
         agg if len(losses) == 1 else agg[agg["loss_function"] == losses[0]],

@@ -166,6 +166,28 @@ def test_a_result_counts_only_from_a_published_run_whole_and_in_range(
     assert {r["run_dir"] for r in got} == {str(vs / "good")} and len(got) == 3
     assert len(problems) == 2 and all("left out whole" in p for p in problems)
 
+    # big grids are read on every core: the same rows and problems, in order
+    from plenexp.runs import forking
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(forking, "fork_is_useful", lambda: True)
+        patch.setattr(forking, "cores", lambda: 2)
+        patch.setattr(forking, "MIN_CHUNK", 1)
+        forked = bounded(30, results.gather, vs, "loss.csv",
+                         required=REQUIRED_COLUMNS, non_negative=("loss",))
+        assert forked == (got, problems)
+
+        def fails_in_the_child(chunk):
+            if os.getpid() != parent:
+                raise ValueError("damaged")
+            return list(chunk)
+
+        parent = os.getpid()
+        with pytest.raises(RuntimeError, match="ValueError: damaged"):
+            forking.map_chunks(fails_in_the_child, [1, 2, 3, 4])
+        assert forking.map_chunks(lambda chunk: [x * 2 for x in chunk],
+                                  [1, 2, 3, 4, 5]) == [2, 4, 6, 8, 10]
+
     # ps_matlab: a run directory without done.json is never a loose result
     from ps_matlab.metamers import find_metamers
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import os
 import pickle
@@ -12,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from plenexp import errors
-from plenexp.runs import files, rundir
+from plenexp.runs import files, forking, rundir
 from plenexp.text import is_finite_number
 
 # a table's field may be as large as the table itself (csv's default: 128 kB)
@@ -94,41 +95,56 @@ def gather(
     problems
         One line per run left out, naming its path and why.
     """
-    rows: list[dict[str, str]] = []
     problems: list[str] = []
     numeric = list(dict.fromkeys([*([value_column] if value_column else []),
                                   *numeric, *non_negative]))
-    for run_dir in rundir.done_runs(root, problems):
-        path = run_dir / filename
-        if not _encodable(str(run_dir)):
-            problems.append(f"{run_dir}: name is not UTF-8 text (rename it)")
-            continue
-        if why := rundir.unpublished(run_dir):
-            problems.append(f"{run_dir / rundir.DONE_MARKER}: {why}; run left out")
-            continue
-        try:
-            run_rows = read_rows(path)
-        except FileNotFoundError:
-            problems.append(f"{path}: missing (run analyze.py on this run)")
-            continue
-        except (OSError, ValueError, csv.Error) as err:
-            # a directory, a looping symlink, not UTF-8, truncated...
-            problems.append(f"{path}: unreadable ({errors.describe(err)})")
-            continue
-        if missing := [c for c in [*required, *numeric] if c not in run_rows[0]]:
-            problems.append(f"{path}: no {', '.join(missing)} column "
-                            "(not this experiment's table?)")
-            continue
-        if why := bad_rows(run_rows, numeric, non_negative, one_row):
-            problems.append(f"{path}: {why}; run left out whole")
-            continue
-        for row in run_rows:
-            row["run_dir"] = str(run_dir)
-        for row in run_rows:
-            if not is_finite_number(row.get("process_duration")):
-                row["process_duration"] = ""
+    run_dirs = list(rundir.done_runs(root, problems))
+    # tens of thousands of runs: read side by side on every core
+    read = functools.partial(_read_runs, filename=filename, required=required,
+                             numeric=numeric, non_negative=non_negative,
+                             one_row=one_row)
+    rows: list[dict[str, str]] = []
+    for run_rows, problem in forking.map_chunks(read, run_dirs):
+        if problem is not None:
+            problems.append(problem)
         rows += run_rows
     return rows, problems
+
+
+def _read_runs(run_dirs: Sequence[Path], filename: str, required: Sequence[str],
+               numeric: Sequence[str], non_negative: Sequence[str],
+               one_row: bool) -> list[tuple[list[dict[str, str]], str | None]]:
+    """:func:`gather`'s reading of some runs: each run's rows, or why none."""
+    return [_read_run(run_dir, filename, required, numeric, non_negative, one_row)
+            for run_dir in run_dirs]
+
+
+def _read_run(run_dir: Path, filename: str, required: Sequence[str],
+              numeric: Sequence[str], non_negative: Sequence[str],
+              one_row: bool) -> tuple[list[dict[str, str]], str | None]:
+    """One published run's rows of ``filename`` and ``None``, or ``[]`` and why."""
+    path = run_dir / filename
+    if not _encodable(str(run_dir)):
+        return [], f"{run_dir}: name is not UTF-8 text (rename it)"
+    if why := rundir.unpublished(run_dir):
+        return [], f"{run_dir / rundir.DONE_MARKER}: {why}; run left out"
+    try:
+        run_rows = read_rows(path)
+    except FileNotFoundError:
+        return [], f"{path}: missing (run analyze.py on this run)"
+    except (OSError, ValueError, csv.Error) as err:
+        # a directory, a looping symlink, not UTF-8, truncated...
+        return [], f"{path}: unreadable ({errors.describe(err)})"
+    if missing := [c for c in [*required, *numeric] if c not in run_rows[0]]:
+        return [], (f"{path}: no {', '.join(missing)} column "
+                    "(not this experiment's table?)")
+    if why := bad_rows(run_rows, numeric, non_negative, one_row):
+        return [], f"{path}: {why}; run left out whole"
+    for row in run_rows:
+        row["run_dir"] = str(run_dir)
+        if not is_finite_number(row.get("process_duration")):
+            row["process_duration"] = ""
+    return run_rows, None
 
 
 def bad_rows(rows: list[dict[str, str]], numeric: Sequence[str] = (),

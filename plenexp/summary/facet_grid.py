@@ -14,6 +14,7 @@ as a line. :func:`palette`, :func:`add_legend`, :func:`legend_header`,
 
 from __future__ import annotations
 
+import functools
 import math
 import textwrap
 from collections.abc import Sequence
@@ -614,11 +615,29 @@ def write_figures(agg: pd.DataFrame, x: str | Sequence[str], y: str,
     ``stem`` (a path without suffix) names the files; parts add their suffix.
     ``kwargs`` go to :func:`scatter_grid`. Returns the files written.
     """
+    return [path for job in figure_jobs(agg, x, y, enc, stem, title=title,
+                                        max_panels=max_panels, **kwargs)
+            for path in job()]
+
+
+def figure_jobs(agg: pd.DataFrame, x: str | Sequence[str], y: str,
+                enc: Encoding, stem, *, title: str = "",
+                max_panels: int = MAX_PANELS, **kwargs) -> list:
+    """:func:`write_figures` as one job per figure (for ``FigureJobs``).
+
+    Each job draws and saves one part and returns its files.
+    """
     xs = [x] if isinstance(x, str) else list(x)
-    written = []
     parts = split_for_reading(agg, enc, len(xs), max_panels)
+    jobs = []
     for suffix, heading, part in parts:
         head = title if not heading else f"{title} ({heading}; {len(parts)} figures)"
-        fig = scatter_grid(part, xs, y, enc, title=head, **kwargs)
-        written += figure_files.save(fig, f"{stem}{suffix}", bbox_inches=None)
-    return written
+        jobs.append(functools.partial(_save_part, part, xs, y, enc,
+                                      f"{stem}{suffix}", head, kwargs))
+    return jobs
+
+
+def _save_part(part: pd.DataFrame, xs: list[str], y: str, enc: Encoding,
+               stem: str, title: str, kwargs: dict) -> list:
+    fig = scatter_grid(part, xs, y, enc, title=title, **kwargs)
+    return figure_files.save(fig, stem, bbox_inches=None)

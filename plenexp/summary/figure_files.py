@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from plenexp.runs import forking  # noqa: E402
 from plenexp.runs.rundir import atomic_path  # noqa: E402
 
 FORMATS = ("svg", "png")
@@ -47,16 +47,17 @@ def save(fig, stem: str | os.PathLike, formats: tuple[str, ...] = FORMATS,
 
 
 class FigureJobs:
-    """Draw independent figures side by side, one forked process per core.
+    """Draw independent figures side by side, in forked processes.
 
     A big summary spends half its time drawing (10,000 runs: seconds per
-    figure, SVG and PNG each). ``submit`` starts a job (a function that
-    saves figures and returns their paths) in a forked child and returns at
-    once; :meth:`paths` waits for all and gives every path, in submission
-    order. Jobs run in this process, one after the other, where forking is
-    unsafe or useless: no ``fork``, one core, or other threads running (a
-    forked child of a threaded process can deadlock on a lock held by
-    another thread).
+    figure, SVG and PNG each). ``submit`` queues a job (a function that saves
+    figures and returns their paths) and starts it in a forked child while a
+    core is free, so the caller goes on with its text at once. :meth:`paths`
+    shares what is still queued between the children as they free up and
+    this process (a core of its own by then), waits for the children and
+    gives every path, in submission order. Every job runs here, one after the
+    other, where forking is unsafe or useless
+    (:func:`plenexp.runs.forking.fork_is_useful`).
     """
 
     #: False draws every job in this process (a caller that keeps the figure
@@ -64,45 +65,35 @@ class FigureJobs:
     side_by_side = True
 
     def __init__(self) -> None:
-        cores = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                 else os.cpu_count() or 1)
-        self.parallel = (self.side_by_side and hasattr(os, "fork") and cores > 1
-                         and threading.active_count() == 1)
-        self.cores = cores
-        self._jobs: list = []  # (process, connection) or a list of paths
+        self.parallel = self.side_by_side and forking.fork_is_useful()
+        # the caller keeps working while the children draw: one core is its
+        self.children = max(1, forking.cores() - 1)
+        # per job, in submission order: a queued job (callable), a child
+        # drawing it (_Child) or its outcome (status, paths or why)
+        self._jobs: list = []
 
     def submit(self, job: Callable[[], list[Path]]) -> None:
-        """Start ``job``; at most one running per core."""
+        """Start ``job`` in a child if one may start now, else queue it."""
         if not self.parallel:
-            self._jobs.append(job())
-            return
-        import multiprocessing
+            self._jobs.append(("ok", job()))
+        elif self._running() < self.children:
+            self._jobs.append(_Child(job))
+        else:
+            self._jobs.append(job)
 
-        context = multiprocessing.get_context("fork")
-        while sum(isinstance(j, tuple) and j[0].is_alive()
-                  for j in self._jobs) >= self.cores:
-            next(j for j in self._jobs if isinstance(j, tuple)
-                 and j[0].is_alive())[0].join()
-        receive, send = context.Pipe(duplex=False)
-        process = context.Process(target=_run_job, args=(job, send), daemon=True)
-        process.start()
-        send.close()
-        self._jobs.append((process, receive))
+    def _running(self) -> int:
+        return sum(isinstance(j, _Child) and j.process.is_alive()
+                   for j in self._jobs)
 
     def paths(self) -> list[Path]:
         """Every job's paths; a job that failed raises ``RuntimeError``."""
+        for i, job in enumerate(self._jobs):  # children as they free up, or here
+            if callable(job):
+                self._jobs[i] = (_Child(job) if self._running() < self.children
+                                 else _outcome(job))
         written, failures = [], []
         for job in self._jobs:
-            if not isinstance(job, tuple):
-                written += job
-                continue
-            process, receive = job
-            try:
-                status, value = receive.recv()
-            except EOFError:  # the child died without a word (killed)
-                status, value = "error", f"exit status {process.exitcode}"
-            process.join()
-            receive.close()
+            status, value = job.outcome() if isinstance(job, _Child) else job
             if status == "ok":
                 written += [Path(p) for p in value]
             else:
@@ -113,10 +104,40 @@ class FigureJobs:
         return written
 
 
+class _Child:
+    """A job drawn in a forked child, which sends back its outcome."""
+
+    def __init__(self, job: Callable[[], list[Path]]) -> None:
+        import multiprocessing
+
+        context = multiprocessing.get_context("fork")
+        self.receive, send = context.Pipe(duplex=False)
+        self.process = context.Process(target=_run_job, args=(job, send),
+                                       daemon=True)
+        self.process.start()
+        send.close()
+
+    def outcome(self) -> tuple[str, list[str] | str]:
+        """Wait for the child: ``("ok", paths)`` or ``("error", why)``."""
+        try:
+            outcome = self.receive.recv()
+        except EOFError:  # the child died without a word (killed)
+            outcome = "error", f"exit status {self.process.exitcode}"
+        self.process.join()
+        self.receive.close()
+        return outcome
+
+
+def _outcome(job: Callable[[], list[Path]]) -> tuple[str, list[str] | str]:
+    """``("ok", paths)`` of a job, or ``("error", why)``: as a child reports."""
+    try:
+        return "ok", [str(p) for p in job()]
+    except Exception as err:  # noqa: BLE001 (reported with the others)
+        return "error", f"{type(err).__name__}: {err}"
+
+
 def _run_job(job: Callable[[], list[Path]], send) -> None:  # in the child
     try:
-        send.send(("ok", [str(p) for p in job()]))
-    except BaseException as err:  # noqa: BLE001 (reported to the parent)
-        send.send(("error", f"{type(err).__name__}: {err}"))
+        send.send(_outcome(job))
     finally:
         send.close()
