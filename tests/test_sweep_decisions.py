@@ -122,6 +122,9 @@ def test_figures_are_split_readable_and_never_stretched(summary):
             low, high = ax.get_ylim()
             assert high < 1e-2, (stem, ax.get_title(), high)  # not the 1e16
         assert "(MSE)" in " ".join(ax.get_ylabel() for ax in fig.axes)
+        for ax in checks.data_axes(fig):  # stalled: at the edge and counted
+            if any(f"lr={lr}," in ax.get_title() for lr in STALLED_LRS):
+                assert any("stalled" in t.get_text() for t in ax.texts), ax.get_title()
     notes = [t.get_text() for fig in cost.values() for ax in fig.axes
              for t in ax.texts]
     # the diverged configuration: its 9 runs (3 seeds x 3 histories) at the edge

@@ -75,11 +75,24 @@ def bulk_limits(values: Iterable[float], log: bool, extra: Iterable[float] = (),
     Values beyond the fence (diverged runs at 1e16) do not set the axis; the
     figure draws them at its edge.
     """
+    return padded_limits(_bulk(values, log, extra, spread), log)
+
+
+def bulk_extent(values: Iterable[float], log: bool, extra: Iterable[float] = (),
+                spread: float = 3.0) -> tuple[float, float] | None:
+    """The smallest and largest value that :func:`bulk_limits` keeps (no margin)."""
+    both = _bulk(values, log, extra, spread)
+    if log:
+        both = both[both > 0]
+    return (float(both.min()), float(both.max())) if len(both) else None
+
+
+def _bulk(values: Iterable[float], log: bool, extra: Iterable[float],
+          spread: float) -> np.ndarray:
     array = np.asarray(list(values), dtype=float)
     low, high = bulk_fence(array, log, spread)
     both = np.concatenate([array, np.asarray(list(extra), dtype=float)])
-    both = both[np.isfinite(both) & (both >= low) & (both <= high)]
-    return padded_limits(both, log)
+    return both[np.isfinite(both) & (both >= low) & (both <= high)]
 
 
 def _plain(value: float, _pos=None) -> str:

@@ -33,6 +33,7 @@ from matplotlib.markers import MarkerStyle  # noqa: E402
 
 from plenexp.summary import figure_files  # noqa: E402
 from plenexp.summary.axis_ticks import (  # noqa: E402
+    bulk_extent,
     bulk_limits,
     padded_limits,
     tidy_axis,
@@ -312,11 +313,16 @@ def scatter_grid(agg: pd.DataFrame, x: str | Sequence[str], y: str,
         sub = agg[in_image]
         fronts = ({xcol: _front_rows(sub[ok[in_image]], xcol, y) for xcol in xs}
                   if front else {})
+        extent = None
         if clip:
             bulk = sub[ok[in_image]] if ok[in_image].any() else sub
-            ylim = bulk_limits(bulk[y].to_numpy(float), logs[y], extra=np.concatenate(
-                [bulk[c].to_numpy(float) for c in (f"{y}_min", f"{y}_max")
-                 if c in bulk.columns]))
+            values = bulk[y].to_numpy(float)
+            extra = np.concatenate([bulk[c].to_numpy(float)
+                                    for c in (f"{y}_min", f"{y}_max")
+                                    if c in bulk.columns])
+            ylim = bulk_limits(values, logs[y], extra=extra)
+            if ok[in_image].any():
+                extent = bulk_extent(values, logs[y], extra=extra)
         else:
             ylim = padded_limits(np.concatenate(
                 [sub[c].to_numpy(float) for c in (y, f"{y}_min", f"{y}_max")
@@ -340,7 +346,8 @@ def scatter_grid(agg: pd.DataFrame, x: str | Sequence[str], y: str,
                                       style.loc[cell.index], image,
                                       ylim if clip else None,
                                       agg.loc[cell.index, status]
-                                      if status in agg.columns else None)
+                                      if status in agg.columns else None,
+                                      extent)
                 any_clipped |= clipped
                 # fixed title and label places: no bounding-box search at
                 # every draw (a third of the drawing time of a big grid)
@@ -474,11 +481,14 @@ def _front_rows(rows: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
 def _draw_panel(ax, cell: pd.DataFrame, line: pd.DataFrame | None,
                 x: str, y: str, style: pd.DataFrame, image,
                 ylim: tuple[float, float] | None = None,
-                status: pd.Series | None = None) -> bool:
+                status: pd.Series | None = None,
+                extent: tuple[float, float] | None = None) -> bool:
     """Bars (one collection), markers (one collection), the front.
 
-    Points beyond ``ylim`` are drawn at the edge and counted in the panel;
-    returns whether there were any.
+    Points beyond ``ylim`` are drawn at the edge and counted in the panel,
+    and so are stalled or diverged ones (``status`` not ``ok``) beyond
+    ``extent``, the values of the ``ok`` bulk: in the axis's margin they
+    would sit on its frame, half hidden. Returns whether there were any.
     """
     gid = f"image:{format_level(image)}"
     clipped = False
@@ -486,6 +496,14 @@ def _draw_panel(ax, cell: pd.DataFrame, line: pd.DataFrame | None,
         values = cell[y].to_numpy(float)
         high = ~(values <= ylim[1])  # NaN and inf too
         low = values < ylim[0]
+        bounds = {">": ylim[1], "<": ylim[0]}
+        if extent is not None and status is not None:
+            not_ok = (status.astype(str) != "ok").to_numpy()
+            above, below = not_ok & (values > extent[1]), not_ok & (values < extent[0])
+            if (above & ~high).any():
+                high, bounds[">"] = high | above, extent[1]
+            if (below & ~low).any():
+                low, bounds["<"] = low | below, extent[0]
         for mask, edge, marker, sign in ((high, 0.985, CLIPPED_MARKER, ">"),
                                          (low, 0.015, "v", "<")):
             if not mask.any():
@@ -500,7 +518,7 @@ def _draw_panel(ax, cell: pd.DataFrame, line: pd.DataFrame | None,
             runs = int(out["n"].sum()) if "n" in out.columns else len(out)
             kinds = (sorted(set(status[out.index].astype(str)) - {"ok"})
                      if status is not None else [])
-            bound = ylim[1] if sign == ">" else ylim[0]
+            bound = bounds[sign]
             text = (f"{runs} run{'s' if runs != 1 else ''} {sign} {bound:.2g}"
                     + (", " + "/".join(kinds) if kinds else ""))
             ax.text(0.02, 0.95 if sign == ">" else 0.05, text,
