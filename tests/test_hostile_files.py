@@ -262,13 +262,17 @@ def test_sigterm_and_killed_parents_end_runs_cleanly(tmp_path, script_env):
     assert list(tmp_path.glob(".run.*")) == [] and not run.exists()
     # time_process.sh killed outright: the run below gets SIGTERM, cleans up
     pid_file = tmp_path / "child.pid"
+    wrapper_tmp = tmp_path / "wrapper-tmp"
+    wrapper_tmp.mkdir()
     wrapper = subprocess.Popen(["bash", str(REPO / "plenexp/runs/time_process.sh"),
-                                PY, "-c", SLEEPER, str(pid_file)], env=env)
+                                PY, "-c", SLEEPER, str(pid_file)],
+                               env=dict(env, TMPDIR=str(wrapper_tmp)))
     _wait_for(pid_file)
     wrapper.kill()
     wrapper.wait(timeout=30)
     _wait_for(Path(f"{pid_file}.term"), timeout=30)
     assert _gone(int(pid_file.read_text()))
+    assert list(wrapper_tmp.iterdir()) == []  # no trap ran: nothing left anyway
     # disbatch_local killed outright: its guard stops disBatch and the task
     pid_file = tmp_path / "task.pid"
     sleeper = tmp_path / "sleeper.py"

@@ -12,7 +12,7 @@
 set -u
 child=""
 record=""
-trap '[ -z "$record" ] || rm -f "$record"' EXIT
+trap 'case "$record" in ""|/dev/fd/*) ;; *) rm -f "$record" ;; esac' EXIT
 stop() {
     # (a background command ignores SIGINT, so it always gets SIGTERM)
     if [ -n "$child" ]; then
@@ -25,6 +25,14 @@ trap 'stop 143' TERM
 trap 'stop 130' INT
 trap 'stop 129' HUP
 record=$(mktemp "${TMPDIR:-/tmp}/plenexp-run-dir.XXXXXX") || exit 1
+# Where the run writes its path once published: an open descriptor on the
+# record, whose name is removed at once, so that nothing is left behind even
+# if this script is killed outright (no trap runs then)
+exec 9<>"$record"
+if [ -e /dev/fd/9 ]; then
+    rm -f "$record"
+    record=/dev/fd/9
+fi
 export PLENEXP_RUN_DIR_RECORD="$record"
 export PLENEXP_PARENT_PID=$$
 start=$(date +%s.%N)
