@@ -126,7 +126,12 @@ def read_bytes(path: str | os.PathLike, max_bytes: int | None = None,
     """The content of a regular file (see :func:`open_regular`)."""
     cap = max_bytes_for(path) if max_bytes is None else max_bytes
     with open_regular(path, cap, root) as f:
-        data = f.read(cap + 1)
+        # the size it has (a buffer of the cap for a small file costs more
+        # than reading it), then the rest if it grew meanwhile
+        size = min(os.fstat(f.fileno()).st_size, cap)
+        data = f.read(size + 1)
+        if len(data) > size:
+            data += f.read(cap + 1 - len(data))
     if len(data) > cap:  # grew after the look
         raise BadFile(os.fspath(path), f"over the {cap}-byte limit for this kind "
                       "of file")
