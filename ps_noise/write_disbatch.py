@@ -28,7 +28,7 @@ FULL = dict(
     synth_max_iter=[200],
     crop=[None],
 )
-#: The same questions on 128x128 crops, 25 steps, seed 0, two of the weight
+#: The same questions on 128x128 crops, 15 steps, seed 0, two of the weight
 #: sets, plus the ``uniform`` amplitude-1 start (plenoptic's usual initial
 #: image, inside the target's range) with the second weight set: the baseline
 #: to recover to. 10 runs.
@@ -38,7 +38,7 @@ QUICK = dict(
     weights=["1,1,1,1,0,0,100", "10,10,10,1,0,0,100"],
     starts=[("normal", 1.0), ("normal", 2.0)],
     history_size=[100],
-    synth_max_iter=[25],
+    synth_max_iter=[15],
     crop=[128],
 )
 QUICK_BASELINE = dict(QUICK, starts=[("uniform", 1.0)],
