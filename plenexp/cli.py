@@ -105,7 +105,8 @@ def die_with_parent(parent: int | None = None) -> None:
     """Be sent SIGTERM when the process ``parent`` dies (Linux; else nothing).
 
     Only when ``parent`` (default: ``$PLENEXP_PARENT_PID``) is this process's
-    parent; one that is already gone means SIGTERM now.
+    parent; one that is already gone means SIGTERM now (killed before this
+    process got here: it was reparented).
     """
     if parent is None:
         value = os.environ.get(PARENT_PID_ENV, "")
@@ -113,7 +114,9 @@ def die_with_parent(parent: int | None = None) -> None:
     if parent is None or not sys.platform.startswith("linux"):
         return
     if os.getppid() != parent:
-        return  # started some other way: not tied to anyone
+        if not _alive(parent):  # our parent, killed already: we were adopted
+            os.kill(os.getpid(), signal.SIGTERM)
+        return  # else started some other way (a run's own child): not tied
     try:
         import ctypes
 
@@ -123,6 +126,21 @@ def die_with_parent(parent: int | None = None) -> None:
         return
     if os.getppid() != parent:  # died before the request took
         os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (a zombie, dead already, does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def run(main: Callable[[], object]) -> None:

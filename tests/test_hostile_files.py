@@ -273,6 +273,22 @@ def test_sigterm_and_killed_parents_end_runs_cleanly(tmp_path, script_env):
     _wait_for(Path(f"{pid_file}.term"), timeout=30)
     assert _gone(int(pid_file.read_text()))
     assert list(wrapper_tmp.iterdir()) == []  # no trap ran: nothing left anyway
+    # the wrapper killed before the run got going: the run was adopted, and
+    # its recorded parent is gone; it stops at once and publishes nothing
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    publisher = ("import sys\nfrom pathlib import Path\nfrom plenexp import cli\n"
+                 "cli.run(lambda: Path(sys.argv[1]).write_text('published'))\n")
+    late = tmp_path / "late"
+    proc = subprocess.run([PY, "-c", publisher, str(late)], capture_output=True,
+                          text=True, timeout=60,
+                          env=dict(env, PLENEXP_PARENT_PID=str(gone.pid)))
+    assert proc.returncode == 143 and not late.exists(), proc.stderr
+    assert "Traceback" not in proc.stderr
+    # a recorded parent alive but not ours (a run's own child): runs as usual
+    proc = subprocess.run([PY, "-c", publisher, str(late)], capture_output=True,
+                          text=True, timeout=60, env=dict(env, PLENEXP_PARENT_PID="1"))
+    assert proc.returncode == 0 and late.read_text() == "published", proc.stderr
     # disbatch_local killed outright: its guard stops disBatch and the task
     pid_file = tmp_path / "task.pid"
     sleeper = tmp_path / "sleeper.py"
