@@ -20,6 +20,7 @@ from pathlib import Path
 from plenexp import cli, errors
 from plenexp.cluster import tasks
 from plenexp.cluster.tasks import safe_name
+from plenexp.runs import files
 
 #: Seconds disBatch and its tasks get to stop after SIGTERM, before SIGKILL.
 STOP_GRACE_S = 20.0
@@ -188,6 +189,32 @@ def _open_file_limit() -> int | None:
     return None if soft == resource.RLIM_INFINITY else soft
 
 
+#: The largest task file read (100,000 task lines of about 1 kB).
+TASKFILE_MAX_BYTES = 128 * files.MiB
+
+
+def read_taskfile(taskfile: Path) -> str:
+    """A task file's text: a regular file, capped, UTF-8 without NUL bytes.
+
+    Raises
+    ------
+    UsageError
+        For anything else (a FIFO, a huge or binary file), in one line.
+    """
+    try:
+        text = files.read_text(taskfile, TASKFILE_MAX_BYTES,
+                               root=Path(taskfile).resolve().parent)
+    except UnicodeDecodeError:
+        raise errors.UsageError(f"{taskfile}: not a task file (not UTF-8 text)"
+                                ) from None
+    except (OSError, ValueError) as err:
+        raise errors.UsageError(f"{taskfile}: not a task file "
+                                f"({errors.describe(err)})") from None
+    if "\0" in text:
+        raise errors.UsageError(f"{taskfile}: not a task file (holds NUL bytes)")
+    return text
+
+
 def run(taskfile: Path, cores: int) -> int:
     """Run ``taskfile`` with ``cores`` tasks at a time; return the exit status.
 
@@ -195,7 +222,7 @@ def run(taskfile: Path, cores: int) -> int:
     what finished is reported, and the interruption goes on.
     """
     # "#" lines are comments and #DISBATCH directives, not tasks
-    n_tasks = sum(1 for line in taskfile.read_text().splitlines()
+    n_tasks = sum(1 for line in read_taskfile(taskfile).splitlines()
                   if line.strip() and not line.lstrip().startswith("#"))
     if n_tasks == 0:
         print(f"{taskfile}: 0 tasks to run (only blank lines or comments)")
@@ -260,10 +287,9 @@ def main() -> None:
     args = parser.parse_args()
     if not args.taskfile.is_file():
         raise errors.UsageError(f"no task file at {args.taskfile}")
+    text = read_taskfile(args.taskfile)
     if args.cores is None:
-        with open(args.taskfile, encoding="utf-8", errors="replace") as f:
-            first = f.readline()
-        if tasks.wants_one_at_a_time(first):
+        if tasks.wants_one_at_a_time(text):
             print("the task file asks for one task at a time (--cores overrides)")
             args.cores = 1
         else:

@@ -40,8 +40,12 @@ def _first(frame, names) -> str | None:
 
 
 def _recorded_hardware(runs) -> list[str]:
-    """Each run's ``device_name`` from its ``provenance.json``, else unknown."""
-    import json
+    """Each run's ``device_name`` from its ``provenance.json``, else unknown.
+
+    The file is read as every run file is (:mod:`plenexp.runs.files`: a
+    regular file of the run, capped): a table's ``run_dir`` may name anything.
+    """
+    from plenexp.runs import files
 
     names = []
     for row in runs.to_dict("records"):
@@ -53,8 +57,10 @@ def _recorded_hardware(runs) -> list[str]:
             path = Path(value)
             run = path if path.is_dir() else path.parent
             try:
-                record = json.loads((run / "provenance.json").read_text())
-            except (OSError, ValueError):
+                record = files.read_json(run / "provenance.json")
+            except (OSError, ValueError):  # BadFile too: FIFO, device, link out
+                continue
+            if not isinstance(record, dict):
                 continue
             name = str(record.get("device_name") or "unknown")
             break
