@@ -253,6 +253,21 @@ def test_one_bad_file_never_stops_a_batch_nor_half_updates_a_summary(
     skipped = (out / aside.SKIPPED_FILE).read_text()
     assert str(runs[0] / "trajectory.csv") in skipped
     assert str(runs[1] / "trajectory.csv") in skipped
+    # planted in the summary itself: a FIFO (blocked the copy of the earlier
+    # summary) and a symlinked folder (written through): left out and named
+    (out / "all_loss.csv").unlink()
+    os.mkfifo(out / "all_loss.csv")
+    (elsewhere / "figure.png").write_text("not a figure\n")
+    (out / "metamers").symlink_to(elsewhere, target_is_directory=True)
+    outside = {p.name: digest(p) for p in elsewhere.iterdir()}
+    proc = summarize(run_script, grid, out)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert (out / "all_loss.csv").is_file() and not (out / "metamers").exists()
+    assert {p.name: digest(p) for p in elsewhere.iterdir()} == outside
+    skipped = (out / aside.SKIPPED_FILE).read_text()
+    assert f"{out / 'all_loss.csv'}: a FIFO" in skipped
+    assert f"{out / 'metamers'}: a symlink" in skipped
+    assert [p.name for p in out.parent.iterdir() if p.name.startswith(".summary")] == []
 
 
 def test_vs_plen_analyze_goes_on_past_an_unreadable_run(tmp_path, run_script):

@@ -72,14 +72,10 @@ def built_aside(output_dir: str | os.PathLike) -> Iterator[Path]:
         shutil.rmtree(stale, ignore_errors=True)
     aside = rundir.hidden_dir(final, "building")
     _remove(aside)
-    if mode is not None and stat.S_ISDIR(mode):
-        # copies, not hard links: a writer that rewrites a file in place
-        # must never change the earlier summary
-        shutil.copytree(final, aside, symlinks=True,
-                        ignore=shutil.ignore_patterns(".*"))
-    else:
-        aside.mkdir()
+    aside.mkdir()
     try:
+        if mode is not None and stat.S_ISDIR(mode):
+            _copy_summary(final, aside)
         (aside / SKIPPED_FILE).unlink(missing_ok=True)
         yield aside
         if skipped := errors.reported():
@@ -93,6 +89,43 @@ def built_aside(output_dir: str | os.PathLike) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(aside, ignore_errors=True)
         raise
+
+
+#: Largest file of an earlier summary carried into the next one.
+_COPY_MAX_BYTES = 1024 * 1024 * 1024
+
+
+def _copy_summary(source: Path, target: Path) -> None:
+    """Copy an earlier summary's regular files and directories into ``target``.
+
+    Copies, not hard links: a writer that rewrites a file in place must never
+    change the earlier summary. Anything else planted there (a symlink, which
+    the new summary would write through, a FIFO, which would block the copy,
+    a socket or device) is left out and reported (``errors.report``).
+    Hidden entries (leftovers of other writers) are left out silently.
+    """
+    from plenexp.runs import files
+
+    with os.scandir(source) as scan:
+        entries = sorted(scan, key=lambda e: e.name)
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        path, copy = Path(entry.path), target / entry.name
+        if entry.is_dir(follow_symlinks=False):
+            copy.mkdir()
+            _copy_summary(path, copy)
+            continue
+        try:
+            if entry.is_symlink():  # even one leading inside: written through
+                raise errors.BadFile(str(path), "a symlink, not a file of its own")
+            with files.open_regular(path, _COPY_MAX_BYTES) as src, \
+                    open(copy, "xb") as dst:
+                shutil.copyfileobj(src, dst)
+            shutil.copystat(path, copy, follow_symlinks=False)
+        except (OSError, ValueError) as err:
+            errors.report([f"{path}: {errors.describe(err)}; left out of the "
+                           "new summary"])
 
 
 def _publish(aside: Path, final: Path) -> None:
