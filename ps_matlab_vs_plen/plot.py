@@ -120,7 +120,7 @@ def budget_grid(cells, target: torch.Tensor, methods: Sequence[str],
         ``optimizer``, ``synth_iters``, ``time``, ``loss`` (overall L2) and
         whatever ``load`` needs.
     load
-        Gives the metamer of a row.
+        Gives the metamer of a row (``None``: unreadable, drawn as such).
 
     Returns
     -------
@@ -178,7 +178,12 @@ def budget_grid(cells, target: torch.Tensor, methods: Sequence[str],
                 ax.text(0.5, 0.5, "no run\nwithin budget", ha="center",
                         va="center", fontsize=7, color="0.5", transform=ax.transAxes)
                 continue
-            show(ax, load(row))
+            image = load(row)
+            if image is None:  # its file unreadable (reported by ``load``)
+                ax.text(0.5, 0.5, "metamer\nunreadable", ha="center",
+                        va="center", fontsize=7, color="0.5", transform=ax.transAxes)
+            else:
+                show(ax, image)
             ax.set_title(f"{int(row['synth_iters'])} {_steps_word(row)}, "
                          f"{_seconds(row[time])} s\nL2 {row['loss']:.3g}",
                          fontsize=7)

@@ -23,7 +23,7 @@ import imageio.v3 as iio
 import plenoptic as po
 import torch
 
-from plenexp.errors import UsageError
+from plenexp.errors import BadFile, UsageError
 from plenexp.runs import files, provenance, rundir
 from plenexp.runs import results as shared_results
 from plenexp.runs.record import RunRecord
@@ -477,6 +477,9 @@ def _load_run_dir(path: Path) -> Result:
         states = plenoptic_states(args, record, _read_trajectory(path))
         extra["objective"] = record.get("objective") or objective_name(args)
     else:
+        for name in ("metamer.mat", "metamer.pt"):
+            if os.path.lexists(path / name):  # a FIFO, folder, dangling link
+                raise BadFile(str(path / name), "not a regular file")
         raise UsageError(f"{path} holds neither metamer.mat nor metamer.pt")
     return Result(path, args["img"], args.get("crop"), states, extra, args, init_path)
 

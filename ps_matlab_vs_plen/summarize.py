@@ -519,10 +519,22 @@ def metamer_grids(frame: pd.DataFrame, output_dir: Path) -> list[Path]:
 
     ``<img>_seed-<N>.png``/``.svg`` (:func:`ps_matlab_vs_plen.plot.budget_grid`):
     rows = methods (curves), columns = 1-2-5 synthesis-time budgets. Results
-    whose run directory is gone are left out.
+    whose run directory is gone are left out. A run file that cannot be read
+    (a FIFO, a link out of the run, damaged) is reported and drawn as
+    unreadable; a grid whose target cannot be read is left out.
     """
     from plenexp.summary import figure_files
     from ps_matlab_vs_plen import plot, run, stats
+
+    unreadable = (OSError, ValueError, KeyError, RuntimeError, UsageError)
+
+    def metamer(row):
+        try:
+            return run.metamer_at(row["run_dir"], row["metamer"])
+        except unreadable as err:
+            errors.report([f"{row['run_dir']}: metamer unreadable "
+                           f"({errors.describe(err)}); drawn as such"])
+            return None
 
     cells = stats.overall(frame)
     cells = cells[cells["run_dir"].map(lambda p: Path(str(p)).is_dir())]
@@ -531,10 +543,18 @@ def metamer_grids(frame: pd.DataFrame, output_dir: Path) -> list[Path]:
         # one row per curve (a method on one engine, device and host)
         part = part.drop_duplicates(["curve", "synth_iters"]).assign(
             method=lambda t: t["curve"])
-        target = run.result_target(run.load_result(part["run_dir"].iloc[0]))
+        target = None
+        for run_dir in part["run_dir"].unique():  # any run's target will do
+            try:
+                target = run.result_target(run.load_result(run_dir))
+                break
+            except unreadable as err:
+                errors.report([f"{run_dir}: unreadable ({errors.describe(err)}); "
+                               "not in the metamers at equal budgets"])
+        if target is None:
+            continue
         fig, _ = plot.budget_grid(
-            part, target, method_order(part["curve"]),
-            lambda row: run.metamer_at(row["run_dir"], row["metamer"]),
+            part, target, method_order(part["curve"]), metamer,
             f"ps_matlab_vs_plen: {img}, seed {seed:g}: metamers at equal "
             "synthesis-time budgets")
         written += figure_files.save(fig, output_dir / f"{img}_seed-{seed:g}")

@@ -270,6 +270,40 @@ def test_one_bad_file_never_stops_a_batch_nor_half_updates_a_summary(
     assert [p.name for p in out.parent.iterdir() if p.name.startswith(".summary")] == []
 
 
+def test_vs_plen_summary_goes_on_past_a_run_file_it_cannot_read(
+        tmp_path, run_script, smoke_grid):
+    """One run's provenance or metamer a FIFO: every other figure still made."""
+    import shutil
+
+    grid = tmp_path / "root" / "ps_matlab_vs_plen" / "smoke"
+    shutil.copytree(smoke_grid("ps_matlab_vs_plen"), grid, symlinks=True)
+    shutil.rmtree(grid / "summary", ignore_errors=True)
+    runs = sorted(p for p in grid.iterdir() if rundir.is_done(p))
+    assert len(runs) >= 2
+    (runs[0] / "provenance.json").unlink()
+    os.mkfifo(runs[0] / "provenance.json")
+    out = tmp_path / "summary"
+
+    def summarize_vs():
+        proc = run_script("ps_matlab_vs_plen/summarize.py", "--input-dir", grid,
+                          "--output-dir", out, check=False, timeout=300)
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+        assert len(summarized_runs(out)) == len(runs)
+        return (out / aside.SKIPPED_FILE).read_text()
+
+    # the target taken from another run
+    assert f"{runs[0]}: unreadable (a FIFO" in summarize_vs()
+    assert list(out.glob("metamers/*.png"))
+    # and that run's metamer a FIFO too: no run gives the target, no grid
+    (runs[1] / "metamer.pt").unlink()
+    os.mkfifo(runs[1] / "metamer.pt")
+    out = tmp_path / "second summary"
+    skipped = summarize_vs()
+    assert f"{runs[0]}: unreadable (a FIFO" in skipped
+    assert f"{runs[1]}: unreadable (not a regular file)" in skipped
+    assert not list(out.glob("metamers/*.png")) and (out / "summary.txt").is_file()
+
+
 def test_vs_plen_analyze_goes_on_past_an_unreadable_run(tmp_path, run_script):
     import numpy as np
     import scipy.io
