@@ -12,7 +12,8 @@ import os
 import re
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
 
@@ -453,6 +454,23 @@ def summary_dirs(args: argparse.Namespace, experiment: str):
         raise UsageError(f"no runs to summarize: {input_dir} does not exist "
                          "(write the task file and run it with disBatch first)")
     return input_dir, args.output_dir or input_dir / "summary"
+
+
+@contextmanager
+def columns_of(table: Path | None) -> Iterator[None]:
+    """Turn a column missing from a ``--from-csv`` table into one line.
+
+    ``with columns_of(args.from_csv): summarize(...)``: a ``KeyError`` naming
+    a column (another experiment's table, or one of an earlier version)
+    becomes a ``UsageError`` naming the table; without a table, nothing.
+    """
+    try:
+        yield
+    except KeyError as err:
+        if table is None or not err.args or not isinstance(err.args[0], str):
+            raise
+        raise UsageError(f"--from-csv {table}: no {err.args[0]!r} column (not "
+                         "a summary table of this experiment?)") from None
 
 
 def check_table(path, required: tuple[str, ...] = ()) -> None:

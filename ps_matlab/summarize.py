@@ -327,6 +327,8 @@ def summarize(input_dir: Path | None, output_dir: Path,
     output_dir = Path(output_dir)
     if from_csv is not None:
         frame = pd.read_csv(from_csv)
+        if "image" not in frame.columns:  # a KeyError: one line (cli.columns_of)
+            raise KeyError("image")
     else:
         found, problems = find_metamers(input_dir, target_dir)
         frame, more = loss_table(found)
@@ -361,8 +363,9 @@ def main():
     input_dir, output_dir = cli.summary_dirs(args, EXPERIMENT)
     if args.target_dir is not None and not args.target_dir.is_dir():
         raise cli.UsageError(f"--target_dir {args.target_dir} does not exist")
-    frame = summarize(input_dir, output_dir, from_csv=args.from_csv,
-                      target_dir=args.target_dir)
+    with cli.columns_of(args.from_csv):
+        frame = summarize(input_dir, output_dir, from_csv=args.from_csv,
+                          target_dir=args.target_dir)
     table = success(frame)
     print(table.drop(columns="criterion").to_string(
         index=False, float_format="{:.4g}".format))

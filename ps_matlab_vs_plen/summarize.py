@@ -578,8 +578,9 @@ def main() -> None:
     """Write all_loss.csv, the figures and the decision tables."""
     args = parse_args()
     input_dir, output_dir = cli.summary_dirs(args, EXPERIMENT)
-    frame = summarize(input_dir, output_dir, args.from_csv, args.loss_func,
-                      metamers=not args.no_metamers)
+    with cli.columns_of(args.from_csv):
+        frame = summarize(input_dir, output_dir, args.from_csv, args.loss_func,
+                          metamers=not args.no_metamers)
     print((output_dir / "summary.txt").read_text(), end="")
     n_results = frame["run_dir"].nunique() if "run_dir" in frame else len(frame)
     print(f"{n_results} result(s) summarized; figures, all_loss.csv and the "

@@ -540,7 +540,8 @@ def main():
     """Write the tables and figures; print the losses and success shares."""
     args = parse_args()
     input_dir, output_dir = cli.summary_dirs(args, EXPERIMENT)
-    frame = summarize(input_dir, output_dir, from_csv=args.from_csv)
+    with cli.columns_of(args.from_csv):
+        frame = summarize(input_dir, output_dir, from_csv=args.from_csv)
     print(recovery_table(frame).to_string(index=False,
                                           float_format="{:.4g}".format))
     table = success(frame)

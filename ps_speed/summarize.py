@@ -472,7 +472,8 @@ def parse_args():
 def main():
     args = parse_args()
     input_dir, output_dir = cli.summary_dirs(args, EXPERIMENT)
-    frame = summarize(input_dir, output_dir, from_csv=args.from_csv)
+    with cli.columns_of(args.from_csv):
+        frame = summarize(input_dir, output_dir, from_csv=args.from_csv)
     print(f"{len(frame)} row(s) summarized; conclusion.txt, ratios.csv, "
           f"regression.csv and speed_ratios.png in {output_dir}")
     print((output_dir / "conclusion.txt").read_text(), end="")

@@ -408,3 +408,15 @@ def test_smaller_items(tmp_path, run_script, script_env):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "s").exists()
+    # another experiment's table: the missing column named, in one line
+    other = tmp_path / "other.csv"
+    other.write_text("img,seed,lr,loss,synth_duration\nfig4a,0,1,0.5,10\n")
+    for experiment, column in (("ps_noise", "weights"), ("ps_speed", "install"),
+                               ("ps_matlab_vs_plen", "optimizer"),
+                               ("ps_matlab", "image")):
+        proc = run_script(f"{experiment}/summarize.py", "--from-csv", other,
+                          "--output-dir", tmp_path / "s", check=False)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+        assert proc.stderr.strip().splitlines() == [
+            f"summarize.py: error: --from-csv {other}: no {column!r} column (not "
+            "a summary table of this experiment?)"], experiment
