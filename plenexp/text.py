@@ -16,9 +16,12 @@ _LINE_BREAKING = re.compile("[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
 def number(value: object) -> float | None:
     """``value`` as a finite float if it reads as one (``"10"``, ``1e-3``), else None.
 
-    Booleans are not numbers here (a flag column is not a level of 0 and 1).
+    Booleans are not numbers here (a flag column is not a level of 0 and 1),
+    nor is text with Python's digit separators (``"1_0"`` is no 10).
     """
     if isinstance(value, bool) or type(value).__name__ == "bool_":
+        return None
+    if isinstance(value, str) and "_" in value:
         return None
     try:
         result = float(value)  # type: ignore[arg-type]

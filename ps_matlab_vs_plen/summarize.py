@@ -150,7 +150,9 @@ def read_table(input_dir: Path | None, from_csv: Path | None) -> pd.DataFrame:
         return pd.read_csv(from_csv)
     rows, problems = results.gather(input_dir, LOSS_TABLE,
                                     required=REQUIRED_COLUMNS,
-                                    non_negative=("loss",))
+                                    non_negative=("loss",),
+                                    measured=("synth_duration", "init_duration",
+                                              "process_duration"))
     errors.report(problems)
     if not rows:
         raise UsageError(f"no analysed results under {input_dir} (run analyze.py "

@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from plenexp import cli
+from plenexp import cli, errors
 from plenexp.errors import UsageError
 from plenexp.runs import rundir
 from ps_noise.options import LOSS_LABELS, LOSS_SHORT, format_weights
@@ -151,7 +151,11 @@ def main():
     args = parse_args()
     destinations = rundir.plot_destinations(args.run_dirs, args.output_dir)
     for run, out in destinations:
-        written = plot_run(run, out, check_init=args.check)
+        try:
+            written = plot_run(run, out, check_init=args.check)
+        except (OSError, ValueError) as err:  # a damaged or hostile run file
+            errors.report([f"{run}: {errors.describe(err)}; no figure"])
+            continue
         print(f"figure of {run.name}: {written[-1]}")
 
 

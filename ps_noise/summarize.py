@@ -82,7 +82,9 @@ def gather_table(input_dir: Path) -> pd.DataFrame:
     rows, problems = results.gather(input_dir, run.TABLE,
                                     required=REQUIRED_COLUMNS,
                                     numeric=NUMERIC_COLUMNS, one_row=True,
-                                    non_negative=("loss", "synth_iter"))
+                                    non_negative=("loss", "synth_iter"),
+                                    measured=("synth_duration", "init_duration",
+                                              "process_duration"))
     errors.report(problems)
     if not rows:
         raise UsageError(f"no finished runs with a loss under {input_dir}")

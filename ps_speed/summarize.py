@@ -437,7 +437,9 @@ def summarize(input_dir, output_dir, from_csv=None):
         rows, problems = results.gather(
             input_dir, "loss.csv", value_column="median_seconds",
             required=("install", "component", "pass", "device", "dtype", "size"),
-            non_negative=("median_seconds",))
+            non_negative=("median_seconds",),
+            measured=("min_seconds", "synth_duration", "loss", "max_abs_rep_error",
+                      "worker_duration", "process_duration"))
         errors.report(problems)
         if not rows:
             raise UsageError(f"no ps_speed runs with a loss.csv under {input_dir}")

@@ -166,6 +166,18 @@ def test_a_result_counts_only_from_a_published_run_whole_and_in_range(
     assert {r["run_dir"] for r in got} == {str(vs / "good")} and len(got) == 3
     assert len(problems) == 2 and all("left out whole" in p for p in problems)
 
+    # a duration measured in some rows only: empty or NaN there, never < 0;
+    # and text with digit separators is no number (1_0 is no 10)
+    from plenexp.runs.results import bad_rows
+
+    rows = [{"loss": "0.1", "synth_duration": ""},
+            {"loss": "0.2", "synth_duration": "nan"}]
+    assert bad_rows(rows, non_negative=("loss",), measured=("synth_duration",)) is None
+    rows[1]["synth_duration"] = "-5"
+    assert "below 0" in bad_rows(rows, measured=("synth_duration",))
+    rows[1]["synth_duration"] = "inf"
+    assert "not a finite number" in bad_rows(rows, measured=("synth_duration",))
+    assert "not a finite number" in bad_rows([{"loss": "1_0"}], numeric=("loss",))
     # big grids are read on every core: the same rows and problems, in order
     from plenexp.runs import forking
 

@@ -59,6 +59,7 @@ def gather(
     root: str | os.PathLike, filename: str, value_column: str | None = "loss",
     required: Sequence[str] = (), numeric: Sequence[str] = (),
     non_negative: Sequence[str] = (), one_row: bool = False,
+    measured: Sequence[str] = (),
 ) -> tuple[list[dict[str, str]], list[str]]:
     """Rows of ``filename`` from every published run below ``root``.
 
@@ -86,6 +87,10 @@ def gather(
     one_row
         The table holds exactly one row per run (the experiment's result):
         a table of several rows is a damaged run, not several runs.
+    measured
+        Columns that may be empty, NaN or None (not measured in every row), but
+        where given hold finite numbers ``>= 0`` (durations, losses of some
+        rows).
 
     Returns
     -------
@@ -102,7 +107,7 @@ def gather(
     # tens of thousands of runs: read side by side on every core
     read = functools.partial(_read_runs, filename=filename, required=required,
                              numeric=numeric, non_negative=non_negative,
-                             one_row=one_row)
+                             one_row=one_row, measured=measured)
     rows: list[dict[str, str]] = []
     for run_rows, problem in forking.map_chunks(read, run_dirs):
         if problem is not None:
@@ -113,15 +118,17 @@ def gather(
 
 def _read_runs(run_dirs: Sequence[Path], filename: str, required: Sequence[str],
                numeric: Sequence[str], non_negative: Sequence[str],
-               one_row: bool) -> list[tuple[list[dict[str, str]], str | None]]:
+               one_row: bool, measured: Sequence[str] = ()
+               ) -> list[tuple[list[dict[str, str]], str | None]]:
     """:func:`gather`'s reading of some runs: each run's rows, or why none."""
-    return [_read_run(run_dir, filename, required, numeric, non_negative, one_row)
-            for run_dir in run_dirs]
+    return [_read_run(run_dir, filename, required, numeric, non_negative, one_row,
+                      measured) for run_dir in run_dirs]
 
 
 def _read_run(run_dir: Path, filename: str, required: Sequence[str],
               numeric: Sequence[str], non_negative: Sequence[str],
-              one_row: bool) -> tuple[list[dict[str, str]], str | None]:
+              one_row: bool, measured: Sequence[str] = ()
+              ) -> tuple[list[dict[str, str]], str | None]:
     """One published run's rows of ``filename`` and ``None``, or ``[]`` and why."""
     path = run_dir / filename
     if not _encodable(str(run_dir)):
@@ -138,7 +145,7 @@ def _read_run(run_dir: Path, filename: str, required: Sequence[str],
     if missing := [c for c in [*required, *numeric] if c not in run_rows[0]]:
         return [], (f"{path}: no {', '.join(missing)} column "
                     "(not this experiment's table?)")
-    if why := bad_rows(run_rows, numeric, non_negative, one_row):
+    if why := bad_rows(run_rows, numeric, non_negative, one_row, measured):
         return [], f"{path}: {why}; run left out whole"
     for row in run_rows:
         row["run_dir"] = str(run_dir)
@@ -148,8 +155,8 @@ def _read_run(run_dir: Path, filename: str, required: Sequence[str],
 
 
 def bad_rows(rows: list[dict[str, str]], numeric: Sequence[str] = (),
-             non_negative: Sequence[str] = (), one_row: bool = False
-             ) -> str | None:
+             non_negative: Sequence[str] = (), one_row: bool = False,
+             measured: Sequence[str] = ()) -> str | None:
     """Why one run's table is no result (``None`` if it is one).
 
     Parameters
@@ -162,6 +169,8 @@ def bad_rows(rows: list[dict[str, str]], numeric: Sequence[str] = (),
         Columns that must hold finite numbers ``>= 0``.
     one_row
         Whether the table must be one row.
+    measured
+        Columns that may be empty, NaN or None, else finite numbers ``>= 0``.
     """
     if one_row and len(rows) != 1:
         return f"{len(rows)} rows, expected one (one run, one result)"
@@ -172,6 +181,14 @@ def bad_rows(rows: list[dict[str, str]], numeric: Sequence[str] = (),
             if not is_finite_number(value):
                 return f"{where}{column} is {value!r}, not a finite number"
             if column in non_negative and float(value) < 0:
+                return f"{where}{column} is {value}, below 0 (no such value)"
+        for column in measured:
+            value = row.get(column)
+            if value is None or str(value).strip().lower() in ("", "nan", "none"):
+                continue  # not measured in this row
+            if not is_finite_number(value):
+                return f"{where}{column} is {value!r}, not a finite number"
+            if float(value) < 0:
                 return f"{where}{column} is {value}, below 0 (no such value)"
     return None
 
