@@ -11,12 +11,13 @@ imported until they are called.
 from __future__ import annotations
 
 import importlib
+import io
 import os
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from plenexp.runs import paths, provenance, rundir
+from plenexp.runs import files, paths, provenance, rundir
 
 if TYPE_CHECKING:
     import pandas
@@ -115,7 +116,8 @@ def load_results(experiment: str, grid: str = "quick",
                 f"with python {experiment}/write_disbatch.py --grid {grid} and "
                 "run it (python -m plenexp.cluster.disbatch_local TASKFILE)")
         summary.summarize(grid_dir, output_dir)
-    return pd.read_csv(table)
+    # a regular file of the summary, capped: never a FIFO or a link out of it
+    return pd.read_csv(io.StringIO(files.read_text(table, root=output_dir)))
 
 
 def _experiment_of(run_dir: Path, record: dict) -> str:

@@ -59,7 +59,7 @@ def parse_args():
     parser.add_argument("--repeats", type=cli.positive_int, default=10,
                         help="timed rounds (one repeat of each installation each; "
                         "syntheses: one whole synthesis)")
-    parser.add_argument("--warmup", type=cli.optional_int, default=2,
+    parser.add_argument("--warmup", type=cli.optional_non_negative_int, default=2,
                         help="untimed calls first (at least one for components)")
     parser.add_argument("--seed", type=cli.seed, default=0,
                         help="seed of the synthesis's initial image (po.set_seed)")
@@ -78,7 +78,7 @@ def parse_args():
     if len(set(names)) < len(names):
         parser.error(f"--install names must differ, got {names}")
     args["install"] = [f"{name}={python}" for name, python in installs]
-    if args["warmup"] is None or args["warmup"] < 0:
+    if args["warmup"] is None:
         args["warmup"] = 0
     return args
 

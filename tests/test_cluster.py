@@ -341,3 +341,18 @@ def test_sbatch_for_the_analysis_task_writer(run_script, tmp_path):
     assert _sbatch_lines(script)[2:5] == [
         "-n 3", "-c 1", f"--time {sbatch.format_time(sbatch.time_limit([30] * 3, 3))}"]
     assert len(_lines(grid / "analyze-disbatch.txt")) == 3
+
+
+def test_sbatch_percent_in_the_root_and_absurd_slot_counts(run_script, tmp_path):
+    # sbatch expands %j in the -o path: a root holding one gets it doubled
+    root = tmp_path / "run%j"
+    run_script("ps_lbfgs/write_disbatch.py", "--grid", "quick", "--output-root", root,
+               "--sbatch")
+    grid = str(root / "ps_lbfgs" / "quick").replace("%", "%%")
+    assert f"-o {grid}/slurm/%x-%j.out" in _sbatch_lines(
+        root / "ps_lbfgs/quick/disbatch-cpu.sbatch")
+    proc = run_script("ps_lbfgs/write_disbatch.py", "--grid", "quick", "--sbatch",
+                      "--output-root", tmp_path / "other", "--ntasks", "9" * 20,
+                      check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "expected a positive integer in [1, 1000000]" in proc.stderr

@@ -106,6 +106,15 @@ def slurm_token(text: str) -> str:
     return text
 
 
+#: More slots or cores than any SLURM job gets (sbatch refuses far fewer).
+MAX_SLOTS = 1_000_000
+
+
+def slots(text: str) -> int:
+    """Parse ``--ntasks`` or ``--cpus-per-task``: 1 to :data:`MAX_SLOTS`."""
+    return cli.int_in(text, 1, MAX_SLOTS, "a positive integer")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """``--sbatch`` and the options that override its choices."""
     group = parser.add_argument_group(
@@ -121,13 +130,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--constraint", type=slurm_token, default=None,
                        help=f"node features (default: {CPU_CONSTRAINT} for CPU, "
                        "none for GPU; 'none' for none)")
-    group.add_argument("--ntasks", type=cli.positive_int, default=None,
+    group.add_argument("--ntasks", type=slots, default=None,
                        help="disBatch slots, -n (default: the number of tasks, "
                        f"at most {DEFAULT_NTASKS['cpu']} on CPU, "
                        f"{DEFAULT_NTASKS['gpu']} on GPU; 1, on a node of "
                        "its own, for tasks that time each other)")
     group.add_argument("--cpus-per-task", "--cpus_per_task", dest="cpus_per_task",
-                       type=cli.positive_int, default=None,
+                       type=slots, default=None,
                        help="cores per slot, -c (default: --threads)")
     group.add_argument("--time", type=parse_time, default=None,
                        help="time limit, e.g. 2:00:00 or 1-12 (default: the "
@@ -245,7 +254,8 @@ class Script:
             f"#SBATCH -n {self.ntasks}",
             f"#SBATCH -c {self.cpus_per_task}",
             f"#SBATCH --time {format_time(self.time_s)}",
-            f"#SBATCH -o {q(f'{self.log_dir}/%x-%j.out')}",
+            # sbatch expands %x, %j... in the -o path: a % of the root doubled
+            f"#SBATCH -o {q(str(self.log_dir).replace('%', '%%') + '/%x-%j.out')}",
             "set -euo pipefail",
             f"export PATH={q(str(self.bin_dir))}:$PATH",
             "resume=()",
