@@ -521,7 +521,9 @@ def summarize(input_dir: Path | None, output_dir: Path,
                {"mse": "final loss (MSE)", "l2_norm": "final loss (L2 norm)"}
                .get(kind, "final loss"))
     output_dir.mkdir(parents=True, exist_ok=True)
-    results.write_csv_atomic(frame, output_dir / "all_loss.csv")
+    # the tables are written while the figures are drawn (below): the run
+    # table as read, before the columns the summary adds
+    tables = [(frame[list(frame.columns)], "all_loss.csv")]
     has_evals = "evaluations" in frame and frame["evaluations"].notna().any()
     speed = timing_report.speed_differences(
         frame, time="synth_duration", variables=DECISION_VARIABLES,
@@ -554,12 +556,10 @@ def summarize(input_dir: Path | None, output_dir: Path,
                          "the criterion in this table)"]
     agg = agg.merge(successes[[*config, "share"]].rename(
         columns={"share": "success_share"}), on=config, how="left")
-    results.write_csv_atomic(agg, output_dir / "configurations.csv")
-    results.write_csv_atomic(successes, output_dir / "success.csv")
     on = decisions.front(agg, "synth_duration", y,
                          by=[c for c in ("img", "loss_function") if c in config])
-    results.write_csv_atomic(agg[on].sort_values(["img", "synth_duration"]),
-                             output_dir / "pareto.csv")
+    tables += [(agg, "configurations.csv"), (successes, "success.csv"),
+               (agg[on].sort_values(["img", "synth_duration"]), "pareto.csv")]
     fixed = _fixed(frame)
     xs = ["synth_duration", *(["evaluations"] if has_evals else [])]
     note = "; ".join(t for t in (
@@ -601,6 +601,8 @@ def summarize(input_dir: Path | None, output_dir: Path,
                 curves, config, f"ps_lbfgs: loss during synthesis ({source})"),
                 output_dir / "loss_curves"))
             curve_note = "loss_curves: loss against seconds and evaluations per run"
+    for table, name in tables:
+        results.write_csv_atomic(table, output_dir / name)
     fronts = front_text(agg, on, y, "synth_duration", config)
     if has_evals:
         on_evals = decisions.front(agg, "evaluations", y, by=["img"])

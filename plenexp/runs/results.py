@@ -109,20 +109,32 @@ def gather(
                              numeric=numeric, non_negative=non_negative,
                              one_row=one_row, measured=measured)
     rows: list[dict[str, str]] = []
-    for run_rows, problem in forking.map_chunks(read, run_dirs):
+    for (header, values), problem in forking.map_chunks(read, run_dirs):
         if problem is not None:
             problems.append(problem)
-        rows += run_rows
+        rows += [dict(zip(header, row, strict=True)) for row in values]
     return rows, problems
 
 
 def _read_runs(run_dirs: Sequence[Path], filename: str, required: Sequence[str],
                numeric: Sequence[str], non_negative: Sequence[str],
                one_row: bool, measured: Sequence[str] = ()
-               ) -> list[tuple[list[dict[str, str]], str | None]]:
-    """:func:`gather`'s reading of some runs: each run's rows, or why none."""
-    return [_read_run(run_dir, filename, required, numeric, non_negative, one_row,
-                      measured) for run_dir in run_dirs]
+               ) -> list[tuple[tuple, str | None]]:
+    """:func:`gather`'s reading of some runs: each run's rows, or why none.
+
+    Each run's rows come as ``(header, value tuples)``, one header object per
+    distinct header: what a forked reader sends back pickles in a third of
+    the time of a dict per row.
+    """
+    headers: dict[tuple, tuple] = {}
+    out = []
+    for run_dir in run_dirs:
+        rows, problem = _read_run(run_dir, filename, required, numeric,
+                                  non_negative, one_row, measured)
+        header = tuple(rows[0]) if rows else ()
+        header = headers.setdefault(header, header)
+        out.append(((header, [tuple(row.values()) for row in rows]), problem))
+    return out
 
 
 def _read_run(run_dir: Path, filename: str, required: Sequence[str],
