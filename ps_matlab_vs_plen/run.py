@@ -443,7 +443,8 @@ def metamer_at(path: str | os.PathLike, source: str) -> torch.Tensor:
 
 def _read_trajectory(run_dir: Path) -> list[dict] | None:
     path = run_dir / "trajectory.csv"
-    return synthesis.read_trajectory(path) if path.is_file() else None
+    # lexists: a FIFO or a link to a device raises (named), never "no trajectory"
+    return synthesis.read_trajectory(path) if os.path.lexists(path) else None
 
 
 def _matlab_state(mat: Path, img: str, init_label: str, n_iter: int,

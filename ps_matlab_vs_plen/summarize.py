@@ -27,6 +27,7 @@ where the time went. ``--from-csv`` re-plots an existing all_loss.csv
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -407,7 +408,8 @@ def trajectories(frame: pd.DataFrame) -> pd.DataFrame:
                .groupby(["img", "curve", "seed"], sort=False).tail(1))
     parts = []
     for row in longest.itertuples():
-        if (Path(row.run_dir) / "trajectory.csv").is_file():
+        # lexists: a FIFO or a link to a device is named, not passed over
+        if os.path.lexists(Path(row.run_dir) / "trajectory.csv"):
             steps = results.read_trajectory(row.run_dir)
             if steps is None:
                 continue

@@ -5,7 +5,8 @@ baseline A) gets its own interpreter: ``run.py`` executed there as a script
 (``python -I``: that installation's plenoptic and torch, nothing of this
 checkout's), kept alive for the whole run. After their warm-ups, this process
 asks them for one timed repeat at a time, in rounds, alternating the order
-(A B, B A, A B, ...), each looping the same number of calls, so that a load
+(A B, B A, A B, ...; with more installations each takes every position in
+turn), each looping the same number of calls, so that a load
 that comes and goes on the machine hits every installation alike and the
 ratio B/A of one round is free of it.
 
@@ -147,8 +148,23 @@ class Worker:
         self.errors.close()
 
 
+def round_order(workers: list, number: int) -> list:
+    """The order of round ``number``: every worker takes every position in turn.
+
+    Two workers alternate (A B, B A, ...). With more, reversing alone would
+    keep the middle one in the middle of every round, where a position
+    effect (caches the others warmed or cooled) would fall on it alone: the
+    order is rotated by one each pair of rounds, and reversed every second
+    round.
+    """
+    n = len(workers)
+    shift = (number // 2) % n if n > 2 else 0
+    order = workers[shift:] + workers[:shift]
+    return order if number % 2 == 0 else order[::-1]
+
+
 def interleave(workers: list, repeats: int) -> list[dict]:
-    """Every pass's rounds: one repeat of each worker, the order reversed each round.
+    """Every pass's rounds: one repeat of each worker, in :func:`round_order`.
 
     Every worker loops the same number of calls per repeat (the largest its
     warm-ups asked for): looped calls run with warmer caches, so unequal loops
@@ -165,8 +181,7 @@ def interleave(workers: list, repeats: int) -> list[dict]:
         # the same calls per repeat for all: as many as the slowest warm-up asks
         inner = max(worker.inner[name] for worker in workers)
         for number in range(repeats):
-            order = workers if number % 2 == 0 else workers[::-1]
-            for position, worker in enumerate(order):
+            for position, worker in enumerate(round_order(workers, number)):
                 rows.append({"install": worker.name, "pass": name,
                              "round": number, "position": position,
                              "inner": inner,

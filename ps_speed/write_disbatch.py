@@ -53,7 +53,7 @@ QUICK = dict(installs=[("installed", "current"), ("installed_again", "current"),
              components=["pyr_forward", "ps_coeffs", "ps_forward", "synth_adam",
                          "synth_lbfgs_h3"],
              sizes_of={"synth_adam": [128], "synth_lbfgs_h3": [128]},
-             repeats=10, warmup=2, synth_repeats=3, synth_warmup=0)
+             repeats=12, warmup=2, synth_repeats=3, synth_warmup=0)
 FULL = dict(installs=QUICK["installs"], sizes=[256, 512],
             dtypes=["float32", "float64"],
             components=["pyr_forward", "pyr_recon", "pyr_to_tensor",

@@ -208,3 +208,16 @@ def test_a_checkouts_commit_reaches_every_runs_provenance(tmp_path):
     # a python used as is keeps what its own probe found
     bare = run.install_record("A", sys.executable, {"plenoptic_commit": "abc"})
     assert bare["plenoptic_commit"] == "abc" and bare["install_environment"] is None
+
+
+def test_every_installation_takes_every_position_in_the_rounds():
+    """Three installations: none stays in the middle of every round."""
+    from collections import Counter
+
+    from ps_speed.synthesize import round_order
+
+    assert [round_order(["A", "B"], r) for r in range(3)] == [
+        ["A", "B"], ["B", "A"], ["A", "B"]]
+    places = Counter((worker, position) for r in range(12)
+                     for position, worker in enumerate(round_order(["A", "B", "C"], r)))
+    assert set(places.values()) == {4} and len(places) == 9

@@ -72,7 +72,7 @@ def unpublished(run_dir: str | os.PathLike) -> str | None:
         return "not a completion marker (no JSON object)"
     finished = marker.get("finished", 0.0)
     if isinstance(finished, bool) or not isinstance(finished, (int, float)) \
-            or not math.isfinite(finished):
+            or not math.isfinite(finished) or finished < 0:
         return f"not a completion marker (finished: {finished!r})"
     return None
 
