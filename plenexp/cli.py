@@ -115,7 +115,9 @@ def die_with_parent(parent: int | None = None) -> None:
     if parent is None or not sys.platform.startswith("linux"):
         return
     if os.getppid() != parent:
-        if not _alive(parent):  # our parent, killed already: we were adopted
+        from plenexp.runs.rundir import pid_alive
+
+        if not pid_alive(parent):  # our parent, killed already: we were adopted
             os.kill(os.getpid(), signal.SIGTERM)
         return  # else started some other way (a run's own child): not tied
     try:
@@ -127,21 +129,6 @@ def die_with_parent(parent: int | None = None) -> None:
         return
     if os.getppid() != parent:  # died before the request took
         os.kill(os.getpid(), signal.SIGTERM)
-
-
-def _alive(pid: int) -> bool:
-    """Whether process ``pid`` exists (a zombie, dead already, does not)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
 
 
 def run(main: Callable[[], object]) -> None:

@@ -167,14 +167,19 @@ def write_json(path: str | os.PathLike, obj: object) -> None:
         tmp.write_text(text + "\n")
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this host (a zombie, dead already, does not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):  # no /proc (not Linux): it exists
+        return True
 
 
 def hidden_dir(final: Path, kind: str, host: str = HOST,
@@ -207,7 +212,7 @@ def is_stale(path: Path, host: str | None, pid: int | None,
         return False
     if age > STALE_AFTER_S:
         return True
-    return host == HOST and pid is not None and not _pid_alive(pid)
+    return host == HOST and pid is not None and not pid_alive(pid)
 
 
 def _leftovers(final: Path, kind: str) -> Iterator[Path]:
