@@ -536,7 +536,8 @@ def metamer_grids(frame: pd.DataFrame, output_dir: Path) -> list[Path]:
         try:
             return run.metamer_at(row["run_dir"], row["metamer"])
         except unreadable as err:
-            errors.report([f"{row['run_dir']}: metamer unreadable "
+            where = getattr(err, "filename", None) or row["run_dir"]
+            errors.report([f"{where}: metamer unreadable "
                            f"({errors.describe(err)}); drawn as such"])
             return None
 
@@ -553,7 +554,8 @@ def metamer_grids(frame: pd.DataFrame, output_dir: Path) -> list[Path]:
                 target = run.result_target(run.load_result(run_dir))
                 break
             except unreadable as err:
-                errors.report([f"{run_dir}: unreadable ({errors.describe(err)}); "
+                where = getattr(err, "filename", None) or run_dir
+                errors.report([f"{where}: unreadable ({errors.describe(err)}); "
                                "not in the metamers at equal budgets"])
         if target is None:
             continue

@@ -260,6 +260,19 @@ def test_sigterm_and_killed_parents_end_runs_cleanly(tmp_path, script_env):
     assert proc.returncode == 143, err
     assert "Traceback" not in err
     assert list(tmp_path.glob(".run.*")) == [] and not run.exists()
+    # the same during a summary's import: its aside directory goes too
+    slow_summary = SLOW_IMPORT.replace("from plenexp.runs import rundir",
+                                       "from plenexp.summary import aside").replace(
+        "rundir.atomic_run_dir", "aside.built_aside")
+    summary = tmp_path / "summary"
+    proc = subprocess.Popen([PY, "-c", slow_summary, str(summary)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline() == "importing\n"
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 143 and "Traceback" not in err, err
+    assert list(tmp_path.glob(".summary*")) == [] and not summary.exists()
     # time_process.sh killed outright: the run below gets SIGTERM, cleans up
     pid_file = tmp_path / "child.pid"
     wrapper_tmp = tmp_path / "wrapper-tmp"

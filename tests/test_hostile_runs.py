@@ -303,16 +303,16 @@ def test_vs_plen_summary_goes_on_past_a_run_file_it_cannot_read(
         assert len(summarized_runs(out)) == len(runs)
         return (out / aside.SKIPPED_FILE).read_text()
 
-    # the target taken from another run
-    assert f"{runs[0]}: unreadable (a FIFO" in summarize_vs()
+    # the target taken from another run; the file named
+    assert f"{runs[0] / 'provenance.json'}: unreadable (a FIFO" in summarize_vs()
     assert list(out.glob("metamers/*.png"))
     # and that run's metamer a FIFO too: no run gives the target, no grid
     (runs[1] / "metamer.pt").unlink()
     os.mkfifo(runs[1] / "metamer.pt")
     out = tmp_path / "second summary"
     skipped = summarize_vs()
-    assert f"{runs[0]}: unreadable (a FIFO" in skipped
-    assert f"{runs[1]}: unreadable (not a regular file)" in skipped
+    assert f"{runs[0] / 'provenance.json'}: unreadable (a FIFO" in skipped
+    assert f"{runs[1] / 'metamer.pt'}: unreadable (not a regular file)" in skipped
     assert not list(out.glob("metamers/*.png")) and (out / "summary.txt").is_file()
 
 

@@ -288,7 +288,10 @@ def skipping(path: str | os.PathLike, what: str = "") -> Iterator[None]:
     try:
         yield
     except READ_ERRORS as err:
-        errors.report([f"{path}: {what + ': ' if what else ''}{errors.describe(err)}"])
+        # the file itself where the error names one (a FIFO metamer.pt...)
+        where = getattr(err, "filename", None) or path
+        errors.report([f"{where}: {what + ': ' if what else ''}"
+                       f"{errors.describe(err)}"])
 
 
 def analyze_runs(dirs: Sequence[Path], analyze_run: Callable[..., bool],

@@ -73,6 +73,8 @@ def built_aside(output_dir: str | os.PathLike) -> Iterator[Path]:
     aside = rundir.hidden_dir(final, "building")
     _remove(aside)
     aside.mkdir()
+    # removed by a SIGTERM that cannot unwind (one during an import)
+    rundir.LIVE_PARTIALS[aside] = []
     try:
         if mode is not None and stat.S_ISDIR(mode):
             _copy_summary(final, aside)
@@ -89,6 +91,8 @@ def built_aside(output_dir: str | os.PathLike) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(aside, ignore_errors=True)
         raise
+    finally:
+        rundir.LIVE_PARTIALS.pop(aside, None)
 
 
 #: Largest file of an earlier summary carried into the next one.
