@@ -282,6 +282,7 @@ def test_one_bad_file_never_stops_a_batch_nor_half_updates_a_summary(
     assert [p.name for p in out.parent.iterdir() if p.name.startswith(".summary")] == []
 
 
+@pytest.mark.slow  # builds ps_matlab_vs_plen's smoke grid (about 40 s)
 def test_vs_plen_summary_goes_on_past_a_run_file_it_cannot_read(
         tmp_path, run_script, smoke_grid):
     """One run's provenance or metamer a FIFO: every other figure still made."""
