@@ -166,6 +166,21 @@ def test_a_result_counts_only_from_a_published_run_whole_and_in_range(
     assert {r["run_dir"] for r in got} == {str(vs / "good")} and len(got) == 3
     assert len(problems) == 2 and all("left out whole" in p for p in problems)
 
+    # a grid entry linking to a finished run outside the tree: named, left out
+    import shutil
+
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(vs / "good", elsewhere / "foreign")
+    (vs / "foreign").symlink_to(elsewhere / "foreign", target_is_directory=True)
+    (vs / "alias").symlink_to(vs / "good", target_is_directory=True)  # inside: ok
+    linked, said = bounded(30, results.gather, vs, "loss.csv",
+                           required=REQUIRED_COLUMNS, non_negative=("loss",))
+    assert {r["run_dir"] for r in linked} == {str(vs / "good")} and len(linked) == 3
+    assert [p for p in said if "a symlink leading outside" in p] == [
+        f"{vs / 'foreign'}: a symlink leading outside {os.path.realpath(vs)} "
+        f"(to {os.path.realpath(elsewhere / 'foreign')}); left out"]
+    (vs / "foreign").unlink()
+    (vs / "alias").unlink()
     # a duration measured in some rows only: empty or NaN there, never < 0;
     # and text with digit separators is no number (1_0 is no 10)
     from plenexp.runs.results import bad_rows

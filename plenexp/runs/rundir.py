@@ -467,7 +467,9 @@ def done_runs(root: str | os.PathLike,
     Uses ``os.scandir`` rather than globbing: summaries walk tens of thousands
     of run directories. Each directory is visited once, however many symlinks
     lead to it (the path without a symlink is preferred), so an alias is
-    counted once and a symlink loop ends.
+    counted once and a symlink loop ends. A symlink leading out of ``root``
+    (after its own links are resolved) is left out, and named in
+    ``problems``: a run elsewhere is no result of this tree.
 
     Parameters
     ----------
@@ -479,6 +481,7 @@ def done_runs(root: str | os.PathLike,
     """
     seen: set[tuple[int, int]] = set()
     stack, aliases = [Path(root)], []
+    base = os.path.realpath(root)
 
     def note(path, err: OSError) -> None:
         if problems is not None:
@@ -513,6 +516,14 @@ def done_runs(root: str | os.PathLike,
             if entry.is_symlink():
                 try:
                     if stat.S_ISDIR(os.stat(entry.path).st_mode):
+                        real = os.path.realpath(entry.path)
+                        if os.path.commonpath([real, base]) != base:
+                            # a run elsewhere is no result of this tree
+                            if problems is not None:
+                                problems.append(
+                                    f"{entry.path}: a symlink leading outside "
+                                    f"{base} (to {real}); left out")
+                            continue
                         aliases.append(Path(entry.path))
                 except OSError as err:
                     if err.errno == errno.ELOOP:  # a dangling link is no run
