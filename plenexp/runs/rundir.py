@@ -467,9 +467,10 @@ def done_runs(root: str | os.PathLike,
     Uses ``os.scandir`` rather than globbing: summaries walk tens of thousands
     of run directories. Each directory is visited once, however many symlinks
     lead to it (the path without a symlink is preferred), so an alias is
-    counted once and a symlink loop ends. A symlink leading out of ``root``
-    (after its own links are resolved) is left out, and named in
-    ``problems``: a run elsewhere is no result of this tree.
+    counted once and a symlink loop ends. A symlink to a run outside
+    ``root`` (after its own links are resolved) is left out, and named in
+    ``problems``: a run elsewhere is no result of this tree. A symlink to a
+    folder elsewhere (an experiment's folder on a scratch disk) is followed.
 
     Parameters
     ----------
@@ -517,8 +518,10 @@ def done_runs(root: str | os.PathLike,
                 try:
                     if stat.S_ISDIR(os.stat(entry.path).st_mode):
                         real = os.path.realpath(entry.path)
-                        if os.path.commonpath([real, base]) != base:
-                            # a run elsewhere is no result of this tree
+                        if os.path.commonpath([real, base]) != base and \
+                                os.path.isfile(os.path.join(real, DONE_MARKER)):
+                            # a run elsewhere is no result of this tree (a
+                            # folder of runs elsewhere is the user's layout)
                             if problems is not None:
                                 problems.append(
                                     f"{entry.path}: a symlink leading outside "
