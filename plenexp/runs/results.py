@@ -186,21 +186,17 @@ def bad_rows(rows: list[dict[str, str]], numeric: Sequence[str] = (),
     """
     if one_row and len(rows) != 1:
         return f"{len(rows)} rows, expected one (one run, one result)"
+    required = set(numeric) | set(non_negative)
     for i, row in enumerate(rows):
         where = f"row {i + 1}: " if len(rows) > 1 else ""
-        for column in dict.fromkeys([*numeric, *non_negative]):
+        for column in dict.fromkeys([*numeric, *non_negative, *measured]):
             value = row.get(column)
+            if column not in required and (
+                    value is None or str(value).strip().lower() in ("", "nan", "none")):
+                continue  # measured in some rows only: not in this one
             if not is_finite_number(value):
                 return f"{where}{column} is {value!r}, not a finite number"
-            if column in non_negative and float(value) < 0:
-                return f"{where}{column} is {value}, below 0 (no such value)"
-        for column in measured:
-            value = row.get(column)
-            if value is None or str(value).strip().lower() in ("", "nan", "none"):
-                continue  # not measured in this row
-            if not is_finite_number(value):
-                return f"{where}{column} is {value!r}, not a finite number"
-            if float(value) < 0:
+            if (column in non_negative or column in measured) and float(value) < 0:
                 return f"{where}{column} is {value}, below 0 (no such value)"
     return None
 
