@@ -12,6 +12,13 @@ from pathlib import Path
 
 import pytest
 
+# One thread for the torch work tests do in-process (scoring a metamer,
+# validating a model), as every task runs: beside the other workers, torch's
+# own threads spin waiting for cores and burnt up to 7x the CPU (54 s instead
+# of 8 s in one test). Read by torch when it is first imported.
+for _threads in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_threads, "1")
+
 REPO = Path(__file__).resolve().parents[1]
 # benchmarks/_support (stand-in runs, timed processes) serves the tests too
 sys.path.insert(0, str(REPO / "benchmarks"))
@@ -21,20 +28,47 @@ SHARED = REPO.parent / "shared"
 OUTPUT_ROOT_ENV = "PLENEXP_OUTPUT_ROOT"
 
 
-#: The experiment whose smoke grid a test reads, where its parameters do not say.
-SMOKE_GRID_OF = {"test_report_of_real_runs": "ps_lbfgs"}
+#: The experiment whose smoke grid a test reads, where neither its parameters
+#: nor its module (``test_<experiment>.py``) say.
+SMOKE_GRID_OF = {"test_report_of_real_runs": "ps_lbfgs",
+                 "test_vs_plen_summary_goes_on_past_a_run_file_it_cannot_read":
+                     "ps_matlab_vs_plen"}
 
 
+def smoke_grid_experiment(item) -> str:
+    """Which experiment's session smoke grid ``item`` reads.
+
+    Every test of one grid must land in that grid's xdist group: a test put
+    elsewhere builds the grid a second time on its own worker (tens of
+    seconds). A test whose grid cannot be told is a collection error.
+    """
+    params = getattr(item, "callspec", None)
+    experiment = params.params.get("experiment") if params else None
+    if experiment is None:
+        experiment = SMOKE_GRID_OF.get(item.originalname)
+    if experiment is None:
+        module = Path(str(item.fspath)).stem.removeprefix("test_")
+        if (REPO / module / "write_disbatch.py").is_file():
+            experiment = module
+    if experiment is None:
+        raise pytest.UsageError(
+            f"{item.nodeid} reads a smoke grid, but which one? Name it in "
+            "tests/conftest.py's SMOKE_GRID_OF")
+    return experiment
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     # Tests reading one experiment's session smoke grid run on one worker
     # (``make test`` runs ``--dist loadgroup``), so each grid is made once, not
     # once a worker; the grids of different experiments run side by side.
+    # First of the hooks: xdist reads the groups in its own, registered later
+    # (and so called before an ordinary conftest hook, which came too late:
+    # every worker made every grid it read, its own copy).
     for item in items:
         if "smoke_grid" in getattr(item, "fixturenames", ()):
-            params = getattr(item, "callspec", None)
-            experiment = (params.params.get("experiment") if params else None) \
-                or SMOKE_GRID_OF.get(item.originalname, "any")
-            item.add_marker(pytest.mark.xdist_group(f"smoke_grid-{experiment}"))
+            item.add_marker(pytest.mark.xdist_group(
+                f"smoke_grid-{smoke_grid_experiment(item)}"))
         elif item.get_closest_marker("slurm"):
             # one test cluster of two CPUs: its tests one after another, on
             # one worker, while the other workers take the rest of the suite
@@ -42,6 +76,22 @@ def pytest_collection_modifyitems(config, items):
     # the longest first, so no worker is left alone with them at the end
     items.sort(key=lambda item: (item.get_closest_marker("slurm") is None,
                                  item.get_closest_marker("slow") is None))
+
+
+def pytest_configure(config):
+    # pytest-xdist names a test's group by appending it to ``item._nodeid``;
+    # a pytest whose node ids are read from elsewhere (9.2) ignores the groups
+    # without a word, and every worker builds every smoke grid it reads
+    if config.getoption("dist", "no") != "loadgroup":
+        return
+    from types import SimpleNamespace
+
+    probe = SimpleNamespace(_nodeid="test@group", _id="test")
+    if pytest.Item.nodeid.fget(probe) != "test@group":
+        raise pytest.UsageError(
+            f"pytest {pytest.__version__} ignores pytest-xdist's test groups "
+            "(--dist loadgroup): install the versions pyproject.toml names "
+            "(make .venv/.installed-test)")
 
 
 def write_smoke_taskfile(experiment: str, taskfile: Path, root: Path,

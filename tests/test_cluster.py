@@ -356,3 +356,14 @@ def test_sbatch_percent_in_the_root_and_absurd_slot_counts(run_script, tmp_path)
                       check=False)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "expected a positive integer in [1, 1000000]" in proc.stderr
+
+
+def test_demo_steps_are_named_as_a_person_names_them(tmp_path):
+    """``make demo`` prints each step's seconds under the script's own name."""
+    from plenexp.cluster import demo
+
+    names = [demo.step_name(command)
+             for command in demo.steps("ps_lbfgs", "quick", tmp_path)]
+    assert names == ["ps_lbfgs/write_disbatch.py", "plenexp.cluster.disbatch_local",
+                     "ps_lbfgs/analyze.py", "ps_lbfgs/summarize.py"]
+    assert demo.step_name(["bash", "/x/ps_matlab/demo.sh"]) == "ps_matlab/demo.sh"

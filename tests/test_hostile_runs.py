@@ -409,3 +409,43 @@ def test_analyze_force_rebuilds_a_damaged_table(tmp_path, run_script, experiment
         assert float(rebuilt["loss"]) == pytest.approx(float(original["loss"]),
                                                        rel=1e-6)
     assert target.read_text() == "precious\n"
+
+
+def test_analysis_split_over_forked_processes_counts_every_problem(tmp_path,
+                                                                   capfd):
+    """Runs analyzed in forked children: each run once, every problem counted.
+
+    A child's count of problems dies with it; the parent must add them, or a
+    batch with unreadable runs would exit 0.
+    """
+    from plenexp.runs import forking
+
+    runs = []
+    for i in range(7):
+        run = tmp_path / f"run-{i}"
+        run.mkdir()
+        rundir.write_json(run / rundir.DONE_MARKER, {"finished": 1.0})
+        runs.append(run)
+    bad = {runs[1].name, runs[5].name, runs[6].name}  # in the first and last chunk
+
+    def analyze_run(run, figures=True, force=False):
+        if run.name in bad:
+            raise OSError(f"cannot read {run.name}")
+        (run / f"analyzed-by-{os.getpid()}").touch()
+        return run.name != runs[0].name  # nothing to write for the first
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(forking, "fork_is_useful", lambda: True)
+        patch.setattr(forking, "cores", lambda: 2)
+        n = bounded(60, results.analyze_runs, [tmp_path], analyze_run)
+    assert n == 3
+    assert errors.problem_count() == 3
+    marks = {p.name for run in runs for p in run.iterdir()
+             if p.name.startswith("analyzed-by-")}
+    assert len(marks) == 2  # this process and one child
+    assert sorted(r.name for r in runs
+                  if any(p.name.startswith("analyzed-by-") for p in r.iterdir())) \
+        == sorted(r.name for r in runs if r.name not in bad)
+    out, err = capfd.readouterr()
+    assert all(f"cannot read {name}" in err for name in bad), err
+    assert "3 of 7 run(s) analyzed" in out

@@ -299,7 +299,6 @@ def test_empty_root_says_what_to_do(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.slow
 def test_report_of_real_runs(smoke_grid):
     """The ps_lbfgs smoke grid, run, analyzed, summarized, reported."""
     root = smoke_grid("ps_lbfgs").parents[1]

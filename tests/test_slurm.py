@@ -237,6 +237,8 @@ def test_smoke_grids_with_the_readme_commands(cluster):
                                             "ps_matlab_vs_plen")}
     cluster.python("ps_lbfgs/summarize.py", "--grid", "smoke")
     cluster.python("ps_noise/summarize.py", "--grid", "smoke")
+    if matlab:  # step 3 of its README: the MATLAB runs' loss tables
+        cluster.python("ps_matlab_vs_plen/analyze.py", grids["ps_matlab_vs_plen"])
     best = cluster.python("ps_matlab_vs_plen/summarize.py", "--grid", "smoke")
     assert "result(s) summarized" in best.stdout
     if matlab:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 from plenexp import cli
 from plenexp.errors import RunFailed, UsageError
@@ -51,12 +53,26 @@ def main() -> None:
                **{paths.OUTPUT_ROOT_ENV: str(root)})
     commands = [["bash", str(own)]] if own.is_file() else steps(
         args.experiment, args.grid, root)
+    start = time.monotonic()
     for command in commands:
+        began = time.monotonic()
         if subprocess.run(command, env=env).returncode != 0:
             raise RunFailed(f"{args.experiment}: {command[1]} failed (see above)")
+        # where the demo's minutes go, step by step
+        print(f"--- {args.experiment}: {step_name(command)} took "
+              f"{time.monotonic() - began:.0f} s", flush=True)
     if not own.is_file():  # an experiment's own demo.sh names its summary
         print(f"{args.experiment}: summary in "
               f"{paths.grid_dir(root, args.experiment, args.grid) / 'summary'}")
+    print(f"--- {args.experiment}: quick grid end to end in "
+          f"{time.monotonic() - start:.0f} s", flush=True)
+
+
+def step_name(command: list[str]) -> str:
+    """A step as a person names it: its script or module."""
+    if command[1] == "-m":
+        return command[2]
+    return "/".join(Path(command[1]).parts[-2:])
 
 
 if __name__ == "__main__":

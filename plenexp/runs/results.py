@@ -290,12 +290,20 @@ def skipping(path: str | os.PathLike, what: str = "") -> Iterator[None]:
                        f"{errors.describe(err)}"])
 
 
+#: Runs per forked analysis at least: each fork imports torch and matplotlib
+#: again (about 3 s of CPU), which only pays for itself over a few runs.
+ANALYZE_MIN_CHUNK = 3
+
+
 def analyze_runs(dirs: Sequence[Path], analyze_run: Callable[..., bool],
                  figures: bool = True, force: bool = False) -> int:
     """Give every finished run below ``dirs`` to an experiment's ``analyze_run``.
 
     One run that cannot be read is reported by path and the others go on (the
-    script then exits 1); progress is one line per run written.
+    script then exits 1); progress is one line per run written. Runs are
+    split over the cores in forked processes when there are enough of them
+    (:data:`ANALYZE_MIN_CHUNK` per core; drawing a run's figures takes
+    seconds).
 
     Parameters
     ----------
@@ -312,12 +320,24 @@ def analyze_runs(dirs: Sequence[Path], analyze_run: Callable[..., bool],
         How many runs had something written.
     """
     runs = rundir.finished_runs(list(dirs))
-    n_analyzed = 0
-    for run in runs:
-        with skipping(run):
-            if analyze_run(run, figures=figures, force=force):
-                n_analyzed += 1
-                print(f"analyzed {run}", flush=True)
+
+    def analyze(chunk: Sequence[Path]) -> list[tuple[bool, int]]:
+        # (written, problems reported) per run: a forked child's count of
+        # problems dies with it, so every chunk's is counted below, once
+        start, outcomes = errors.problem_count(), []
+        for run in chunk:
+            before, changed = errors.problem_count(), False
+            with skipping(run):
+                changed = analyze_run(run, figures=figures, force=force)
+                if changed:
+                    print(f"analyzed {run}", flush=True)
+            outcomes.append((bool(changed), errors.problem_count() - before))
+        errors.note_problems(start - errors.problem_count())
+        return outcomes
+
+    outcomes = forking.map_chunks(analyze, runs, min_chunk=ANALYZE_MIN_CHUNK)
+    errors.note_problems(sum(problems for _, problems in outcomes))
+    n_analyzed = sum(changed for changed, _ in outcomes)
     print(f"{n_analyzed} of {len(runs)} run(s) analyzed")
     return n_analyzed
 
