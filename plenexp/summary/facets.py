@@ -84,6 +84,24 @@ def format_level(value) -> str:
     return str(value)
 
 
+def missing_as_level(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every empty cell (:func:`is_missing`) as :data:`MISSING`.
+
+    The same as ``frame.map(lambda v: MISSING if is_missing(v) else v)``,
+    decided once per distinct value of a column (sweep tables have thousands
+    of rows and few levels); a column without empty cells is kept as it is.
+    """
+    out = frame.copy()
+    for column in out.columns:
+        codes, uniques = pd.factorize(out[column], use_na_sentinel=False)
+        empty = np.array([is_missing(u) for u in uniques], dtype=bool)
+        if empty.any():
+            cleaned = np.array(list(uniques), dtype=object)
+            cleaned[empty] = MISSING
+            out[column] = pd.Series(cleaned[codes], index=out.index, dtype=object)
+    return out
+
+
 def format_levels(values: pd.Series) -> pd.Series:
     """:func:`format_level` of every value, computed once per distinct value.
 
@@ -178,7 +196,7 @@ def aggregate(frame: pd.DataFrame, by: Sequence[str],
     if not by:
         data["_all"] = "all"
         by = ["_all"]
-    keys = data[by].map(lambda v: MISSING if is_missing(v) else v)
+    keys = missing_as_level(data[by])
     data[by] = keys
     grouped = data.groupby(by, sort=False, dropna=False)
     parts = [grouped.size().rename("n")]
@@ -259,7 +277,7 @@ def success_table(frame: pd.DataFrame, by: Sequence[str], loss: str = "loss",
     data["_seconds"], data["_from"] = first("seconds_to_success_loss", time)
     data["_evaluations"], _ = first("evaluations_to_success_loss", evaluations)
     by = [c for c in by if c in data.columns]
-    data[by] = data[by].map(lambda v: MISSING if is_missing(v) else v)
+    data[by] = missing_as_level(data[by])
     good = data[data["_ok"]]
     table = pd.concat([
         data.groupby(by, sort=False).size().rename("n"),

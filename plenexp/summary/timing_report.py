@@ -218,7 +218,7 @@ def speed_differences(frame, *, time: str, variables: Sequence[str] = (),
     # one key per identical work (vectorized: a row-wise join took seconds
     # on 10,000 runs)
     if work:
-        cells = frame[work].map(str)
+        cells = frame[work].astype(str)
         keys = cells.iloc[:, 0].str.cat(cells.iloc[:, 1:], sep="\x1f")
     else:
         keys = pd.Series("all", index=frame.index)
