@@ -548,18 +548,6 @@ def summarize(input_dir: Path | None, output_dir: Path,
         guidance_name="plenoptic's published guidance",
         values=[v for v in extra if v != y])
     agg, config, status = decision.agg, decision.config, decision.status
-    successes, success_lines = decisions.success_ranking(
-        decision.frame, config, loss="success_l2", time="synth_duration",
-        status=status, labels=columns.LABELS)
-    if frame["success_l2"].isna().all():
-        success_lines = ["success: not comparable (no loss on the L2 scale of "
-                         "the criterion in this table)"]
-    agg = agg.merge(successes[[*config, "share"]].rename(
-        columns={"share": "success_share"}), on=config, how="left")
-    on = decisions.front(agg, "synth_duration", y,
-                         by=[c for c in ("img", "loss_function") if c in config])
-    tables += [(agg, "configurations.csv"), (successes, "success.csv"),
-               (agg[on].sort_values(["img", "synth_duration"]), "pareto.csv")]
     fixed = _fixed(frame)
     xs = ["synth_duration", *(["evaluations"] if has_evals else [])]
     note = "; ".join(t for t in (
@@ -601,6 +589,19 @@ def summarize(input_dir: Path | None, output_dir: Path,
                 curves, config, f"ps_lbfgs: loss during synthesis ({source})"),
                 output_dir / "loss_curves"))
             curve_note = "loss_curves: loss against seconds and evaluations per run"
+    # the figures are under way (they need no success share): the rest here
+    successes, success_lines = decisions.success_ranking(
+        decision.frame, config, loss="success_l2", time="synth_duration",
+        status=status, labels=columns.LABELS)
+    if frame["success_l2"].isna().all():
+        success_lines = ["success: not comparable (no loss on the L2 scale of "
+                         "the criterion in this table)"]
+    agg = agg.merge(successes[[*config, "share"]].rename(
+        columns={"share": "success_share"}), on=config, how="left")
+    on = decisions.front(agg, "synth_duration", y,
+                         by=[c for c in ("img", "loss_function") if c in config])
+    tables += [(agg, "configurations.csv"), (successes, "success.csv"),
+               (agg[on].sort_values(["img", "synth_duration"]), "pareto.csv")]
     for table, name in tables:
         results.write_csv_atomic(table, output_dir / name)
     fronts = front_text(agg, on, y, "synth_duration", config)

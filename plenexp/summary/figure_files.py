@@ -51,12 +51,13 @@ class FigureJobs:
 
     A big summary spends half its time drawing (10,000 runs: seconds per
     figure, SVG and PNG each). ``submit`` queues a job (a function that saves
-    figures and returns their paths) and starts it in a forked child while a
-    core is free, so the caller goes on with its text at once. :meth:`paths`
-    shares what is still queued between the children as they free up and
-    this process (a core of its own by then), waits for the children and
-    gives every path, in submission order. Every job runs here, one after the
-    other, where forking is unsafe or useless
+    figures and returns their paths) and starts it in a forked child, one
+    per core, so the caller goes on with its text at once (the cores are
+    shared with it for that while: every core stays busy, and the drawing
+    ends sooner than with a core kept for the caller). :meth:`paths` starts
+    what is still queued as children free up, waits for them and gives every
+    path, in submission order. Every job runs here, one after the other,
+    where forking is unsafe or useless
     (:func:`plenexp.runs.forking.fork_is_useful`).
     """
 
@@ -66,8 +67,7 @@ class FigureJobs:
 
     def __init__(self) -> None:
         self.parallel = self.side_by_side and forking.fork_is_useful()
-        # the caller keeps working while the children draw: one core is its
-        self.children = max(1, forking.cores() - 1)
+        self.children = forking.cores()
         # per job, in submission order: a queued job (callable), a child
         # drawing it (_Child) or its outcome (status, paths or why)
         self._jobs: list = []
@@ -81,16 +81,29 @@ class FigureJobs:
         else:
             self._jobs.append(job)
 
+    def _drawing(self) -> list[_Child]:
+        return [j for j in self._jobs if isinstance(j, _Child) and not j.done
+                and j.process.is_alive()]
+
     def _running(self) -> int:
-        return sum(isinstance(j, _Child) and j.process.is_alive()
-                   for j in self._jobs)
+        return len(self._drawing())
+
+    def _wait_for_a_free_child(self) -> None:
+        from multiprocessing.connection import wait
+
+        while len(drawing := self._drawing()) >= self.children:
+            # a child is done once its outcome can be read (or it died)
+            ready = wait([child.receive for child in drawing])
+            for child in drawing:
+                if child.receive in ready:
+                    child.outcome()
 
     def paths(self) -> list[Path]:
         """Every job's paths; a job that failed raises ``RuntimeError``."""
-        for i, job in enumerate(self._jobs):  # children as they free up, or here
+        for i, job in enumerate(self._jobs):  # children as they free up
             if callable(job):
-                self._jobs[i] = (_Child(job) if self._running() < self.children
-                                 else _outcome(job))
+                self._wait_for_a_free_child()
+                self._jobs[i] = _Child(job)
         written, failures = [], []
         for job in self._jobs:
             status, value = job.outcome() if isinstance(job, _Child) else job
@@ -116,16 +129,24 @@ class _Child:
                                        daemon=True)
         self.process.start()
         send.close()
+        self._outcome: tuple[str, list[str] | str] | None = None
+
+    @property
+    def done(self) -> bool:
+        """Whether its outcome has been read (the child has ended)."""
+        return self._outcome is not None
 
     def outcome(self) -> tuple[str, list[str] | str]:
         """Wait for the child: ``("ok", paths)`` or ``("error", why)``."""
-        try:
-            outcome = self.receive.recv()
-        except EOFError:  # the child died without a word (killed)
-            outcome = "error", f"exit status {self.process.exitcode}"
-        self.process.join()
-        self.receive.close()
-        return outcome
+        if self._outcome is None:
+            try:
+                self._outcome = self.receive.recv()
+            except EOFError:  # the child died without a word (killed)
+                self.process.join()
+                self._outcome = "error", f"exit status {self.process.exitcode}"
+            self.process.join()
+            self.receive.close()
+        return self._outcome
 
 
 def _outcome(job: Callable[[], list[Path]]) -> tuple[str, list[str] | str]:
