@@ -39,8 +39,8 @@ report: $(VENV)/.installed
 # The end-to-end tests marked slow are left out unless TESTS_MARKED is
 # empty: `.ci/run` runs them all (make test TESTS_MARKED=).
 TESTS_MARKED ?= not slow
-# pytest-xdist workers: one per core (two more made CI slower here: 15 min
-# 10 s against 12 min 46 s on 2 cores; the suite is CPU-bound)
+# pytest-xdist workers: one per core (the suite is CPU-bound); .ci/run adds
+# one for the SLURM tests, whose worker mostly waits for the scheduler
 TEST_WORKERS ?= auto
 test: $(VENV)/.installed-test
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup --durations=15 -m "$(TESTS_MARKED)"
