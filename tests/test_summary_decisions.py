@@ -323,3 +323,22 @@ def test_decide_runs_the_whole_chain(table):
     assert "stalled" in text and "img_a: what to use" in text
     assert "the published guidance (lr=1, line_search=strong_wolfe)" in text
     assert not result.agg.loc[result.on_front, "lr"].isin(STALLED_LRS).any()
+
+
+def test_host_spreads_of_identical_configurations():
+    """Seconds per step on several hosts: one row per configuration seen on two
+    or more, the largest spread first; a run without a host is no host."""
+    from plenexp.summary import timing_report
+
+    runs = pd.DataFrame({
+        "img": ["a", "a", "a", "b", "b", "c"],
+        "host": ["fast", "slow", "slow", "fast", None, "fast"],
+        "seconds_per_step": [1.0, 2.0, 4.0, 1.0, 9.0, 1.0]})
+    spreads = timing_report.host_spreads(runs, ["img"])
+    assert spreads.to_dict("records") == [
+        {"configuration": "img=a", "hosts": 2, "fastest": 1.0, "slowest": 3.0,
+         "spread": 3.0}]
+    # no configuration column at all: every run is one configuration
+    alone = timing_report.host_spreads(runs.drop(columns="img"))
+    assert list(alone["configuration"]) == ["all runs"]
+    assert alone["spread"].iloc[0] == 3.0  # medians: fast 1.0, slow 3.0
