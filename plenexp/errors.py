@@ -9,6 +9,7 @@ script then finishes its work and exits with status 1 (:func:`plenexp.cli.run`).
 from __future__ import annotations
 
 import errno
+import os
 import sys
 
 from plenexp.text import breaks_line, one_line
@@ -72,6 +73,11 @@ def report(problems: list[str]) -> None:
     if problems:
         print(f"{len(problems)} file(s) or row(s) skipped", file=sys.stderr)
         note_problems(len(problems))
+
+
+def where(err: BaseException, default: str | os.PathLike) -> str | os.PathLike:
+    """The file an error names (a FIFO ``metamer.pt`` in a run), else ``default``."""
+    return getattr(err, "filename", None) or default
 
 
 def describe(err: BaseException) -> str:

@@ -536,8 +536,7 @@ def metamer_grids(frame: pd.DataFrame, output_dir: Path) -> list[Path]:
         try:
             return run.metamer_at(row["run_dir"], row["metamer"])
         except unreadable as err:
-            where = getattr(err, "filename", None) or row["run_dir"]
-            errors.report([f"{where}: metamer unreadable "
+            errors.report([f"{errors.where(err, row['run_dir'])}: metamer unreadable "
                            f"({errors.describe(err)}); drawn as such"])
             return None
 
@@ -554,8 +553,8 @@ def metamer_grids(frame: pd.DataFrame, output_dir: Path) -> list[Path]:
                 target = run.result_target(run.load_result(run_dir))
                 break
             except unreadable as err:
-                where = getattr(err, "filename", None) or run_dir
-                errors.report([f"{where}: unreadable ({errors.describe(err)}); "
+                errors.report([f"{errors.where(err, run_dir)}: unreadable "
+                               f"({errors.describe(err)}); "
                                "not in the metamers at equal budgets"])
         if target is None:
             continue

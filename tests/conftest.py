@@ -62,9 +62,8 @@ def pytest_collection_modifyitems(config, items):
     # Tests reading one experiment's session smoke grid run on one worker
     # (``make test`` runs ``--dist loadgroup``), so each grid is made once, not
     # once a worker; the grids of different experiments run side by side.
-    # First of the hooks: xdist reads the groups in its own, registered later
-    # (and so called before an ordinary conftest hook, which came too late:
-    # every worker made every grid it read, its own copy).
+    # First of the hooks: the groups must be marked before pytest-xdist's own
+    # hook reads them (pytest_configure below checks that pytest honours them).
     for item in items:
         if "smoke_grid" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.xdist_group(

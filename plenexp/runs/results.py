@@ -284,9 +284,7 @@ def skipping(path: str | os.PathLike, what: str = "") -> Iterator[None]:
     try:
         yield
     except READ_ERRORS as err:
-        # the file itself where the error names one (a FIFO metamer.pt...)
-        where = getattr(err, "filename", None) or path
-        errors.report([f"{where}: {what + ': ' if what else ''}"
+        errors.report([f"{errors.where(err, path)}: {what + ': ' if what else ''}"
                        f"{errors.describe(err)}"])
 
 

@@ -140,12 +140,13 @@ class _Child:
         """Wait for the child: ``("ok", paths)`` or ``("error", why)``."""
         if self._outcome is None:
             try:
-                self._outcome = self.receive.recv()
+                outcome = self.receive.recv()
             except EOFError:  # the child died without a word (killed)
-                self.process.join()
-                self._outcome = "error", f"exit status {self.process.exitcode}"
+                outcome = None
             self.process.join()
             self.receive.close()
+            self._outcome = outcome or ("error",
+                                        f"exit status {self.process.exitcode}")
         return self._outcome
 
 
