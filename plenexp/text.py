@@ -19,9 +19,12 @@ def number(value: object) -> float | None:
     Booleans are not numbers here (a flag column is not a level of 0 and 1),
     nor is text with Python's digit separators (``"1_0"`` is no 10).
     """
-    if isinstance(value, bool) or type(value).__name__ == "bool_":
+    if type(value) is str:  # a table cell, most calls: the checks below skipped
+        if "_" in value:
+            return None
+    elif isinstance(value, bool) or type(value).__name__ == "bool_":
         return None
-    if isinstance(value, str) and "_" in value:
+    elif isinstance(value, str) and "_" in value:
         return None
     try:
         result = float(value)  # type: ignore[arg-type]

@@ -91,7 +91,18 @@ def open_regular(path: str | os.PathLike, max_bytes: int | None = None,
     OSError
         If it cannot be read (permissions, a looping symlink).
     """
-    path = os.fspath(path)
+    fd, _ = _open_checked(os.fspath(path), max_bytes, root)
+    try:
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _open_checked(path: str, max_bytes: int | None,
+                  root: str | os.PathLike | None) -> tuple[int, int]:
+    """:func:`open_regular`'s checks; the open descriptor and the file's size."""
     cap = max_bytes_for(path) if max_bytes is None else max_bytes
     target = path
     st = os.lstat(path)
@@ -114,28 +125,36 @@ def open_regular(path: str | os.PathLike, max_bytes: int | None = None,
         if not stat.S_ISREG(now.st_mode) or (now.st_dev, now.st_ino) != (
                 st.st_dev, st.st_ino):
             raise BadFile(path, "replaced while being opened")
-        os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb")
     except BaseException:
         os.close(fd)
         raise
+    return fd, now.st_size
 
 
 def read_bytes(path: str | os.PathLike, max_bytes: int | None = None,
                root: str | os.PathLike | None = None) -> bytes:
     """The content of a regular file (see :func:`open_regular`)."""
+    path = os.fspath(path)
     cap = max_bytes_for(path) if max_bytes is None else max_bytes
-    with open_regular(path, cap, root) as f:
-        # the size it has (a buffer of the cap for a small file costs more
-        # than reading it), then the rest if it grew meanwhile
-        size = min(os.fstat(f.fileno()).st_size, cap)
-        data = f.read(size + 1)
-        if len(data) > size:
-            data += f.read(cap + 1 - len(data))
-    if len(data) > cap:  # grew after the look
-        raise BadFile(os.fspath(path), f"over the {cap}-byte limit for this kind "
-                      "of file")
-    return data
+    fd, size = _open_checked(path, cap, root)
+    # plain reads of the descriptor (summaries read tens of thousands of
+    # small files: a buffered file object costs more than the reading); the
+    # size it has first (a buffer of the cap for a small file costs more than
+    # reading it), then the rest if it grew meanwhile, never past the cap
+    chunks, total = [], 0
+    try:
+        while total <= cap:
+            chunk = os.read(fd, min(cap + 1 - total,
+                                    max(size + 1 - total, 1 << 16)))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+    finally:
+        os.close(fd)
+    if total > cap:  # grew after the look
+        raise BadFile(path, f"over the {cap}-byte limit for this kind of file")
+    return b"".join(chunks)
 
 
 def read_text(path: str | os.PathLike, max_bytes: int | None = None,
