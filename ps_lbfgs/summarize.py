@@ -37,18 +37,22 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import matplotlib.pyplot as plt
 import pandas as pd
 
 from plenexp import cli, errors
 from plenexp.errors import UsageError
 from plenexp.runs import results, rundir
-from plenexp.summary import axis_ticks, facet_grid, facets, figure_files, timing_report
+from plenexp.summary import facets, timing_report
 from plenexp.summary.aside import publishes_aside
 from plenexp.synth import success
 from ps_lbfgs import columns
+
+if TYPE_CHECKING:
+    import matplotlib.pyplot as plt
 
 EXPERIMENT = "ps_lbfgs"
 #: Fractions of ``max_iter`` the earlier grids wrote as counts, in order.
@@ -204,14 +208,24 @@ def gather(input_dir: Path) -> pd.DataFrame:
 
     A table or row that cannot be used is reported by path and left out.
     """
-    rows, problems = results.gather(input_dir, "loss.csv",
-                                    required=REQUIRED_COLUMNS,
-                                    numeric=NUMERIC_COLUMNS, one_row=True,
-                                    non_negative=("loss", "synth_duration"))
-    errors.report(problems)
-    if not rows:
-        raise UsageError(f"no finished runs with a loss under {input_dir}")
-    return pd.DataFrame.from_records(rows)
+    return start_gather(input_dir)()
+
+
+def start_gather(input_dir: Path) -> Callable[[], pd.DataFrame]:
+    """:func:`gather` begun now, in forked children; call the result for the table."""
+    pending = results.start_gather(input_dir, "loss.csv",
+                                   required=REQUIRED_COLUMNS,
+                                   numeric=NUMERIC_COLUMNS, one_row=True,
+                                   non_negative=("loss", "synth_duration"))
+
+    def table() -> pd.DataFrame:
+        rows, problems = pending()
+        errors.report(problems)
+        if not rows:
+            raise UsageError(f"no finished runs with a loss under {input_dir}")
+        return pd.DataFrame.from_records(rows)
+
+    return table
 
 
 def _config_columns(frame: pd.DataFrame) -> list[str]:
@@ -494,16 +508,19 @@ def summarize(input_dir: Path | None, output_dir: Path,
     ``loss``: the scale of the table's ``loss`` (``l2_norm`` or ``mse``);
     default from its ``loss_function`` column, else the L2 norm (stated).
     """
-    from plenexp.summary import decisions, overview
-
     output_dir = Path(output_dir)
     if loss is not None and loss not in LOSS_KINDS:
         raise UsageError(f"--loss {loss}: expected one of {', '.join(LOSS_KINDS)}")
-    if from_csv is not None:
+    reading = start_gather(input_dir) if from_csv is None else None
+    # the drawing code (matplotlib) loads here while the runs are read: for
+    # 10,000 runs each takes about half a second
+    from plenexp.summary import decisions, facet_grid, figure_files, overview
+
+    if reading is None:
         raw = pd.read_csv(from_csv, dtype=str, keep_default_na=False)
         source = str(from_csv)
     else:
-        raw = gather(input_dir)
+        raw = reading()
         source = str(input_dir)
     frame, notes = normalize_table(raw, from_csv=from_csv is not None)
     if "l2_norm_loss" in frame:
@@ -649,6 +666,8 @@ def summarize(input_dir: Path | None, output_dir: Path,
 def cost_figure(agg: pd.DataFrame, xs: list[str], fixed: str, title: str,
                 note: str = "") -> plt.Figure:
     """Final loss against seconds (and evaluations), Pareto front per image."""
+    from plenexp.summary import facet_grid
+
     enc = facets.choose_encoding(agg, columns.VARIABLES, image="img",
                                  labels=columns.LABELS,
                                  level_names=columns.LEVEL_NAMES)
@@ -666,6 +685,10 @@ def curve_figure(curves: pd.DataFrame, config_columns: list[str],
     per image; colour and line style from the varying variables (the caller
     checks they are no more than two besides the image and seed).
     """
+    import matplotlib.pyplot as plt
+
+    from plenexp.summary import axis_ticks, facet_grid
+
     enc = facets.choose_encoding(curves, columns.VARIABLES, image="img",
                                  labels=columns.LABELS, max_markers=4,
                                  level_names=columns.LEVEL_NAMES)

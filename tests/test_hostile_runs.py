@@ -214,6 +214,15 @@ def test_a_result_counts_only_from_a_published_run_whole_and_in_range(
             forking.map_chunks(fails_in_the_child, [1, 2, 3, 4])
         assert forking.map_chunks(lambda chunk: [x * 2 for x in chunk],
                                   [1, 2, 3, 4, 5]) == [2, 4, 6, 8, 10]
+        # begun now, every chunk in a child (this process free meanwhile)
+        pending = forking.start_chunks(
+            lambda chunk: [(x, os.getpid()) for x in chunk], [1, 2, 3, 4, 5])
+        done = pending()
+        assert [x for x, _ in done] == [1, 2, 3, 4, 5]
+        assert len({pid for _, pid in done}) == 2
+        assert parent not in {pid for _, pid in done}
+        with pytest.raises(RuntimeError, match="ValueError: damaged"):
+            forking.start_chunks(fails_in_the_child, [1, 2, 3, 4])()
 
     # ps_matlab: a run directory without done.json is never a loose result
     from ps_matlab.metamers import find_metamers

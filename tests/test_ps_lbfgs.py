@@ -125,6 +125,17 @@ def test_normalize_table_reads_fractions_of_max_iter():
     assert not any("[H:]MM:SS" in n for n in notes)
 
 
+def test_summary_module_leaves_matplotlib_until_the_runs_are_being_read():
+    """summarize.py's top imports no drawing code, so that the runs are read in
+    forked children while matplotlib loads (a second saved on 10,000 runs,
+    ``benchmarks/summarize_at_scale.py``)."""
+    code = ("import sys, ps_lbfgs.summarize; print(sorted(m for m in sys.modules "
+            "if m.partition('.')[0] == 'matplotlib'))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, text=True,
+                          capture_output=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
 @pytest.mark.parametrize("table, rows, lrs", [("summary_mse", 192, 4),
                                                ("summary_small_lr", 432, 9)])
 def test_summarize_from_the_original_tables(shared_dir, run_script, tmp_path,

@@ -43,13 +43,33 @@ def map_chunks(function: Callable[[Sequence[Item]], list[Result]],
     chunk to one result per item, or to any list: the lists are joined in
     chunk order). Fewer than two chunks of ``min_chunk`` items, or where
     forking is not useful (:func:`fork_is_useful`), it is one call here
-    (``min_chunk`` default: :data:`MIN_CHUNK`). A chunk that raises in a
-    child raises ``RuntimeError`` here, naming the error.
+    (``min_chunk`` default: :data:`MIN_CHUNK`). This process takes the first
+    chunk. A chunk that raises in a child raises ``RuntimeError`` here,
+    naming the error.
     """
+    return _start(function, items, min_chunk, keep_first=True)()
+
+
+def start_chunks(function: Callable[[Sequence[Item]], list[Result]],
+                 items: Sequence[Item], min_chunk: int | None = None
+                 ) -> Callable[[], list[Result]]:
+    """:func:`map_chunks` begun now, every chunk in a forked child.
+
+    This process is free meanwhile (a summary imports what it draws with
+    while its runs are read). Calling what it returns waits for the
+    children and gives what :func:`map_chunks` gives; where nothing is
+    forked, the work is done in that call.
+    """
+    return _start(function, items, min_chunk, keep_first=False)
+
+
+def _start(function: Callable[[Sequence[Item]], list[Result]],
+           items: Sequence[Item], min_chunk: int | None, keep_first: bool
+           ) -> Callable[[], list[Result]]:
     min_chunk = MIN_CHUNK if min_chunk is None else min_chunk
     n_chunks = min(cores(), len(items) // max(1, min_chunk))
     if n_chunks < 2 or not fork_is_useful():
-        return list(function(items))
+        return lambda: list(function(items))
     import multiprocessing
 
     size = -(-len(items) // n_chunks)
@@ -58,29 +78,33 @@ def map_chunks(function: Callable[[Sequence[Item]], list[Result]],
     # after which nothing here may fork safely
     context = multiprocessing.get_context("fork")
     children = []
-    for chunk in chunks[1:]:
+    for chunk in chunks[1:] if keep_first else chunks:
         receive, send = context.Pipe(duplex=False)
         process = context.Process(target=_send_result,
                                   args=(function, chunk, send), daemon=True)
         process.start()
         send.close()
         children.append((process, receive))
-    parts = [list(function(chunks[0]))]  # this process takes the first chunk
-    failures = []
-    for process, receive in children:
-        try:
-            status, value = receive.recv()
-        except EOFError:  # the child died without a word (killed)
-            status, value = "error", f"exit status {process.exitcode}"
-        process.join()
-        receive.close()
-        if status == "ok":
-            parts.append(value)
-        else:
-            failures.append(value)
-    if failures:
-        raise RuntimeError(f"a forked reader failed: {'; '.join(failures)}")
-    return [result for part in parts for result in part]
+
+    def results() -> list[Result]:
+        parts = [list(function(chunks[0]))] if keep_first else []
+        failures = []
+        for process, receive in children:
+            try:
+                status, value = receive.recv()
+            except EOFError:  # the child died without a word (killed)
+                status, value = "error", f"exit status {process.exitcode}"
+            process.join()
+            receive.close()
+            if status == "ok":
+                parts.append(value)
+            else:
+                failures.append(value)
+        if failures:
+            raise RuntimeError(f"a forked reader failed: {'; '.join(failures)}")
+        return [result for part in parts for result in part]
+
+    return results
 
 
 def _send_result(function, chunk, send) -> None:  # in the child

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from plenexp import errors
 from plenexp.runs import files, forking, rundir
-from plenexp.text import is_finite_number
+from plenexp.text import is_finite_number, number
 
 # a table's field may be as large as the table itself (csv's default: 128 kB)
 csv.field_size_limit(files.CSV_MAX_BYTES)
@@ -100,6 +100,23 @@ def gather(
     problems
         One line per run left out, naming its path and why.
     """
+    return start_gather(root, filename, value_column, required, numeric,
+                        non_negative, one_row, measured)()
+
+
+def start_gather(
+    root: str | os.PathLike, filename: str, value_column: str | None = "loss",
+    required: Sequence[str] = (), numeric: Sequence[str] = (),
+    non_negative: Sequence[str] = (), one_row: bool = False,
+    measured: Sequence[str] = (),
+) -> Callable[[], tuple[list[dict[str, str]], list[str]]]:
+    """:func:`gather` begun now: the runs are found here, read in forked children.
+
+    This process is free meanwhile: a summary of thousands of runs imports
+    what it draws with while they are read. Calling what it returns waits
+    and gives ``(rows, problems)`` as :func:`gather` does (where nothing is
+    forked, the reading happens in that call).
+    """
     problems: list[str] = []
     numeric = list(dict.fromkeys([*([value_column] if value_column else []),
                                   *numeric, *non_negative]))
@@ -108,12 +125,17 @@ def gather(
     read = functools.partial(_read_runs, filename=filename, required=required,
                              numeric=numeric, non_negative=non_negative,
                              one_row=one_row, measured=measured)
-    rows: list[dict[str, str]] = []
-    for (header, values), problem in forking.map_chunks(read, run_dirs):
-        if problem is not None:
-            problems.append(problem)
-        rows += [dict(zip(header, row, strict=True)) for row in values]
-    return rows, problems
+    pending = forking.start_chunks(read, run_dirs)
+
+    def rows_and_problems() -> tuple[list[dict[str, str]], list[str]]:
+        rows: list[dict[str, str]] = []
+        for (header, values), problem in pending():
+            if problem is not None:
+                problems.append(problem)
+            rows += [dict(zip(header, row, strict=True)) for row in values]
+        return rows, problems
+
+    return rows_and_problems
 
 
 def _read_runs(run_dirs: Sequence[Path], filename: str, required: Sequence[str],
@@ -187,16 +209,21 @@ def bad_rows(rows: list[dict[str, str]], numeric: Sequence[str] = (),
     if one_row and len(rows) != 1:
         return f"{len(rows)} rows, expected one (one run, one result)"
     required = set(numeric) | set(non_negative)
+    bounded = set(non_negative) | set(measured)
+    # (column, must be there, must be >= 0), made once for every row
+    checks = [(c, c in required, c in bounded)
+              for c in dict.fromkeys([*numeric, *non_negative, *measured])]
     for i, row in enumerate(rows):
-        where = f"row {i + 1}: " if len(rows) > 1 else ""
-        for column in dict.fromkeys([*numeric, *non_negative, *measured]):
+        for column, needed, positive in checks:
             value = row.get(column)
-            if column not in required and (
-                    value is None or str(value).strip().lower() in ("", "nan", "none")):
+            if not needed and (value is None or str(value).strip().lower()
+                               in ("", "nan", "none")):
                 continue  # measured in some rows only: not in this one
-            if not is_finite_number(value):
+            if (x := number(value)) is None:
+                where = f"row {i + 1}: " if len(rows) > 1 else ""
                 return f"{where}{column} is {value!r}, not a finite number"
-            if (column in non_negative or column in measured) and float(value) < 0:
+            if positive and x < 0:
+                where = f"row {i + 1}: " if len(rows) > 1 else ""
                 return f"{where}{column} is {value}, below 0 (no such value)"
     return None
 
