@@ -64,6 +64,26 @@ def _keys(frame: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
     return key
 
 
+def _codes(frame: pd.DataFrame, columns: Sequence[str],
+           cache: dict[str, np.ndarray] | None = None) -> np.ndarray:
+    """One integer per row, equal where :func:`_keys` gives equal keys.
+
+    For grouping within one table (10,000 runs: text keys of many columns
+    cost a tenth of a second per grouping). ``cache``: each column's codes,
+    kept between calls over the same table.
+    """
+    out = np.zeros(len(frame), dtype=np.int64)
+    for column in columns:
+        if cache is None or column not in cache:
+            codes = pd.factorize(facets.format_levels(frame[column]))[0]
+            if cache is not None:
+                cache[column] = codes
+        codes = cache[column] if cache is not None else codes
+        # renumbered after each column, so the numbers stay below len(frame)**2
+        out = pd.factorize(out * (int(codes.max(initial=0)) + 1) + codes)[0]
+    return out
+
+
 def _label(labels: Mapping | None, column: str) -> str:
     return (labels or {}).get(column, column)
 
@@ -140,12 +160,13 @@ def no_op_variables(frame: pd.DataFrame, variables: Sequence[str], *,
     compared = f"final {_label(labels, loss)}" + (
         f" and {_label(labels, work)}" if work else "")
     values = _present(frame, [loss, work])
-    result = _keys(frame, values) if values else None
+    codes: dict[str, np.ndarray] = {}
+    result = _codes(frame, values, codes) if values else None
     out = []
     for variable in vary:
         others = _present(frame, [image, seed, *(v for v in vary if v != variable)])
-        data = pd.DataFrame({"group": _keys(frame, others),
-                             "level": facets.format_levels(frame[variable]),
+        data = pd.DataFrame({"group": _codes(frame, others, codes),
+                             "level": _codes(frame, [variable], codes),
                              "result": result})
         counts = data.groupby("group", sort=False).agg(
             levels=("level", "nunique"), results=("result", "nunique"))
@@ -243,8 +264,8 @@ def classify_runs(frame: pd.DataFrame, *, loss: str, image: str | None = None,
     if budget:
         vary = facets.varying(frame, variables)
         others = _present(frame, [image, seed, *(v for v in vary if v not in budget)])
-        data = pd.DataFrame({"group": _keys(frame, others),
-                             "setting": _keys(frame, budget),
+        data = pd.DataFrame({"group": _codes(frame, others),
+                             "setting": _codes(frame, budget),
                              "loss": values.map(repr)})
         counts = data.groupby("group", sort=False).agg(
             settings=("setting", "nunique"), losses=("loss", "nunique"))

@@ -156,14 +156,21 @@ def sort_frame(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     columns = [c for c in columns if c in frame.columns]
     if not columns:
         return frame.reset_index(drop=True)
-    return frame.sort_values(
-        columns, key=lambda s: s.map(lambda v: level_key(v)).map(_rank(s)),
-        kind="stable").reset_index(drop=True)
+    return frame.sort_values(columns, key=_ranks, kind="stable").reset_index(drop=True)
 
 
-def _rank(series: pd.Series):
-    ranks = {key: i for i, key in enumerate(sorted(set(series.map(level_key))))}
-    return lambda key: ranks[key]
+def _ranks(values: pd.Series) -> pd.Series:
+    """Each value's place among the column's distinct :func:`level_key` keys.
+
+    Computed once per distinct text (a value's key depends on its text only:
+    ``1`` and ``"1"`` sort alike), not once per row.
+    """
+    codes, _ = pd.factorize(values.astype(str), use_na_sentinel=False)
+    keys = [level_key(value) for value in
+            values.iloc[np.unique(codes, return_index=True)[1]]]
+    rank_of = {key: i for i, key in enumerate(sorted(set(keys)))}
+    ranks = np.array([rank_of[key] for key in keys], dtype=np.int64)
+    return pd.Series(ranks[codes], index=values.index, dtype=np.int64)
 
 
 # ------------------------------------------------------------- aggregation
