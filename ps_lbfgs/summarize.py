@@ -274,8 +274,11 @@ def identical_text(agg: pd.DataFrame, config: list[str]) -> list[str]:
     by = [c for c in ("img", "loss_function") if c in config]
     key = agg[by].astype(str).agg("/".join, axis=1) if by else ""
     same = agg.assign(_key=key, _loss=agg["loss"].map(lambda v: f"{v:.6g}"))
+    alike = ["_key", "_loss", "evaluations"]
+    # only groups of two or more are looked at (thousands of configurations)
+    same = same[same.groupby(alike, sort=False)["_loss"].transform("size") > 1]
     lines = []
-    for _, group in same.groupby(["_key", "_loss", "evaluations"], sort=False):
+    for _, group in same.groupby(alike, sort=False):
         if len(group) > 1:
             names = "; ".join(_describe(r, config) for _, r in group.iterrows())
             seconds = ", ".join(f"{v:.3g}" for v in group["synth_duration"])
@@ -312,11 +315,13 @@ def trajectory_curves(frame: pd.DataFrame, config: list[str]) -> pd.DataFrame | 
     """Every run's trajectory (``trajectory.csv`` beside its ``loss.csv``)."""
     if "run_dir" not in frame:
         return None
+    # all runs or none (earlier runs recorded none): looked at before the
+    # settings of thousands of runs are copied out
+    if not all((Path(d) / "trajectory.csv").exists() for d in frame["run_dir"]):
+        return None
     rows, read = [], set()
     settings_of = frame[["run_dir", *config]].to_dict("records")
     for i, run in zip(frame.index, settings_of, strict=True):
-        if not (Path(run["run_dir"]) / "trajectory.csv").exists():
-            return None
         curve = results.trajectory_rows(run["run_dir"])
         if curve is None:
             continue
@@ -538,9 +543,8 @@ def summarize(input_dir: Path | None, output_dir: Path,
                {"mse": "final loss (MSE)", "l2_norm": "final loss (L2 norm)"}
                .get(kind, "final loss"))
     output_dir.mkdir(parents=True, exist_ok=True)
-    # the tables are written while the figures are drawn (below): the run
-    # table as read, before the columns the summary adds
-    tables = [(frame[list(frame.columns)], "all_loss.csv")]
+    # the run table as read, before the columns the summary adds
+    run_table = frame[list(frame.columns)]
     has_evals = "evaluations" in frame and frame["evaluations"].notna().any()
     speed = timing_report.speed_differences(
         frame, time="synth_duration", variables=DECISION_VARIABLES,
@@ -555,6 +559,11 @@ def summarize(input_dir: Path | None, output_dir: Path,
                 "synth_duration")
         frame["synth_duration_normalized"] = normalized
         extra.append("synth_duration_normalized")
+    # side by side with the decision and the text: first the run table and
+    # timing.txt (they need nothing decided), then the figures
+    figures = figure_files.FigureJobs()
+    figures.submit(functools.partial(write_run_tables, frame, run_table,
+                                     output_dir, has_evals))
     curves = trajectory_curves(frame, _config_columns(frame))
     decision = decisions.decide(
         frame, variables=DECISION_VARIABLES, loss=y, time="synth_duration",
@@ -572,7 +581,6 @@ def summarize(input_dir: Path | None, output_dir: Path,
         "MSE values (success converted to L2)" if kind == "mse" else "") if t)
     losses = (facets.order_levels(agg["loss_function"])
               if "loss_function" in config and not pure else [None])
-    figures = figure_files.FigureJobs()  # drawn side by side while the text is made
     for level in losses:
         part = agg if level is None else agg[agg["loss_function"] == level]
         name = "loss_vs_cost" if level is None else f"loss_vs_cost_{level}"
@@ -617,9 +625,9 @@ def summarize(input_dir: Path | None, output_dir: Path,
         columns={"share": "success_share"}), on=config, how="left")
     on = decisions.front(agg, "synth_duration", y,
                          by=[c for c in ("img", "loss_function") if c in config])
-    tables += [(agg, "configurations.csv"), (successes, "success.csv"),
-               (agg[on].sort_values(["img", "synth_duration"]), "pareto.csv")]
-    for table, name in tables:
+    for table, name in [(agg, "configurations.csv"), (successes, "success.csv"),
+                        (agg[on].sort_values(["img", "synth_duration"]),
+                         "pareto.csv")]:
         results.write_csv_atomic(table, output_dir / name)
     fronts = front_text(agg, on, y, "synth_duration", config)
     if has_evals:
@@ -633,12 +641,7 @@ def summarize(input_dir: Path | None, output_dir: Path,
         fronts += ["", "The same fronts in seconds normalized to the typical "
                    "speed of identical work (the batches above):",
                    *front_text(agg, on_norm, y, "synth_duration_normalized", config)]
-    timing_report.write(frame, output_dir, config_columns=columns.CONFIG_COLUMNS,
-                        variables=DECISION_VARIABLES, time="synth_duration",
-                        iterations="synth_iter",
-                        evaluations="evaluations" if has_evals else None,
-                        image="img", speed_columns=SPEED_COLUMNS)
-    written = figures.paths()
+    stopping = stopping_text(frame, kind)
     text = [f"ps_lbfgs summary of {len(frame)} run(s) from {source}",
             f"configurations: {len(agg)} (medians over the ok seeds; n per "
             f"configuration {int(agg['n'].min())}-{int(agg['n'].max())})",
@@ -647,20 +650,33 @@ def summarize(input_dir: Path | None, output_dir: Path,
             "The decision (the same rules in every experiment):",
             *(f"  {line}" for line in decision.lines), "",
             *fronts, "", *identical_text(agg, config), "",
-            *success_lines, "", *stopping_text(frame, kind), "",
+            *success_lines, "", *stopping, "",
             "Speed of identical work:",
             *(speed_lines or ["  no two batches of runs differ by more than "
                               f"{timing_report.SPEED_THRESHOLD:g}x"]), "",
-            curve_note, "figures: " + ", ".join(
-                sorted({p.name for p in written if p.suffix == ".png"}))]
-    with rundir.atomic_path(output_dir / "summary.txt") as tmp:
-        tmp.write_text("\n".join(text) + "\n")
+            curve_note]
     conclusion = [*decision.lines, *success_lines[:3], f"({scale_note}; "
-                  f"{measure_note})", *speed_lines,
-                  *stopping_text(frame, kind)[1:2]]
+                  f"{measure_note})", *speed_lines, *stopping[1:2]]
     with rundir.atomic_path(output_dir / "conclusion.txt") as tmp:
         tmp.write_text("\n".join(conclusion) + "\n")
+    # the text is made: now the figures' turn (drawn meanwhile)
+    written = figures.paths()
+    text.append("figures: " + ", ".join(
+        sorted({p.name for p in written if p.suffix == ".png"})))
+    with rundir.atomic_path(output_dir / "summary.txt") as tmp:
+        tmp.write_text("\n".join(text) + "\n")
     return frame
+
+
+def write_run_tables(frame: pd.DataFrame, run_table: pd.DataFrame,
+                     output_dir: Path, has_evals: bool) -> list[Path]:
+    """``all_loss.csv`` (``run_table``) and ``timing.txt`` of ``frame``."""
+    results.write_csv_atomic(run_table, output_dir / "all_loss.csv")
+    return [output_dir / "all_loss.csv", timing_report.write(
+        frame, output_dir, config_columns=columns.CONFIG_COLUMNS,
+        variables=DECISION_VARIABLES, time="synth_duration",
+        iterations="synth_iter", evaluations="evaluations" if has_evals else None,
+        image="img", speed_columns=SPEED_COLUMNS)]
 
 
 def cost_figure(agg: pd.DataFrame, xs: list[str], fixed: str, title: str,

