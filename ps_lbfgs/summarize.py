@@ -203,16 +203,12 @@ NUMERIC_COLUMNS = ("max_iter", "history_size", "lr",
                    "synth_iter", "seed", "synth_duration")
 
 
-def gather(input_dir: Path) -> pd.DataFrame:
-    """Every finished run's ``loss.csv`` row below ``input_dir``.
-
-    A table or row that cannot be used is reported by path and left out.
-    """
-    return start_gather(input_dir)()
-
-
 def start_gather(input_dir: Path) -> Callable[[], pd.DataFrame]:
-    """:func:`gather` begun now, in forked children; call the result for the table."""
+    """Every finished run's ``loss.csv`` row below ``input_dir``, as a table.
+
+    Begun now, in forked children: call what it returns for the table. A
+    table or row that cannot be used is reported by path and left out.
+    """
     pending = results.start_gather(input_dir, "loss.csv",
                                    required=REQUIRED_COLUMNS,
                                    numeric=NUMERIC_COLUMNS, one_row=True,
@@ -279,13 +275,12 @@ def identical_text(agg: pd.DataFrame, config: list[str]) -> list[str]:
     same = same[same.groupby(alike, sort=False)["_loss"].transform("size") > 1]
     lines = []
     for _, group in same.groupby(alike, sort=False):
-        if len(group) > 1:
-            names = "; ".join(_describe(r, config) for _, r in group.iterrows())
-            seconds = ", ".join(f"{v:.3g}" for v in group["synth_duration"])
-            lines.append(f"  same loss ({group['loss'].iloc[0]:.5g}) and "
-                         f"evaluations ({group['evaluations'].iloc[0]:.0f}): "
-                         f"{names} -- seconds {seconds}: one limit was binding, "
-                         "the time difference is noise")
+        names = "; ".join(_describe(r, config) for _, r in group.iterrows())
+        seconds = ", ".join(f"{v:.3g}" for v in group["synth_duration"])
+        lines.append(f"  same loss ({group['loss'].iloc[0]:.5g}) and "
+                     f"evaluations ({group['evaluations'].iloc[0]:.0f}): "
+                     f"{names} -- seconds {seconds}: one limit was binding, "
+                     "the time difference is noise")
     if lines:
         lines.insert(0, "Configurations that computed the same thing:")
     return lines

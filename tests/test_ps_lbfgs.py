@@ -125,6 +125,24 @@ def test_normalize_table_reads_fractions_of_max_iter():
     assert not any("[H:]MM:SS" in n for n in notes)
 
 
+def test_identical_work_is_named_once_per_group():
+    """Configurations with the same image, loss and evaluations are one line;
+    a configuration alone, or without evaluations, is in none."""
+    agg = pd.DataFrame({
+        "img": ["a", "a", "a", "b", "b"],
+        "max_iter": [10, 20, 40, 10, 20],
+        "max_eval": ["10", "10", "10", "10", "10"],
+        "loss": [0.5, 0.5, 0.25, 0.5, 0.5],
+        "evaluations": [100, 100, 100, np.nan, np.nan],
+        "synth_duration": [9.0, 11.0, 20.0, 9.0, 9.5]})
+    lines = summarize.identical_text(agg, ["img", "max_iter", "max_eval"])
+    assert lines[0] == "Configurations that computed the same thing:"
+    assert len(lines) == 2
+    assert "max_iter=10, max_eval=10; max_iter=20, max_eval=10" in lines[1]
+    assert "seconds 9, 11" in lines[1] and "max_iter=40" not in lines[1]
+    assert summarize.identical_text(agg[agg["img"] == "b"], ["img", "max_iter"]) == []
+
+
 def test_summary_module_leaves_matplotlib_until_the_runs_are_being_read():
     """summarize.py's top imports no drawing code, so that the runs are read in
     forked children while matplotlib loads (a second saved on 10,000 runs,

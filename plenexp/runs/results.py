@@ -219,11 +219,11 @@ def bad_rows(rows: list[dict[str, str]], numeric: Sequence[str] = (),
             if not needed and (value is None or str(value).strip().lower()
                                in ("", "nan", "none")):
                 continue  # measured in some rows only: not in this one
-            if (x := number(value)) is None:
+            x = number(value)
+            if x is None or (positive and x < 0):
                 where = f"row {i + 1}: " if len(rows) > 1 else ""
-                return f"{where}{column} is {value!r}, not a finite number"
-            if positive and x < 0:
-                where = f"row {i + 1}: " if len(rows) > 1 else ""
+                if x is None:
+                    return f"{where}{column} is {value!r}, not a finite number"
                 return f"{where}{column} is {value}, below 0 (no such value)"
     return None
 
