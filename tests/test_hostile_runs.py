@@ -223,6 +223,15 @@ def test_a_result_counts_only_from_a_published_run_whole_and_in_range(
         assert parent not in {pid for _, pid in done}
         with pytest.raises(RuntimeError, match="ValueError: damaged"):
             forking.start_chunks(fails_in_the_child, [1, 2, 3, 4])()
+        # a child's collections leave the inherited heap alone (frozen for
+        # the fork), and this process's objects are collected as before
+        import gc
+
+        process, receive = forking.child(
+            lambda send: send.send(gc.get_freeze_count()))
+        assert receive.recv() > 1000
+        process.join()
+        assert gc.get_freeze_count() == 0
 
     # ps_matlab: a run directory without done.json is never a loose result
     from ps_matlab.metamers import find_metamers

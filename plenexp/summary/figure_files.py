@@ -127,14 +127,7 @@ class _Child:
     """A job drawn in a forked child, which sends back its outcome."""
 
     def __init__(self, job: Callable[[], list[Path]]) -> None:
-        import multiprocessing
-
-        context = multiprocessing.get_context("fork")
-        self.receive, send = context.Pipe(duplex=False)
-        self.process = context.Process(target=_run_job, args=(job, send),
-                                       daemon=True)
-        self.process.start()
-        send.close()
+        self.process, self.receive = forking.child(_run_job, job)
         self._outcome: tuple[str, list[str] | str] | None = None
 
     @property
