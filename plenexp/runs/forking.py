@@ -14,7 +14,11 @@ import gc
 import os
 import threading
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+    from multiprocessing.process import BaseProcess
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -64,7 +68,7 @@ def start_chunks(function: Callable[[Sequence[Item]], list[Result]],
     return _start(function, items, min_chunk, keep_first=False)
 
 
-def child(target: Callable, *args):
+def child(target: Callable, *args) -> tuple[BaseProcess, Connection]:
     """A forked child running ``target(*args, send)``; it and the receiving end.
 
     ``target`` sends its one result through ``send``. A plain process and a

@@ -72,13 +72,12 @@ def _codes(frame: pd.DataFrame, columns: Sequence[str],
     cost a tenth of a second per grouping). ``cache``: each column's codes,
     kept between calls over the same table.
     """
+    cache = {} if cache is None else cache
     out = np.zeros(len(frame), dtype=np.int64)
     for column in columns:
-        if cache is None or column not in cache:
-            codes = pd.factorize(facets.format_levels(frame[column]))[0]
-            if cache is not None:
-                cache[column] = codes
-        codes = cache[column] if cache is not None else codes
+        if column not in cache:
+            cache[column] = pd.factorize(facets.format_levels(frame[column]))[0]
+        codes = cache[column]
         # renumbered after each column, so the numbers stay below len(frame)**2
         out = pd.factorize(out * (int(codes.max(initial=0)) + 1) + codes)[0]
     return out
